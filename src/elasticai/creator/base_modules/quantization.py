@@ -1,0 +1,86 @@
+"""Fake quantization with straight-through estimators (the torch side of ``arithmetic``).
+
+Forward passes compute on exact integers (``int64`` tensors) with the very
+functions of ``elasticai.creator.arithmetic``; backward passes pretend the
+rounding was the identity (straight-through estimator) and stop gradients
+where a value was clamped (clipped STE).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, overflow
+
+__all__ = ["to_int", "to_float", "FakeQuantize", "fake_quantize", "in_range"]
+
+
+def to_int(
+    x: torch.Tensor,
+    t: FixedType,
+    rounding: Rounding = Rounding.HALF_EVEN,
+    overflow_mode: Overflow = Overflow.SATURATE,
+) -> torch.Tensor:
+    """``x`` (real numbers) as ``int64`` integers of format ``t``; see ``arithmetic.quantize_float``."""
+    if x.is_floating_point() and torch.isnan(x).any():
+        raise ValueError(f"cannot quantize NaN to {t}")
+    v = x.detach().to(torch.float64) * math.ldexp(1.0, t.frac_bits)
+    rounding = Rounding(rounding)
+    if rounding is Rounding.FLOOR:
+        v = torch.floor(v)
+    elif rounding is Rounding.HALF_UP:
+        v = torch.floor(v + 0.5)
+    else:
+        v = torch.round(v)  # ties to even
+    if Overflow(overflow_mode) is Overflow.SATURATE:
+        return v.clamp(t.min_int, t.max_int).to(torch.int64)
+    limit = float(1 << 62)
+    if v.abs().max() >= limit:
+        raise ValueError(f"cannot wrap values as large as {v.abs().max().item()} into {t}")
+    return overflow(v.to(torch.int64), t, Overflow.WRAP)
+
+
+def to_float(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
+    """Integers ``q`` of format ``t`` as real numbers ``q / 2**t.frac_bits``."""
+    return (q.to(torch.float64) * math.ldexp(1.0, -t.frac_bits)).to(dtype)
+
+
+def in_range(x: torch.Tensor, t: FixedType) -> torch.Tensor:
+    """Where ``x`` lies inside the representable range of ``t`` (the clipped STE's mask)."""
+    return (x >= t.min_value) & (x <= t.max_value)
+
+
+class FakeQuantize(torch.autograd.Function):
+    """``y = to_float(to_int(x))``; gradient passes where ``x`` was not clamped."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx,
+        x: torch.Tensor,
+        t: FixedType,
+        rounding: Rounding,
+        overflow_mode: Overflow,
+    ) -> torch.Tensor:
+        ctx.save_for_backward(in_range(x, t))
+        return to_float(to_int(x, t, rounding, overflow_mode), t, x.dtype)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):  # type: ignore[override]
+        (mask,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return grad * mask, None, None, None
+
+
+def fake_quantize(
+    x: torch.Tensor,
+    t: FixedType,
+    rounding: Rounding = Rounding.HALF_EVEN,
+    overflow_mode: Overflow = Overflow.SATURATE,
+) -> torch.Tensor:
+    """Round ``x`` onto the grid of ``t`` in the forward pass, straight through in the backward.
+
+    >>> fake_quantize(torch.tensor([0.3, 9.0]), FixedType(4, 2))
+    tensor([0.2500, 1.7500])
+    """
+    return FakeQuantize.apply(x, t, Rounding(rounding), Overflow(overflow_mode))  # type: ignore[no-any-return]

@@ -1,0 +1,204 @@
+"""``Design``: a translated model, its VHDL files, and its GHDL simulation.
+
+Nothing here imports torch at module level: ``simulate`` accepts NumPy arrays
+or torch tensors and answers in kind.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from elasticai.creator.arithmetic import quantize_float
+from elasticai.creator.file_generation._paths import Path as TreePath
+from elasticai.creator.ir import interpret
+from elasticai.creator.ir.graph import Graph
+from elasticai.creator.sim import ghdl
+from elasticai.creator.sim.stream_files import pack, unpack
+from elasticai.creator.vhdl.lower import LIBRARY_FILES, lower, top_streams
+from elasticai.creator.vhdl.testbench import SIM_LIBRARY_FILES, testbench, testbench_name
+
+__all__ = ["Design", "SimulationResult"]
+
+_LIBRARY = Path(__file__).parent / "vhdl" / "library"
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Integer outputs of a GHDL run and when they came out.
+
+    ``input_cycles[k]`` is the cycle the first beat of sample ``k`` was accepted,
+    ``output_cycles[k]`` the cycle its last output beat was accepted.
+    """
+
+    outputs: np.ndarray
+    input_cycles: np.ndarray
+    output_cycles: np.ndarray
+
+    @property
+    def latencies(self) -> np.ndarray:
+        """Cycles from each sample's first input beat to its last output beat."""
+        return self.output_cycles - self.input_cycles
+
+    @property
+    def initiation_interval(self) -> float:
+        """Mean cycles between consecutive samples' last output beats."""
+        if len(self.output_cycles) < 2:
+            return float("nan")
+        return float(np.diff(self.output_cycles).mean())
+
+
+class Design:
+    """The hardware for a model: ``save_to`` writes it, ``simulate`` runs it in GHDL."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        """Every file of the design, synthesizable ones first in analysis order, then
+        ``sim/`` (testbench) files: ``{relative path: text}``."""
+        files = {name: (_LIBRARY / name).read_text() for name in LIBRARY_FILES}
+        files.update(lower(self.graph))
+        files.update({name: (_LIBRARY / name).read_text() for name in SIM_LIBRARY_FILES})
+        files.update(testbench(self.graph))
+        synthesizable = [f for f in files if not f.startswith("sim/")]
+        simulation = [f for f in files if f.startswith("sim/")]
+        files["compile_order.txt"] = "\n".join(synthesizable + simulation) + "\n"
+        return files
+
+    def save_to(self, destination: TreePath) -> None:
+        """Write every file below ``destination`` (an ``OnDiskPath`` or ``InMemoryPath``)."""
+        files = self.files  # generate everything before the first byte is written
+        for relative, text in files.items():
+            *folders, filename = relative.split("/")
+            stem, dot, suffix = filename.rpartition(".")
+            path = destination
+            for folder in folders:
+                path = path.create_subpath(folder)
+            path.create_subpath(stem).as_file(dot + suffix).write(text)
+
+    def synthesizable_files(self) -> dict[str, str]:
+        """The files a synthesis tool gets, in analysis order (no ``sim/``, no lists)."""
+        return {
+            k: v for k, v in self.files.items() if k.endswith(".vhd") and not k.startswith("sim/")
+        }
+
+    def check_synthesis(self, workdir: Path | None = None) -> str:
+        """Run ``ghdl --synth`` on the design; return the netlist or raise ``GhdlError``."""
+        with tempfile.TemporaryDirectory(prefix="ec_synth_") as tmp:
+            work = Path(workdir) if workdir is not None else Path(tmp)
+            sources = _write_tree(work, self.synthesizable_files())
+            return ghdl.synth_check(sources, self.name, work)
+
+    # --- numbers in and out ---------------------------------------------------
+
+    def quantize_input(self, x: Any) -> np.ndarray:
+        """Real inputs of shape ``(batch, *input_shape)`` as the integers the design reads,
+        rounded exactly as the model's first layer rounds them."""
+        array = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
+        expected = self.graph.input_type.shape
+        if array.ndim != 1 + len(expected) or tuple(array.shape[1:]) != expected:
+            raise ValueError(
+                f"{self.name} takes inputs of shape (batch, {', '.join(map(str, expected))}), "
+                f"not {tuple(array.shape)}"
+            )
+        g = self.graph
+        return quantize_float(array, g.input_type.dtype, g.input_rounding, g.input_overflow)
+
+    def interpret(self, x_int: np.ndarray) -> np.ndarray:
+        """The integer reference's outputs for integer inputs (the spec of the hardware)."""
+        return interpret.run(self.graph, x_int)  # type: ignore[return-value]
+
+    def simulate(self, x: Any, raw: bool = False, *, stall_percent: int = 25, seed: int = 1) -> Any:
+        """Run the design in GHDL on inputs ``x`` of shape ``(batch, features)``.
+
+        Returns what the model returns (real numbers, a torch tensor if ``x`` is one,
+        of ``x``'s dtype), or with ``raw=True`` the integers. The testbench stalls
+        input and output at random (``stall_percent``) to exercise backpressure.
+        """
+        x_int = self.quantize_input(x)
+        y = self.run(x_int, stall_percent=stall_percent, seed=seed).outputs
+        if raw:
+            return y
+        real = y.astype(np.float64) * 2.0**-self.graph.output_type.dtype.frac_bits
+        if hasattr(x, "detach"):
+            import torch
+
+            return torch.from_numpy(real).to(x.dtype if x.is_floating_point() else torch.float32)
+        return real
+
+    def run(
+        self,
+        x_int: np.ndarray,
+        *,
+        stall_percent: int = 25,
+        seed: int = 1,
+        workdir: Path | None = None,
+    ) -> SimulationResult:
+        """Simulate integer inputs; return integer outputs with their timing."""
+        x_int = np.asarray(x_int)
+        source, sink = top_streams(self.graph)
+        if x_int.ndim != 2 or x_int.shape[1] != self.graph.input_type.size:
+            raise ValueError(
+                f"integer inputs must have shape (batch, {self.graph.input_type.size})"
+            )
+        if not 0 <= stall_percent <= 100:
+            raise ValueError(f"stall_percent must be between 0 and 100, not {stall_percent}")
+        if len(x_int) == 0:
+            empty = np.zeros(0, np.int64)
+            return SimulationResult(
+                np.zeros((0, self.graph.output_type.size), np.int64), empty, empty
+            )
+        with tempfile.TemporaryDirectory(prefix="ec_sim_") as tmp:
+            work = Path(workdir) if workdir is not None else Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            sources = _write_tree(work, {k: v for k, v in self.files.items() if k.endswith(".vhd")})
+            (work / "input.txt").write_text(pack(x_int, source.lanes, source.width))
+            cycles_per_sample = 4 * max(1, self._mac_count()) + 64 * len(self.graph.nodes) + 100
+            generics = {
+                "SAMPLES": len(x_int),
+                "STALL_IN": stall_percent,
+                "STALL_OUT": stall_percent,
+                "SEED": seed,
+                "MAX_CYCLES": min(
+                    (len(x_int) + 2) * cycles_per_sample * (1 + stall_percent // 10), 2**31 - 1
+                ),
+            }
+            ghdl.simulate(sources, testbench_name(self.graph), work, generics)
+            output = (work / "output.txt").read_text()
+            beats = unpack(output, self.graph.output_type.size, sink.lanes, sink.width)
+            in_log = [int(v) for v in (work / "input_log.txt").read_text().split()]
+        beats_in = -(-self.graph.input_type.size // source.lanes)
+        first_beats = np.array(in_log[::beats_in], dtype=np.int64)
+        if len(beats.samples) != len(x_int):
+            raise AssertionError(f"sent {len(x_int)} samples, received {len(beats.samples)}")
+        return SimulationResult(beats.samples, first_beats, beats.last_cycles)
+
+    def _mac_count(self) -> int:
+        from elasticai.creator.ir.graph import LinearParams
+
+        return sum(n.params.macs() for n in self.graph.nodes if isinstance(n.params, LinearParams))
+
+    def __repr__(self) -> str:
+        return f"Design({self.name!r}, {len(self.graph.nodes)} nodes)"
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``files`` below ``root``; return their paths in the given order."""
+    paths = []
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append(path)
+    return paths

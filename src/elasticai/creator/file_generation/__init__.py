@@ -1,0 +1,1 @@
+"""A restricted API to write file trees: ``OnDiskPath`` and ``InMemoryPath``."""

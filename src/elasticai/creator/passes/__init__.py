@@ -1,0 +1,29 @@
+"""Graph -> Graph passes, applied in the order of ``PIPELINE``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from elasticai.creator.ir.graph import Graph
+from elasticai.creator.passes.choose_parallelism import choose_parallelism
+from elasticai.creator.passes.infer_accumulator import infer_accumulator
+from elasticai.creator.passes.verify import verify, verify_settled
+
+Pass = Callable[[Graph], Graph]
+
+#: Every pass, in the order it runs. The backend sees only the result.
+PIPELINE: tuple[Pass, ...] = (
+    verify,
+    infer_accumulator,
+    choose_parallelism,
+    verify_settled,
+)
+
+
+def run_pipeline(graph: Graph, passes: tuple[Pass, ...] = PIPELINE) -> Graph:
+    for p in passes:
+        graph = p(graph)
+    return graph
+
+
+__all__ = ["PIPELINE", "run_pipeline", "verify", "infer_accumulator", "choose_parallelism"]

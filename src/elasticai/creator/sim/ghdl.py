@@ -1,0 +1,161 @@
+"""Run GHDL on the hand-written VHDL library and on generated designs (no torch here)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+
+__all__ = [
+    "GhdlNotFoundError",
+    "GhdlError",
+    "ghdl_path",
+    "library_dir",
+    "library_files",
+    "analyse",
+    "simulate",
+    "synth_check",
+]
+
+STD_FLAGS: tuple[str, ...] = ("--std=08",)
+
+_LIBRARY_ORDER = ("ec_pkg.vhd", "ec_pointwise.vhd", "ec_linear.vhd")
+_SIM_ORDER = ("ec_stream_source.vhd", "ec_stream_sink.vhd")
+
+
+class GhdlNotFoundError(RuntimeError):
+    """GHDL is not installed or not where ELASTICAI_GHDL says."""
+
+    def __init__(self, detail: str = "") -> None:
+        message = (
+            "GHDL was not found. Install it (Debian/Ubuntu: `apt-get install ghdl`) "
+            "or set the ELASTICAI_GHDL environment variable to the ghdl binary."
+        )
+        super().__init__(f"{message} {detail}".strip())
+
+
+class GhdlError(RuntimeError):
+    """A GHDL command failed; carries the command and GHDL's output."""
+
+    def __init__(self, command: Sequence[str], output: str, returncode: int) -> None:
+        self.command = list(command)
+        self.output = output
+        self.returncode = returncode
+        super().__init__(
+            f"GHDL failed (exit {returncode}): {' '.join(self.command)}\n{output.rstrip()}"
+        )
+
+
+def ghdl_path() -> str:
+    """The ghdl binary: ELASTICAI_GHDL, else the one on PATH."""
+    env = os.environ.get("ELASTICAI_GHDL")
+    if env:
+        found = shutil.which(env)
+        if found is None:
+            raise GhdlNotFoundError(f"(ELASTICAI_GHDL={env!r} is not an executable)")
+        return found
+    found = shutil.which("ghdl")
+    if found is None:
+        raise GhdlNotFoundError()
+    return found
+
+
+def library_dir() -> pathlib.Path:
+    """Folder holding the hand-written .vhd files."""
+    return pathlib.Path(__file__).resolve().parent.parent / "vhdl" / "library"
+
+
+def library_files(simulation: bool = False) -> list[pathlib.Path]:
+    """The library's VHDL files in analysis order; with ``simulation`` also sim/ files."""
+    base = library_dir()
+    files = [base / name for name in _LIBRARY_ORDER]
+    if simulation:
+        files += [base / "sim" / name for name in _SIM_ORDER]
+    return files
+
+
+def _run(args: Sequence[str], workdir: pathlib.Path) -> str:
+    command = [ghdl_path(), *args]
+    proc = subprocess.run(
+        command,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GhdlError(command, proc.stdout, proc.returncode)
+    return proc.stdout
+
+
+def _prepare(workdir: str | os.PathLike[str]) -> pathlib.Path:
+    path = pathlib.Path(workdir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sources(sources: Iterable[str | os.PathLike[str]]) -> list[str]:
+    return [str(pathlib.Path(s).resolve()) for s in sources]
+
+
+def analyse(sources: Iterable[str | os.PathLike[str]], workdir: str | os.PathLike[str]) -> None:
+    """``ghdl -a --std=08`` every source, in order, into library ``work`` in ``workdir``."""
+    path = _prepare(workdir)
+    files = _sources(sources)
+    if files:
+        _run(["-a", *STD_FLAGS, f"--workdir={path}", *files], path)
+
+
+def _generic_args(generics: Mapping[str, str | int]) -> list[str]:
+    return [f"-g{name}={value}" for name, value in generics.items()]
+
+
+def simulate(
+    sources: Iterable[str | os.PathLike[str]],
+    top: str,
+    workdir: str | os.PathLike[str],
+    generics: Mapping[str, str | int] | None = None,
+) -> str:
+    """Analyse ``sources``, elaborate and run ``top``; returns GHDL's output.
+
+    Assertion failures of severity error or failure make it raise :class:`GhdlError`.
+    """
+    path = _prepare(workdir)
+    analyse(sources, path)
+    _run(["-e", *STD_FLAGS, f"--workdir={path}", top], path)
+    return _run(
+        [
+            "-r",
+            *STD_FLAGS,
+            f"--workdir={path}",
+            top,
+            *_generic_args(generics or {}),
+            "--assert-level=error",
+        ],
+        path,
+    )
+
+
+def synth_check(
+    sources: Iterable[str | os.PathLike[str]],
+    top: str,
+    workdir: str | os.PathLike[str],
+    generics: Mapping[str, str | int] | None = None,
+) -> str:
+    """``ghdl --synth --std=08`` of ``top``; returns the netlist text."""
+    path = _prepare(workdir)
+    return _run(
+        [
+            "--synth",
+            *STD_FLAGS,
+            f"--workdir={path}",
+            *_generic_args(generics or {}),
+            *_sources(sources),
+            "-e",
+            top,
+        ],
+        path,
+    )

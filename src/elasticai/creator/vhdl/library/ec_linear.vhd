@@ -1,0 +1,330 @@
+-- ec_linear: fully-connected layer y = requantize(W x + b * 2**BIAS_SHIFT, OUT_SHIFT).
+-- P_IN inputs per beat (= multipliers per output), P_OUT outputs per beat (computed in
+-- parallel). Input samples go to a double-buffered memory (2 banks of NI words); weights
+-- sit in a ROM of NO*NI words. Pipeline (global clock enable ce, frozen while the output
+-- register is full and not accepted):
+--   issue (ob, ib) -> x/w memory read -> product register -> accumulator -> output register
+-- One (ob, ib) step per cycle: a sample takes NI*NO cycles; the first pass over the input
+-- follows the arriving beats (early start).
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+use work.ec_pkg.all;
+
+entity ec_linear is
+  generic (
+    IN_FEATURES  : positive;
+    OUT_FEATURES : positive;
+    X_WIDTH      : positive;
+    W_WIDTH      : positive;
+    B_WIDTH      : positive;
+    Y_WIDTH      : positive;
+    ACC_WIDTH    : positive;
+    P_IN         : positive := 1;
+    P_OUT        : positive := 1;
+    HAS_BIAS     : boolean := true;
+    BIAS_SHIFT   : natural := 0;
+    OUT_SHIFT    : integer := 0;
+    ROUNDING     : natural := 2;
+    OVERFLOW     : natural := 0;
+    WEIGHTS      : std_logic_vector;
+    BIASES       : std_logic_vector
+  );
+  port (
+    clk           : in  std_logic;
+    rst           : in  std_logic;
+    s_axis_tdata  : in  std_logic_vector(P_IN * X_WIDTH - 1 downto 0);
+    s_axis_tvalid : in  std_logic;
+    s_axis_tready : out std_logic;
+    s_axis_tlast  : in  std_logic;
+    m_axis_tdata  : out std_logic_vector(P_OUT * Y_WIDTH - 1 downto 0);
+    m_axis_tvalid : out std_logic;
+    m_axis_tready : in  std_logic;
+    m_axis_tlast  : out std_logic
+  );
+end entity ec_linear;
+
+architecture rtl of ec_linear is
+  constant NI : positive := ceil_div(IN_FEATURES, P_IN);
+  constant NO : positive := ceil_div(OUT_FEATURES, P_OUT);
+  constant PW : positive := X_WIDTH + W_WIDTH;
+  -- number of real outputs in the last output beat
+  constant LAST_REAL : positive := OUT_FEATURES - (NO - 1) * P_OUT;
+
+  subtype xword_t is std_logic_vector(P_IN * X_WIDTH - 1 downto 0);
+  type xmem_t is array (0 to 2 * NI - 1) of xword_t;
+  subtype wword_t is std_logic_vector(P_OUT * P_IN * W_WIDTH - 1 downto 0);
+  type wrom_t is array (0 to NO * NI - 1) of wword_t;
+  subtype bword_t is std_logic_vector(P_OUT * ACC_WIDTH - 1 downto 0);
+  type brom_t is array (0 to NO - 1) of bword_t;
+  type prod_t is array (0 to P_OUT * P_IN - 1) of signed(PW - 1 downto 0);
+  type acc_t is array (natural range <>) of signed(ACC_WIDTH - 1 downto 0);
+
+  -- word ob*NI+ib holds w[ob*P_OUT+lo][ib*P_IN+li] at bits (lo*P_IN+li)*W_WIDTH
+  function build_wrom return wrom_t is
+    variable r : wrom_t := (others => (others => '0'));
+    variable wn : std_logic_vector(WEIGHTS'length - 1 downto 0);
+    variable o, i, src, dst : natural;
+  begin
+    wn := WEIGHTS;
+    for ob in 0 to NO - 1 loop
+      for ib in 0 to NI - 1 loop
+        for lo in 0 to P_OUT - 1 loop
+          for li in 0 to P_IN - 1 loop
+            o := ob * P_OUT + lo;
+            i := ib * P_IN + li;
+            if o < OUT_FEATURES and i < IN_FEATURES then
+              src := (o * IN_FEATURES + i) * W_WIDTH;
+              dst := (lo * P_IN + li) * W_WIDTH;
+              r(ob * NI + ib)(dst + W_WIDTH - 1 downto dst) := wn(src + W_WIDTH - 1 downto src);
+            end if;
+          end loop;
+        end loop;
+      end loop;
+    end loop;
+    return r;
+  end function;
+
+  -- word ob holds b[ob*P_OUT+lo] * 2**BIAS_SHIFT as ACC_WIDTH bits at lo*ACC_WIDTH
+  function build_brom return brom_t is
+    variable r : brom_t := (others => (others => '0'));
+    variable bn : std_logic_vector(BIASES'length - 1 downto 0);
+    variable o : natural;
+    variable b : signed(ACC_WIDTH - 1 downto 0);
+  begin
+    bn := BIASES;
+    if HAS_BIAS then
+      for ob in 0 to NO - 1 loop
+        for lo in 0 to P_OUT - 1 loop
+          o := ob * P_OUT + lo;
+          if o < OUT_FEATURES then
+            b := shift_left(resize(signed(bn(o * B_WIDTH + B_WIDTH - 1 downto o * B_WIDTH)),
+                                   ACC_WIDTH), BIAS_SHIFT);
+            r(ob)(lo * ACC_WIDTH + ACC_WIDTH - 1 downto lo * ACC_WIDTH) := std_logic_vector(b);
+          end if;
+        end loop;
+      end loop;
+    end if;
+    return r;
+  end function;
+
+  constant WROM : wrom_t := build_wrom;
+  constant BROM : brom_t := build_brom;
+
+  -- input buffer, writer side
+  signal xmem   : xmem_t;
+  signal wb     : natural range 0 to 1 := 0;
+  signal widx   : natural range 0 to NI - 1 := 0;
+  signal filled : std_logic_vector(0 to 1) := "00";
+  signal wr_en  : std_logic;
+  signal s_ready : std_logic;
+
+  -- issue stage
+  signal rb    : natural range 0 to 1 := 0;
+  signal ib    : natural range 0 to NI - 1 := 0;
+  signal ob    : natural range 0 to NO - 1 := 0;
+  signal waddr : natural range 0 to NO * NI - 1 := 0;
+  signal avail : std_logic;
+  signal ce    : std_logic;
+  signal issue : std_logic;
+
+  -- stage 1: memory outputs
+  signal x1     : xword_t := (others => '0');
+  signal w1     : wword_t := (others => '0');
+  signal v1     : std_logic := '0';
+  signal first1 : std_logic := '0';
+  signal last1  : std_logic := '0';
+  signal ob1    : natural range 0 to NO - 1 := 0;
+  -- stage 2: products
+  signal p2     : prod_t := (others => (others => '0'));
+  signal b2     : bword_t := (others => '0');
+  signal v2     : std_logic := '0';
+  signal first2 : std_logic := '0';
+  signal last2  : std_logic := '0';
+  signal ob2    : natural range 0 to NO - 1 := 0;
+  -- stage 3: accumulators
+  signal acc3   : acc_t(0 to P_OUT - 1) := (others => (others => '0'));
+  signal done3  : std_logic := '0';
+  signal ob3    : natural range 0 to NO - 1 := 0;
+  -- output register
+  signal m_data  : std_logic_vector(P_OUT * Y_WIDTH - 1 downto 0) := (others => '0');
+  signal m_valid : std_logic := '0';
+  signal m_last  : std_logic := '0';
+begin
+  assert WEIGHTS'length = OUT_FEATURES * IN_FEATURES * W_WIDTH
+    report "ec_linear: WEIGHTS must have OUT_FEATURES*IN_FEATURES*W_WIDTH bits" severity failure;
+  assert (not HAS_BIAS) or BIASES'length = OUT_FEATURES * B_WIDTH
+    report "ec_linear: BIASES must have OUT_FEATURES*B_WIDTH bits" severity failure;
+
+  s_ready <= not filled(wb);
+  s_axis_tready <= s_ready;
+  wr_en <= s_axis_tvalid and s_ready;
+
+  ce <= m_axis_tready or not m_valid;
+  avail <= '1' when filled(rb) = '1' or (wb = rb and widx > ib) else '0';
+  issue <= ce and avail;
+
+  m_axis_tdata <= m_data;
+  m_axis_tvalid <= m_valid;
+  m_axis_tlast <= m_last;
+
+  -- input memory: one write port, one synchronous read port
+  mem_proc : process (clk)
+  begin
+    if rising_edge(clk) then
+      if wr_en = '1' then
+        xmem(wb * NI + widx) <= s_axis_tdata;
+      end if;
+      if issue = '1' then
+        x1 <= xmem(rb * NI + ib);
+      end if;
+    end if;
+  end process;
+
+  -- weight ROM, synchronous read; bias ROM read one stage later. With a single word
+  -- (fully unrolled) they are plain constants, so the multipliers become constant ones.
+  rom_gen : if NO * NI > 1 generate
+    rom_proc : process (clk)
+    begin
+      if rising_edge(clk) then
+        if issue = '1' then
+          w1 <= WROM(waddr);
+        end if;
+      end if;
+    end process;
+  else generate
+    w1 <= WROM(0);
+  end generate;
+
+  bias_gen : if NO > 1 generate
+    bias_proc : process (clk)
+    begin
+      if rising_edge(clk) then
+        if ce = '1' then
+          b2 <= BROM(ob1);
+        end if;
+      end if;
+    end process;
+  else generate
+    b2 <= BROM(0);
+  end generate;
+
+  -- bank bookkeeping and issue counters
+  ctrl_proc : process (clk)
+  begin
+    if rising_edge(clk) then
+      if rst = '1' then
+        wb <= 0;
+        widx <= 0;
+        filled <= "00";
+        rb <= 0;
+        ib <= 0;
+        ob <= 0;
+        waddr <= 0;
+      else
+        if wr_en = '1' then
+          if widx = NI - 1 then
+            widx <= 0;
+            filled(wb) <= '1';
+            wb <= 1 - wb;
+          else
+            widx <= widx + 1;
+          end if;
+        end if;
+        if issue = '1' then
+          if waddr = NO * NI - 1 then
+            waddr <= 0;
+          else
+            waddr <= waddr + 1;
+          end if;
+          if ib = NI - 1 then
+            ib <= 0;
+            if ob = NO - 1 then
+              ob <= 0;
+              filled(rb) <= '0';
+              rb <= 1 - rb;
+            else
+              ob <= ob + 1;
+            end if;
+          else
+            ib <= ib + 1;
+          end if;
+        end if;
+      end if;
+    end if;
+  end process;
+
+  pipe_proc : process (clk)
+    variable s : signed(ACC_WIDTH - 1 downto 0);
+    variable t : acc_t(0 to P_IN - 1);
+  begin
+    if rising_edge(clk) then
+      if ce = '1' then
+        -- stage 1 flags (data registered in mem_proc / rom_proc)
+        v1 <= avail;
+        if ib = 0 then first1 <= '1'; else first1 <= '0'; end if;
+        if ib = NI - 1 then last1 <= '1'; else last1 <= '0'; end if;
+        ob1 <= ob;
+        -- stage 2: products, bias
+        for lo in 0 to P_OUT - 1 loop
+          for li in 0 to P_IN - 1 loop
+            p2(lo * P_IN + li) <=
+              signed(x1(li * X_WIDTH + X_WIDTH - 1 downto li * X_WIDTH)) *
+              signed(w1((lo * P_IN + li) * W_WIDTH + W_WIDTH - 1 downto (lo * P_IN + li) * W_WIDTH));
+          end loop;
+        end loop;
+        v2 <= v1;
+        first2 <= first1;
+        last2 <= last1;
+        ob2 <= ob1;
+        -- stage 3: accumulate
+        if v2 = '1' then
+          for lo in 0 to P_OUT - 1 loop
+            if first2 = '1' then
+              s := signed(b2(lo * ACC_WIDTH + ACC_WIDTH - 1 downto lo * ACC_WIDTH));
+            else
+              s := acc3(lo);
+            end if;
+            -- balanced adder tree over the P_IN products of this output
+            for li in 0 to P_IN - 1 loop
+              t(li) := resize(p2(lo * P_IN + li), ACC_WIDTH);
+            end loop;
+            for lvl in 0 to clog2(P_IN) - 1 loop
+              for k in 0 to P_IN - 1 loop
+                if k mod (2 ** (lvl + 1)) = 0 and k + 2 ** lvl < P_IN then
+                  t(k) := t(k) + t(k + 2 ** lvl);
+                end if;
+              end loop;
+            end loop;
+            acc3(lo) <= s + t(0);
+          end loop;
+        end if;
+        done3 <= v2 and last2;
+        ob3 <= ob2;
+        -- output register
+        if done3 = '1' then
+          m_valid <= '1';
+          if ob3 = NO - 1 then m_last <= '1'; else m_last <= '0'; end if;
+          for lo in 0 to P_OUT - 1 loop
+            if ob3 = NO - 1 and lo >= LAST_REAL then
+              m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <= (others => '0');
+            else
+              m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <=
+                std_logic_vector(requantize(acc3(lo), OUT_SHIFT, ROUNDING, OVERFLOW, Y_WIDTH));
+            end if;
+          end loop;
+        else
+          m_valid <= '0';
+        end if;
+      end if;
+      if rst = '1' then
+        v1 <= '0';
+        v2 <= '0';
+        done3 <= '0';
+        m_valid <= '0';
+        m_last <= '0';
+        m_data <= (others => '0');
+      end if;
+    end if;
+  end process;
+end architecture rtl;

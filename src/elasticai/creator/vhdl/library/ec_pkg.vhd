@@ -1,0 +1,202 @@
+-- ec_pkg: shared arithmetic helpers of the elasticai.creator VHDL library.
+-- Bit-exact with elasticai.creator.arithmetic (shift_round, saturate, wrap,
+-- overflow, requantize). Rounding codes: 0 floor, 1 half_up, 2 half_even.
+-- Overflow codes: 0 saturate, 1 wrap. Synthesizable VHDL-2008, numeric_std only.
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+
+package ec_pkg is
+  constant EC_FLOOR     : natural := 0;
+  constant EC_HALF_UP   : natural := 1;
+  constant EC_HALF_EVEN : natural := 2;
+  constant EC_SATURATE  : natural := 0;
+  constant EC_WRAP      : natural := 1;
+
+  -- ceil(log2(n)); clog2(1) = 0
+  function clog2(n : positive) return natural;
+  -- bits needed for an index in 0 .. n-1 (at least 1)
+  function index_width(n : positive) return positive;
+  function ceil_div(a : natural; b : positive) return natural;
+  function imax(a, b : integer) return integer;
+  function imin(a, b : integer) return integer;
+
+  -- Width of shift_round(v, shift, ...) for a v of w bits: w + max(0, -shift).
+  function shift_round_width(w : positive; shift : integer) return positive;
+  -- v / 2**shift rounded (shift > 0), or v * 2**-shift (shift <= 0); exact, never overflows.
+  -- Result width: shift_round_width(v'length, shift), index range (W-1 downto 0).
+  function shift_round(v : signed; shift : integer; rounding : natural) return signed;
+  -- Clamp to the out_width two's complement range.
+  function saturate(v : signed; out_width : positive) return signed;
+  -- Low out_width bits (sign-extend if v is narrower).
+  function wrap(v : signed; out_width : positive) return signed;
+  -- saturate (mode 0) or wrap (mode 1) into out_width bits.
+  function apply_overflow(v : signed; mode : natural; out_width : positive) return signed;
+  -- overflow(shift_round(v, shift, rounding)), out_width bits.
+  function requantize(v : signed; shift : integer; rounding : natural; overflow : natural;
+                      out_width : positive) return signed;
+  -- min(max(v, lo), hi); result width max(v'length, lo'length, hi'length).
+  function clamp(v : signed; lo : signed; hi : signed) return signed;
+end package ec_pkg;
+
+package body ec_pkg is
+  function clog2(n : positive) return natural is
+    variable r : natural := 0;
+    variable p : positive := 1;
+  begin
+    while p < n loop
+      p := p * 2;
+      r := r + 1;
+    end loop;
+    return r;
+  end function;
+
+  function index_width(n : positive) return positive is
+  begin
+    return imax(1, clog2(n));
+  end function;
+
+  function ceil_div(a : natural; b : positive) return natural is
+  begin
+    return (a + b - 1) / b;
+  end function;
+
+  function imax(a, b : integer) return integer is
+  begin
+    if a > b then
+      return a;
+    end if;
+    return b;
+  end function;
+
+  function imin(a, b : integer) return integer is
+  begin
+    if a < b then
+      return a;
+    end if;
+    return b;
+  end function;
+
+  function shift_round_width(w : positive; shift : integer) return positive is
+  begin
+    if shift < 0 then
+      return w - shift;
+    end if;
+    return w;
+  end function;
+
+  -- shift > 0 part of shift_round; result v'length bits (always fits).
+  function shift_right_round(v : signed; shift : positive; rounding : natural) return signed is
+    constant L : positive := v'length;
+    constant E : positive := imax(L, shift + 1) + 1;
+    variable ve : signed(E - 1 downto 0);
+    variable q : signed(E - 1 downto 0);
+    variable up : std_logic;
+    variable sticky : std_logic;
+  begin
+    ve := resize(v, E);
+    q := shift_right(ve, shift);
+    up := '0';
+    if rounding = EC_HALF_UP then
+      up := ve(shift - 1);
+    elsif rounding = EC_HALF_EVEN then
+      sticky := '0';
+      for k in 0 to shift - 2 loop
+        sticky := sticky or ve(k);
+      end loop;
+      up := ve(shift - 1) and (sticky or q(0));
+    end if;
+    if up = '1' then
+      q := q + 1;
+    end if;
+    return resize(q, L);
+  end function;
+
+  function shift_round(v : signed; shift : integer; rounding : natural) return signed is
+    constant L : positive := v'length;
+    variable vn : signed(L - 1 downto 0);
+    variable r : signed(shift_round_width(L, shift) - 1 downto 0);
+  begin
+    vn := v;
+    if shift <= 0 then
+      r := shift_left(resize(vn, r'length), -shift);
+    else
+      r := shift_right_round(vn, shift, rounding);
+    end if;
+    return r;
+  end function;
+
+  function saturate(v : signed; out_width : positive) return signed is
+    constant L : positive := v'length;
+    variable vn : signed(L - 1 downto 0);
+    variable mx : signed(L - 1 downto 0);
+    variable mn : signed(L - 1 downto 0);
+    variable r : signed(out_width - 1 downto 0);
+  begin
+    vn := v;
+    if L <= out_width then
+      r := resize(vn, out_width);
+    else
+      mx := (others => '0');
+      mn := (others => '1');
+      for k in 0 to out_width - 2 loop
+        mx(k) := '1';
+        mn(k) := '0';
+      end loop;
+      if vn > mx then
+        r := mx(out_width - 1 downto 0);
+      elsif vn < mn then
+        r := mn(out_width - 1 downto 0);
+      else
+        r := vn(out_width - 1 downto 0);
+      end if;
+    end if;
+    return r;
+  end function;
+
+  function wrap(v : signed; out_width : positive) return signed is
+    constant L : positive := v'length;
+    variable vn : signed(L - 1 downto 0);
+    variable r : signed(out_width - 1 downto 0);
+  begin
+    vn := v;
+    if L <= out_width then
+      r := resize(vn, out_width);
+    else
+      r := vn(out_width - 1 downto 0);
+    end if;
+    return r;
+  end function;
+
+  function apply_overflow(v : signed; mode : natural; out_width : positive) return signed is
+  begin
+    if mode = EC_WRAP then
+      return wrap(v, out_width);
+    end if;
+    return saturate(v, out_width);
+  end function;
+
+  function requantize(v : signed; shift : integer; rounding : natural; overflow : natural;
+                      out_width : positive) return signed is
+  begin
+    return apply_overflow(shift_round(v, shift, rounding), overflow, out_width);
+  end function;
+
+  function clamp(v : signed; lo : signed; hi : signed) return signed is
+    constant W : positive := imax(v'length, imax(lo'length, hi'length));
+    variable r : signed(W - 1 downto 0);
+    variable l : signed(W - 1 downto 0);
+    variable h : signed(W - 1 downto 0);
+  begin
+    r := resize(v, W);
+    l := resize(lo, W);
+    h := resize(hi, W);
+    if r < l then
+      r := l;
+    end if;
+    if r > h then
+      r := h;
+    end if;
+    return r;
+  end function;
+end package body ec_pkg;

@@ -1,0 +1,109 @@
+-- ec_stream_sink (simulation only): accepts an AXI4-Stream, deasserting tready with
+-- probability STALL_PERCENT each cycle (math_real.uniform, seeded by SEED), and writes
+-- FILE_NAME, one line per accepted beat: <binary MSB first> <tlast 0|1> <cycle>, cycle
+-- counted as in ec_stream_source. After EXPECTED_SAMPLES beats with tlast it closes the
+-- file and calls std.env.finish; after MAX_CYCLES cycles it fails (severity failure).
+-- It also checks the stream protocol: no metavalues on tvalid (or on tdata/tlast while
+-- valid), and data/tlast held and valid kept while not accepted.
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+use ieee.math_real.all;
+use std.textio.all;
+
+entity ec_stream_sink is
+  generic (
+    WIDTH            : positive;
+    FILE_NAME        : string;
+    SEED             : positive := 2;
+    STALL_PERCENT    : natural := 0;
+    EXPECTED_SAMPLES : natural := 1;
+    MAX_CYCLES       : natural := 100000
+  );
+  port (
+    clk           : in  std_logic;
+    rst           : in  std_logic;
+    s_axis_tdata  : in  std_logic_vector(WIDTH - 1 downto 0);
+    s_axis_tvalid : in  std_logic;
+    s_axis_tready : out std_logic;
+    s_axis_tlast  : in  std_logic
+  );
+end entity ec_stream_sink;
+
+architecture sim of ec_stream_sink is
+  signal cycle : natural := 0;
+begin
+  count : process (clk)
+  begin
+    if rising_edge(clk) then
+      if rst = '1' then
+        cycle <= 0;
+      else
+        cycle <= cycle + 1;
+      end if;
+    end if;
+  end process;
+
+  take : process
+    file f : text;
+    variable l : line;
+    variable s1 : positive := SEED;
+    variable s2 : positive := 104729;
+    variable r : real;
+    variable ready : std_logic := '0';
+    variable samples : natural := 0;
+    variable pending : boolean := false;
+    variable pdata : std_logic_vector(WIDTH - 1 downto 0);
+    variable plast : std_logic;
+  begin
+    s_axis_tready <= '0';
+    file_open(f, FILE_NAME, write_mode);
+    wait until rising_edge(clk) and rst = '0';
+    loop
+      uniform(s1, s2, r);
+      if r * 100.0 < real(STALL_PERCENT) then ready := '0'; else ready := '1'; end if;
+      s_axis_tready <= ready;
+      wait until rising_edge(clk);
+      if rst = '0' then
+        assert s_axis_tvalid = '0' or s_axis_tvalid = '1'
+          report "ec_stream_sink: tvalid is " & std_logic'image(s_axis_tvalid) severity failure;
+        if pending then
+          assert s_axis_tvalid = '1'
+            report "ec_stream_sink: tvalid dropped before the handshake" severity failure;
+          assert s_axis_tdata = pdata and s_axis_tlast = plast
+            report "ec_stream_sink: tdata/tlast changed while not accepted" severity failure;
+        end if;
+        pending := false;
+        if s_axis_tvalid = '1' then
+          assert not is_x(s_axis_tdata) and not is_x(s_axis_tlast)
+            report "ec_stream_sink: metavalue on tdata/tlast" severity failure;
+          if ready = '1' then
+            write(l, s_axis_tdata);
+            write(l, string'(" "));
+            if s_axis_tlast = '1' then write(l, string'("1")); else write(l, string'("0")); end if;
+            write(l, string'(" "));
+            write(l, cycle);
+            writeline(f, l);
+            if s_axis_tlast = '1' then
+              samples := samples + 1;
+              if samples >= EXPECTED_SAMPLES then
+                file_close(f);
+                std.env.finish;
+                wait;
+              end if;
+            end if;
+          else
+            pending := true;
+            pdata := s_axis_tdata;
+            plast := s_axis_tlast;
+          end if;
+        end if;
+        assert cycle < MAX_CYCLES
+          report "ec_stream_sink: timeout after " & integer'image(MAX_CYCLES) & " cycles, "
+                 & integer'image(samples) & " of " & integer'image(EXPECTED_SAMPLES)
+                 & " samples received"
+          severity failure;
+      end if;
+    end loop;
+  end process;
+end architecture sim;

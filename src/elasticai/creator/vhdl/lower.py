@@ -1,0 +1,209 @@
+"""IR graph -> VHDL files: one instance of a library entity per node, joined by streams.
+
+The backend decides nothing: every width, shift and lane count comes settled
+from the passes. Per-op lowering lives in the ``LOWER`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from elasticai.creator.arithmetic import signed_width
+from elasticai.creator.ir.graph import Graph, LinearParams, Node, Op, PointwiseParams
+from elasticai.creator.vhdl.syntax import (
+    IEEE_CONTEXT,
+    Architecture,
+    Assign,
+    Constant,
+    DesignFile,
+    Entity,
+    Instance,
+    Package,
+    Port,
+    Signal,
+    slv_literal,
+)
+
+__all__ = ["Stream", "lower", "top_streams", "LIBRARY_FILES"]
+
+#: Hand-written library files every design uses, in analysis order.
+LIBRARY_FILES = ("ec_pkg.vhd", "ec_linear.vhd", "ec_pointwise.vhd")
+
+_BITS_PER_LINE = 256
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A stream of beats of ``lanes`` elements, ``width`` bits each, named by its prefix."""
+
+    prefix: str
+    lanes: int
+    width: int
+
+    @property
+    def bits(self) -> int:
+        return self.lanes * self.width
+
+    def signal(self, part: str) -> str:
+        return f"{self.prefix}_t{part}"
+
+    def declarations(self) -> list[Signal]:
+        return [Signal(self.signal("data"), _slv(self.bits))] + [
+            Signal(self.signal(p), "std_logic") for p in ("valid", "ready", "last")
+        ]
+
+
+def _slv(bits: int) -> str:
+    return f"std_logic_vector({bits - 1} downto 0)"
+
+
+def _lanes_out(node: Node) -> int:
+    p = node.params
+    return p.p_out if isinstance(p, LinearParams) else p.lanes
+
+
+def top_streams(graph: Graph) -> tuple[Stream, Stream]:
+    """The design's input and output streams (port prefixes ``s_axis`` and ``m_axis``)."""
+    out_lanes = _lanes_out(graph.nodes[-1]) if graph.nodes else graph.input_lanes
+    return (
+        Stream("s_axis", graph.input_lanes, graph.input_type.dtype.total_bits),
+        Stream("m_axis", out_lanes, graph.output_type.dtype.total_bits),
+    )
+
+
+def _stream_ports(source: Stream, sink: Stream) -> list[tuple[str, str]]:
+    """Port map of an entity reading ``source`` and writing ``sink``."""
+    ports = [("clk", "clk"), ("rst", "rst")]
+    for local, stream in (("s_axis", source), ("m_axis", sink)):
+        ports += [(f"{local}_t{p}", stream.signal(p)) for p in ("data", "valid", "ready", "last")]
+    return ports
+
+
+def _vector_literal(values: np.ndarray, width: int) -> str:
+    """Element ``k`` of ``values`` in bits ``k*width ..`` (element 0 lowest), in lines."""
+    mask = (1 << width) - 1
+    bits = "".join(format(int(v) & mask, f"0{width}b") for v in reversed(values.ravel().tolist()))
+    chunks = [bits[i : i + _BITS_PER_LINE] for i in range(0, len(bits), _BITS_PER_LINE)]
+    return " &\n    ".join(f'"{c}"' for c in chunks)
+
+
+def _signed_generic(value: int) -> str:
+    return slv_literal(value, signed_width(value, value))
+
+
+def _lower_linear(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
+    p = node.params
+    assert isinstance(p, LinearParams)
+    out_features, in_features = p.weight.shape
+    x_type, y_type = node.input_type.dtype, node.output_type.dtype
+    b_width = p.b_type.total_bits if p.b_type is not None else 1
+    biases = p.bias if p.bias is not None else np.zeros(1, dtype=np.int64)
+    prefix = node.name.upper()
+    constants = [
+        Constant(
+            f"{prefix}_WEIGHTS",
+            _slv(p.weight.size * p.w_type.total_bits),
+            _vector_literal(p.weight, p.w_type.total_bits),
+        ),
+        Constant(f"{prefix}_BIASES", _slv(biases.size * b_width), _vector_literal(biases, b_width)),
+    ]
+    generics = {
+        "IN_FEATURES": in_features,
+        "OUT_FEATURES": out_features,
+        "X_WIDTH": x_type.total_bits,
+        "W_WIDTH": p.w_type.total_bits,
+        "B_WIDTH": b_width,
+        "Y_WIDTH": y_type.total_bits,
+        "ACC_WIDTH": p.acc_bits,
+        "P_IN": p.p_in,
+        "P_OUT": p.p_out,
+        "HAS_BIAS": "true" if p.bias is not None else "false",
+        "BIAS_SHIFT": p.bias_shift(x_type),
+        "OUT_SHIFT": p.acc_frac_bits(x_type) - y_type.frac_bits,
+        "ROUNDING": p.rounding.code,
+        "OVERFLOW": p.overflow.code,
+        "WEIGHTS": f"{prefix}_WEIGHTS",
+        "BIASES": f"{prefix}_BIASES",
+    }
+    instance = Instance(
+        node.name,
+        "ec_linear",
+        [(k, str(v)) for k, v in generics.items()],
+        _stream_ports(source, sink),
+    )
+    return constants, instance
+
+
+def _lower_pointwise(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
+    p = node.params
+    assert isinstance(p, PointwiseParams)
+    generics = {
+        "LANES": str(p.lanes),
+        "X_WIDTH": str(node.input_type.dtype.total_bits),
+        "Y_WIDTH": str(node.output_type.dtype.total_bits),
+        "MUL": _signed_generic(p.mul),
+        "ADD": _signed_generic(p.add),
+        "SHIFT": str(p.shift),
+        "ROUNDING": str(p.rounding.code),
+        "OVERFLOW": str(p.overflow.code),
+        "LO": _signed_generic(p.low),
+        "HI": _signed_generic(p.high),
+    }
+    return [], Instance(
+        node.name, "ec_pointwise", list(generics.items()), _stream_ports(source, sink)
+    )
+
+
+LOWER: dict[Op, Callable[[Node, Stream, Stream], tuple[list[Constant], Instance]]] = {
+    Op.LINEAR: _lower_linear,
+    Op.POINTWISE: _lower_pointwise,
+}
+
+
+def top_entity(graph: Graph) -> Entity:
+    source, sink = top_streams(graph)
+    ports = [Port("clk", "in", "std_logic"), Port("rst", "in", "std_logic")]
+    for stream, into, out in ((source, "in", "out"), (sink, "out", "in")):
+        ports += [
+            Port(stream.signal("data"), into, _slv(stream.bits)),
+            Port(stream.signal("valid"), into, "std_logic"),
+            Port(stream.signal("ready"), out, "std_logic"),
+            Port(stream.signal("last"), into, "std_logic"),
+        ]
+    return Entity(graph.name, ports=ports)
+
+
+def lower(graph: Graph) -> dict[str, str]:
+    """The generated files of ``graph``: ``{file name: VHDL text}``."""
+    source, sink = top_streams(graph)
+    package = f"{graph.name}_pkg"
+    constants: list[Constant] = []
+    signals: list[Signal] = []
+    statements: list[Instance | Assign] = []
+    current = source
+    for i, node in enumerate(graph.nodes):
+        last = i == len(graph.nodes) - 1
+        width = node.output_type.dtype.total_bits
+        nxt = sink if last else Stream(f"{node.name}_y", _lanes_out(node), width)
+        if not last:
+            signals += nxt.declarations()
+        node_constants, instance = LOWER[node.op](node, current, nxt)
+        constants += node_constants
+        statements.append(instance)
+        current = nxt
+    if not graph.nodes:
+        statements += [Assign(sink.signal(p), source.signal(p)) for p in ("data", "valid", "last")]
+        statements.append(Assign(source.signal("ready"), sink.signal("ready")))
+    header = [f"{graph.name}: generated by elasticai.creator; do not edit."]
+    context = (*IEEE_CONTEXT, f"use work.{package}.all;")
+    return {
+        f"{package}.vhd": DesignFile([Package(package, constants)], header=header).text(),
+        f"{graph.name}.vhd": DesignFile(
+            [top_entity(graph), Architecture(graph.name, signals, statements)],
+            context=context,
+            header=header,
+        ).text(),
+    }

@@ -1,0 +1,103 @@
+"""The generated testbench: file-driven source -> design -> sink, with random stalls.
+
+Simulation only. The hand-written ``ec_stream_source`` and ``ec_stream_sink``
+(``library/sim``) read and write the files; this module only wires them to
+the design under test.
+"""
+
+from __future__ import annotations
+
+from elasticai.creator.ir.graph import Graph
+from elasticai.creator.vhdl.lower import Stream, top_streams
+from elasticai.creator.vhdl.syntax import (
+    Architecture,
+    DesignFile,
+    Entity,
+    Generic,
+    Instance,
+    Raw,
+    Signal,
+)
+
+SIM_LIBRARY_FILES = ("sim/ec_stream_source.vhd", "sim/ec_stream_sink.vhd")
+
+#: Generics of the testbench entity, set on the GHDL command line.
+TB_GENERICS = (
+    Generic("IN_FILE", "string", '"input.txt"'),
+    Generic("OUT_FILE", "string", '"output.txt"'),
+    Generic("IN_LOG", "string", '"input_log.txt"'),
+    Generic("SAMPLES", "natural", "1"),
+    Generic("STALL_IN", "natural", "0"),
+    Generic("STALL_OUT", "natural", "0"),
+    Generic("SEED", "positive", "1"),
+    Generic("MAX_CYCLES", "natural", "1000000"),
+)
+
+
+def testbench_name(graph: Graph) -> str:
+    return f"{graph.name}_tb"
+
+
+def _wires(prefix: str, stream: Stream) -> list[tuple[str, str]]:
+    return [(f"{prefix}_t{p}", stream.signal(p)) for p in ("data", "valid", "ready", "last")]
+
+
+def testbench(graph: Graph) -> dict[str, str]:
+    """``{file name: text}`` of the testbench of ``graph``."""
+    source, sink = top_streams(graph)
+    ins, outs = Stream("x", source.lanes, source.width), Stream("y", sink.lanes, sink.width)
+    name = testbench_name(graph)
+    statements = [
+        Raw(
+            [
+                "clk <= not clk after 5 ns;",
+                "rst <= '1', '0' after 32 ns;",
+            ]
+        ),
+        Instance(
+            "source",
+            "ec_stream_source",
+            [
+                ("WIDTH", str(ins.bits)),
+                ("FILE_NAME", "IN_FILE"),
+                ("SEED", "SEED"),
+                ("STALL_PERCENT", "STALL_IN"),
+                ("LOG_NAME", "IN_LOG"),
+            ],
+            [("clk", "clk"), ("rst", "rst"), *_wires("m_axis", ins), ("done", "open")],
+        ),
+        Instance(
+            "dut",
+            graph.name,
+            port_map=[
+                ("clk", "clk"),
+                ("rst", "rst"),
+                *_wires("s_axis", ins),
+                *_wires("m_axis", outs),
+            ],
+        ),
+        Instance(
+            "sink",
+            "ec_stream_sink",
+            [
+                ("WIDTH", str(outs.bits)),
+                ("FILE_NAME", "OUT_FILE"),
+                ("SEED", "SEED + 1"),
+                ("STALL_PERCENT", "STALL_OUT"),
+                ("EXPECTED_SAMPLES", "SAMPLES"),
+                ("MAX_CYCLES", "MAX_CYCLES"),
+            ],
+            [("clk", "clk"), ("rst", "rst"), *_wires("s_axis", outs)],
+        ),
+    ]
+    declarations = [
+        Signal("clk", "std_logic", "'0'"),
+        Signal("rst", "std_logic", "'1'"),
+        *ins.declarations(),
+        *outs.declarations(),
+    ]
+    text = DesignFile(
+        [Entity(name, generics=TB_GENERICS), Architecture(name, declarations, statements, "sim")],
+        header=[f"{name}: generated testbench (simulation only)."],
+    ).text()
+    return {f"sim/{name}.vhd": text}

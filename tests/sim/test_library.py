@@ -1,0 +1,592 @@
+"""GHDL tests of the hand-written VHDL library against the integer reference (exact)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from elasticai.creator.arithmetic import (
+    FixedType,
+    Overflow,
+    Rounding,
+    overflow,
+    shift_round,
+    signed_width,
+)
+from elasticai.creator.sim import ghdl
+
+pytestmark = pytest.mark.sim
+
+if shutil.which("ghdl") is None and not os.environ.get("ELASTICAI_GHDL"):
+    pytest.skip("GHDL not installed", allow_module_level=True)
+
+ROUNDINGS = list(Rounding)
+OVERFLOWS = list(Overflow)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def to_bits(value: int, width: int) -> str:
+    assert -(1 << (width - 1)) <= value < (1 << (width - 1)), (value, width)
+    return format(value & ((1 << width) - 1), f"0{width}b")
+
+
+def pack(values: list[int], width: int) -> str:
+    """Element 0 in the low bits, MSB first as a binary string."""
+    return "".join(to_bits(int(v), width) for v in reversed(values))
+
+
+def unpack(bits: str, width: int) -> list[int]:
+    n = len(bits) // width
+    out = []
+    for k in range(n):
+        chunk = bits[len(bits) - (k + 1) * width : len(bits) - k * width]
+        v = int(chunk, 2)
+        if v >= 1 << (width - 1):
+            v -= 1 << width
+        out.append(v)
+    return out
+
+
+def slv(values: list[int], width: int) -> str:
+    """VHDL bit-string literal for a std_logic_vector generic."""
+    return '"' + pack(values, width) + '"'
+
+
+def ovf(v: int, width: int, mode: Overflow) -> int:
+    return int(overflow(v, FixedType(width, 0), mode))
+
+
+@dataclass
+class StreamResult:
+    beats: list[tuple[list[int], int, int]]  # (lanes, tlast, cycle)
+    source_cycles: list[int]
+    output: str = field(repr=False, default="")
+
+
+_counter = [0]
+
+
+def run_stream(
+    workdir: pathlib.Path,
+    dut: str,
+    in_width: int,
+    in_lanes: int,
+    out_width: int,
+    out_lanes: int,
+    beats: list[tuple[list[int], int]],
+    samples: int,
+    stall_in: int = 0,
+    stall_out: int = 0,
+    seed: int = 1,
+    max_cycles: int = 200000,
+) -> StreamResult:
+    """Source -> dut -> sink testbench; ``dut`` is an entity instantiation text using
+    a_tdata/a_tvalid/a_tready/a_tlast (input) and b_* (output)."""
+    _counter[0] += 1
+    name = f"tb{_counter[0]}"
+    iw, ow = in_width * in_lanes, out_width * out_lanes
+    (workdir / f"{name}_in.txt").write_text(
+        "".join(f"{pack(v, in_width)} {last}\n" for v, last in beats)
+    )
+    tb = f"""
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+entity {name} is
+end entity;
+architecture sim of {name} is
+  signal clk : std_logic := '0';
+  signal rst : std_logic := '1';
+  signal a_tdata : std_logic_vector({iw - 1} downto 0);
+  signal a_tvalid, a_tready, a_tlast : std_logic;
+  signal b_tdata : std_logic_vector({ow - 1} downto 0);
+  signal b_tvalid, b_tready, b_tlast : std_logic;
+  signal done : std_logic;
+begin
+  clk <= not clk after 5 ns;
+  rst <= '1', '0' after 32 ns;
+  src : entity work.ec_stream_source
+    generic map (WIDTH => {iw}, FILE_NAME => "{name}_in.txt", SEED => {seed},
+                 STALL_PERCENT => {stall_in}, LOG_NAME => "{name}_src.txt")
+    port map (clk => clk, rst => rst, m_axis_tdata => a_tdata, m_axis_tvalid => a_tvalid,
+              m_axis_tlast => a_tlast, m_axis_tready => a_tready, done => done);
+  {dut}
+  snk : entity work.ec_stream_sink
+    generic map (WIDTH => {ow}, FILE_NAME => "{name}_out.txt", SEED => {seed + 17},
+                 STALL_PERCENT => {stall_out}, EXPECTED_SAMPLES => {samples},
+                 MAX_CYCLES => {max_cycles})
+    port map (clk => clk, rst => rst, s_axis_tdata => b_tdata, s_axis_tvalid => b_tvalid,
+              s_axis_tready => b_tready, s_axis_tlast => b_tlast);
+end architecture;
+"""
+    src = workdir / f"{name}.vhd"
+    src.write_text(tb)
+    text = ghdl.simulate([src], name, workdir)
+    out = []
+    for line in (workdir / f"{name}_out.txt").read_text().split("\n"):
+        if line.strip():
+            bits, last, cycle = line.split()
+            out.append((unpack(bits, out_width), int(last), int(cycle)))
+    src_cycles = [int(x) for x in (workdir / f"{name}_src.txt").read_text().split() if x.strip()]
+    return StreamResult(out, src_cycles, text)
+
+
+PORTS = """port map (clk => clk, rst => rst,
+      s_axis_tdata => a_tdata, s_axis_tvalid => a_tvalid, s_axis_tready => a_tready,
+      s_axis_tlast => a_tlast, m_axis_tdata => b_tdata, m_axis_tvalid => b_tvalid,
+      m_axis_tready => b_tready, m_axis_tlast => b_tlast);"""
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    path = tmp_path_factory.mktemp("ghdl_lib")
+    ghdl.analyse(ghdl.library_files(simulation=True), path)
+    return path
+
+
+# ---------------------------------------------------------------- ec_pointwise
+
+
+@dataclass
+class PW:
+    lanes: int
+    x_width: int
+    y_width: int
+    mul: int
+    mul_width: int
+    add: int
+    add_width: int
+    shift: int
+    rounding: Rounding
+    overflow: Overflow
+    lo: int
+    lo_width: int
+    hi: int
+    hi_width: int
+    pad_lanes: int = 0
+
+    def ref(self, x: int) -> int:
+        t = x * self.mul + self.add
+        r = int(shift_round(t, self.shift, self.rounding))
+        c = min(max(r, self.lo), self.hi)
+        return ovf(c, self.y_width, self.overflow)
+
+    def dut(self) -> str:
+        return f"""dut : entity work.ec_pointwise
+    generic map (LANES => {self.lanes}, X_WIDTH => {self.x_width}, Y_WIDTH => {self.y_width},
+      MUL => {slv([self.mul], self.mul_width)}, ADD => {slv([self.add], self.add_width)},
+      SHIFT => {self.shift}, ROUNDING => {self.rounding.code}, OVERFLOW => {self.overflow.code},
+      LO => {slv([self.lo], self.lo_width)}, HI => {slv([self.hi], self.hi_width)},
+      PAD_LANES => {self.pad_lanes})
+    {PORTS}"""
+
+
+def run_pointwise(
+    workdir: pathlib.Path, p: PW, xs: list[int], beats_per_sample: int, stall: int, seed: int = 3
+) -> None:
+    lanes = p.lanes
+    assert len(xs) % (lanes * beats_per_sample) == 0
+    beats = []
+    for k in range(0, len(xs), lanes):
+        beat_no = k // lanes
+        beats.append((xs[k : k + lanes], int(beat_no % beats_per_sample == beats_per_sample - 1)))
+    samples = len(beats) // beats_per_sample
+    res = run_stream(
+        workdir, p.dut(), p.x_width, lanes, p.y_width, lanes, beats, samples, stall, stall, seed
+    )
+    expected = []
+    for vals, last in beats:
+        ys = [p.ref(v) for v in vals]
+        if last and p.pad_lanes:
+            ys[lanes - p.pad_lanes :] = [0] * p.pad_lanes
+        expected.append((ys, last))
+    assert [(b[0], b[1]) for b in res.beats] == expected
+
+
+def all_x(width: int) -> list[int]:
+    return list(range(-(1 << (width - 1)), 1 << (width - 1)))
+
+
+def test_pointwise_relu(workdir: pathlib.Path) -> None:
+    p = PW(3, 8, 8, 1, 2, 0, 1, 0, Rounding.FLOOR, Overflow.SATURATE, 0, 1, 127, 8)
+    xs = all_x(8) + [0, 0]  # 258 = 86 beats of 3
+    run_pointwise(workdir, p, xs, beats_per_sample=2, stall=0)
+
+
+def test_pointwise_clamp_wrap(workdir: pathlib.Path) -> None:
+    # hardtanh-like clamp to [-20, 50], then wrap into 6 bits
+    p = PW(2, 8, 6, 1, 2, 0, 1, 0, Rounding.HALF_EVEN, Overflow.WRAP, -20, 6, 50, 7)
+    run_pointwise(workdir, p, all_x(8), beats_per_sample=4, stall=30)
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("mode", OVERFLOWS)
+def test_pointwise_affine(workdir: pathlib.Path, rounding: Rounding, mode: Overflow) -> None:
+    p = PW(4, 8, 6, -77, 8, 300, 10, 5, rounding, mode, -1000, 12, 1000, 12)
+    stall = 30 if mode is Overflow.WRAP else 0
+    run_pointwise(workdir, p, all_x(8), beats_per_sample=4, stall=stall)
+
+
+@pytest.mark.parametrize("mode", OVERFLOWS)
+def test_pointwise_negative_shift(workdir: pathlib.Path, mode: Overflow) -> None:
+    p = PW(2, 6, 8, 3, 3, -5, 4, -2, Rounding.HALF_UP, mode, -(1 << 15), 17, 1 << 15, 17)
+    run_pointwise(workdir, p, all_x(6), beats_per_sample=2, stall=20)
+
+
+def test_pointwise_padding_lanes(workdir: pathlib.Path) -> None:
+    p = PW(3, 4, 8, 5, 4, 7, 4, 1, Rounding.HALF_EVEN, Overflow.SATURATE, -128, 8, 127, 8, 1)
+    xs = []
+    for v in all_x(4):
+        xs += [v, -v - 1, 0, 3, v, 0]  # 2 beats/sample, last lane of the last beat is padding
+    run_pointwise(workdir, p, xs, beats_per_sample=2, stall=10)
+
+
+# ---------------------------------------------------------------- ec_linear
+
+
+@dataclass
+class Lin:
+    in_f: int
+    out_f: int
+    p_in: int
+    p_out: int
+    w: np.ndarray
+    b: np.ndarray | None
+    x_width: int = 8
+    w_width: int = 8
+    b_width: int = 12
+    y_width: int = 8
+    bias_shift: int = 2
+    out_shift: int = 6
+    rounding: Rounding = Rounding.HALF_EVEN
+    overflow: Overflow = Overflow.SATURATE
+
+    @property
+    def ni(self) -> int:
+        return -(-self.in_f // self.p_in)
+
+    @property
+    def no(self) -> int:
+        return -(-self.out_f // self.p_out)
+
+    def acc_width(self) -> int:
+        xmin, xmax = -(1 << (self.x_width - 1)), (1 << (self.x_width - 1)) - 1
+        lows, highs = [], []
+        for o in range(self.out_f):
+            base = int(self.b[o]) << self.bias_shift if self.b is not None else 0
+            lo = hi = base
+            for i in range(self.in_f):
+                ext = [int(self.w[o, i]) * xmin, int(self.w[o, i]) * xmax]
+                lo += min(0, *ext)
+                hi += max(0, *ext)
+            lows.append(lo)
+            highs.append(hi)
+        return signed_width(min(lows), max(highs))
+
+    def ref(self, x: list[int]) -> list[int]:
+        out = []
+        for o in range(self.out_f):
+            acc = sum(int(self.w[o, i]) * int(x[i]) for i in range(self.in_f))
+            if self.b is not None:
+                acc += int(self.b[o]) << self.bias_shift
+            y = ovf(
+                int(shift_round(acc, self.out_shift, self.rounding)), self.y_width, self.overflow
+            )
+            out.append(y)
+        return out
+
+    def dut(self) -> str:
+        weights = [int(v) for v in self.w.reshape(-1)]
+        biases = slv([int(v) for v in self.b], self.b_width) if self.b is not None else '"0"'
+        return f"""dut : entity work.ec_linear
+    generic map (IN_FEATURES => {self.in_f}, OUT_FEATURES => {self.out_f},
+      X_WIDTH => {self.x_width}, W_WIDTH => {self.w_width}, B_WIDTH => {self.b_width},
+      Y_WIDTH => {self.y_width}, ACC_WIDTH => {self.acc_width()},
+      P_IN => {self.p_in}, P_OUT => {self.p_out},
+      HAS_BIAS => {str(self.b is not None).lower()}, BIAS_SHIFT => {self.bias_shift},
+      OUT_SHIFT => {self.out_shift}, ROUNDING => {self.rounding.code},
+      OVERFLOW => {self.overflow.code},
+      WEIGHTS => {slv(weights, self.w_width)}, BIASES => {biases})
+    {PORTS}"""
+
+    def input_beats(self, xs: list[list[int]]) -> list[tuple[list[int], int]]:
+        beats = []
+        for x in xs:
+            padded = list(x) + [0] * (self.ni * self.p_in - self.in_f)
+            for k in range(self.ni):
+                beats.append((padded[k * self.p_in : (k + 1) * self.p_in], int(k == self.ni - 1)))
+        return beats
+
+    def expected_beats(self, xs: list[list[int]]) -> list[tuple[list[int], int]]:
+        beats = []
+        for x in xs:
+            y = self.ref(x) + [0] * (self.no * self.p_out - self.out_f)
+            for k in range(self.no):
+                beats.append((y[k * self.p_out : (k + 1) * self.p_out], int(k == self.no - 1)))
+        return beats
+
+
+def make_linear(
+    rng: np.random.Generator, in_f: int, out_f: int, p_in: int, p_out: int, **kw: object
+) -> Lin:
+    ww = int(kw.get("w_width", 8))  # type: ignore[call-overload]
+    bw = int(kw.get("b_width", 12))  # type: ignore[call-overload]
+    w = rng.integers(-(1 << (ww - 1)), 1 << (ww - 1), size=(out_f, in_f))
+    b = rng.integers(-(1 << (bw - 1)), 1 << (bw - 1), size=out_f)
+    if kw.pop("no_bias", False):
+        b = None  # type: ignore[assignment]
+    return Lin(in_f, out_f, p_in, p_out, w, b, **kw)  # type: ignore[arg-type]
+
+
+def random_inputs(rng: np.random.Generator, lin: Lin, n: int) -> list[list[int]]:
+    lo, hi = -(1 << (lin.x_width - 1)), 1 << (lin.x_width - 1)
+    return [[int(v) for v in rng.integers(lo, hi, size=lin.in_f)] for _ in range(n)]
+
+
+def check_linear(
+    workdir: pathlib.Path, lin: Lin, xs: list[list[int]], stall: int, seed: int = 5
+) -> StreamResult:
+    res = run_stream(
+        workdir,
+        lin.dut(),
+        lin.x_width,
+        lin.p_in,
+        lin.y_width,
+        lin.p_out,
+        lin.input_beats(xs),
+        len(xs),
+        stall,
+        stall,
+        seed,
+    )
+    assert [(b[0], b[1]) for b in res.beats] == lin.expected_beats(xs)
+    return res
+
+
+SHAPES = [
+    # in, out, p_in, p_out
+    (1, 1, 1, 1),
+    (3, 2, 1, 1),
+    (10, 2, 1, 1),
+    (17, 3, 1, 1),
+    (7, 5, 3, 2),
+    (8, 3, 4, 1),
+    (5, 9, 1, 4),
+    (6, 4, 2, 4),
+    (7, 5, 7, 5),  # fully parallel
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_linear_shapes_with_stalls(workdir: pathlib.Path, shape: tuple[int, ...]) -> None:
+    in_f, out_f, p_in, p_out = shape
+    rng = np.random.default_rng(in_f * 100 + out_f * 10 + p_in + p_out)
+    k = (in_f + out_f + p_in) % 3
+    lin = make_linear(
+        rng, in_f, out_f, p_in, p_out, rounding=ROUNDINGS[k], overflow=OVERFLOWS[k % 2]
+    )
+    xs = random_inputs(rng, lin, 5)
+    check_linear(workdir, lin, xs, stall=30, seed=in_f + out_f)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_linear_throughput_and_latency(workdir: pathlib.Path, shape: tuple[int, ...]) -> None:
+    in_f, out_f, p_in, p_out = shape
+    rng = np.random.default_rng(7 + in_f)
+    lin = make_linear(rng, in_f, out_f, p_in, p_out, no_bias=(in_f % 2 == 0), out_shift=5)
+    xs = random_inputs(rng, lin, 6)
+    res = check_linear(workdir, lin, xs, stall=0)
+    macs = lin.ni * lin.no
+    last_cycles = [c for _, last, c in res.beats if last]
+    diffs = [b - a for a, b in zip(last_cycles, last_cycles[1:], strict=False)]
+    assert diffs == [macs] * (len(xs) - 1), (diffs, macs)
+    # latency of the first sample: first input handshake .. last output handshake
+    latency = last_cycles[0] - res.source_cycles[0] + 1
+    overhead = latency - macs
+    print(f"ec_linear {shape}: cycles/sample={macs} latency={latency} overhead={overhead}")
+    assert overhead <= 5  # early start: the first pass follows the arriving input
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("mode", OVERFLOWS)
+def test_linear_extremes(workdir: pathlib.Path, rounding: Rounding, mode: Overflow) -> None:
+    # most negative weights, inputs and bias: the accumulator extremes
+    in_f, out_f = 7, 5
+    w = np.full((out_f, in_f), -128)
+    w[1, :] = 127
+    w[2, ::2] = 127
+    w[3, :] = np.arange(in_f) - 3
+    b = np.array([-2048, 2047, -2048, 0, 1])
+    lin = Lin(
+        in_f,
+        out_f,
+        3,
+        2,
+        w,
+        b,
+        bias_shift=3,
+        out_shift=7,
+        y_width=6,
+        rounding=rounding,
+        overflow=mode,
+    )
+    xs = [
+        [-128] * in_f,
+        [127] * in_f,
+        [-128, 127] * 3 + [-128],
+        [0] * in_f,
+        [1, -1, 2, -2, 64, -64, 3],
+        [-128] * in_f,
+    ]
+    # odd multiples of 2**6 exercise the ties
+    check_linear(workdir, lin, xs, stall=30, seed=11 + rounding.code + 3 * mode.code)
+
+
+@pytest.mark.parametrize("out_shift", [-2, 0, 3, 20])
+def test_linear_out_shifts(workdir: pathlib.Path, out_shift: int) -> None:
+    rng = np.random.default_rng(out_shift + 100)
+    lin = make_linear(
+        rng,
+        4,
+        3,
+        2,
+        1,
+        out_shift=out_shift,
+        y_width=16,
+        w_width=4,
+        x_width=4,
+        b_width=4,
+        bias_shift=0,
+        rounding=Rounding.HALF_UP,
+        overflow=Overflow.WRAP if out_shift < 0 else Overflow.SATURATE,
+    )
+    xs = random_inputs(rng, lin, 4)
+    check_linear(workdir, lin, xs, stall=10)
+
+
+# ---------------------------------------------------------------- synthesis
+
+
+def test_synth(tmp_path: pathlib.Path) -> None:
+    rng = np.random.default_rng(1)
+    lin = make_linear(rng, 7, 5, 3, 2)
+    p = PW(3, 8, 8, -77, 8, 300, 10, 5, Rounding.HALF_EVEN, Overflow.SATURATE, 0, 1, 100, 8)
+    top = f"""
+library ieee;
+use ieee.std_logic_1164.all;
+entity synth_top is
+  port (clk, rst : in std_logic;
+    a_tdata : in std_logic_vector(23 downto 0); a_tvalid, a_tlast : in std_logic;
+    a_tready : out std_logic;
+    b_tdata : out std_logic_vector(15 downto 0); b_tvalid, b_tlast : out std_logic;
+    b_tready : in std_logic);
+end entity;
+architecture rtl of synth_top is
+  signal m_tdata : std_logic_vector(23 downto 0);
+  signal m_tvalid, m_tready, m_tlast : std_logic;
+begin
+  pw : entity work.ec_pointwise
+    generic map (LANES => 3, X_WIDTH => 8, Y_WIDTH => 8,
+      MUL => {slv([p.mul], p.mul_width)}, ADD => {slv([p.add], p.add_width)}, SHIFT => 5,
+      ROUNDING => 2, OVERFLOW => 0, LO => {slv([0], 1)}, HI => {slv([100], 8)})
+    port map (clk => clk, rst => rst, s_axis_tdata => a_tdata, s_axis_tvalid => a_tvalid,
+      s_axis_tready => a_tready, s_axis_tlast => a_tlast, m_axis_tdata => m_tdata,
+      m_axis_tvalid => m_tvalid, m_axis_tready => m_tready, m_axis_tlast => m_tlast);
+  {lin.dut().replace("dut :", "lin :").replace(PORTS, "")}
+    port map (clk => clk, rst => rst, s_axis_tdata => m_tdata, s_axis_tvalid => m_tvalid,
+      s_axis_tready => m_tready, s_axis_tlast => m_tlast, m_axis_tdata => b_tdata,
+      m_axis_tvalid => b_tvalid, m_axis_tready => b_tready, m_axis_tlast => b_tlast);
+end architecture;
+"""
+    src = tmp_path / "synth_top.vhd"
+    src.write_text(top)
+    netlist = ghdl.synth_check([*ghdl.library_files(), src], "synth_top", tmp_path)
+    assert "synth_top" in netlist
+    # each entity alone, fully parallel linear (constant multipliers) and 1-lane linear
+    for shape in [(7, 5, 7, 5), (16, 4, 1, 1)]:
+        lin2 = make_linear(rng, *shape)
+        wrap = f"""
+library ieee;
+use ieee.std_logic_1164.all;
+entity lin_top is
+  port (clk, rst : in std_logic;
+    a_tdata : in std_logic_vector({8 * lin2.p_in - 1} downto 0); a_tvalid, a_tlast : in std_logic;
+    a_tready : out std_logic;
+    b_tdata : out std_logic_vector({8 * lin2.p_out - 1} downto 0);
+    b_tvalid, b_tlast : out std_logic;
+    b_tready : in std_logic);
+end entity;
+architecture rtl of lin_top is
+begin
+  {lin2.dut()}
+end architecture;
+"""
+        wsrc = tmp_path / "lin_top.vhd"
+        wsrc.write_text(wrap)
+        ghdl.synth_check([*ghdl.library_files(), wsrc], "lin_top", tmp_path)
+
+
+def test_ghdl_errors_are_raised(tmp_path: pathlib.Path) -> None:
+    src = tmp_path / "bad.vhd"
+    src.write_text(
+        "entity bad is end entity;\narchitecture a of bad is begin\n"
+        'process begin assert false report "boom" severity failure; wait; end process;\n'
+        "end architecture;\n"
+    )
+    with pytest.raises(ghdl.GhdlError) as info:
+        ghdl.simulate([src], "bad", tmp_path)
+    assert "boom" in info.value.output
+
+
+def test_ghdl_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELASTICAI_GHDL", "/nonexistent/ghdl")
+    with pytest.raises(ghdl.GhdlNotFoundError, match="apt-get install ghdl"):
+        ghdl.ghdl_path()
+
+
+def _rewire(dut: str, src: str, dst: str) -> str:
+    """Port map of ``dut`` reading stream ``src`` and driving stream ``dst``."""
+    for sig in ("tdata", "tvalid", "tready", "tlast"):
+        dut = dut.replace(f"s_axis_{sig} => a_{sig}", f"s_axis_{sig} => {src}_{sig}")
+        dut = dut.replace(f"m_axis_{sig} => b_{sig}", f"m_axis_{sig} => {dst}_{sig}")
+    return dut
+
+
+@pytest.mark.parametrize("stall", [0, 30])
+def test_chain(workdir: pathlib.Path, stall: int) -> None:
+    """linear -> relu -> linear: layers overlap, backpressure between them, exact result."""
+    rng = np.random.default_rng(42)
+    l1 = make_linear(rng, 10, 6, 1, 2, out_shift=7)
+    relu = PW(2, 8, 8, 1, 2, 0, 1, 0, Rounding.FLOOR, Overflow.SATURATE, 0, 1, 127, 8)
+    l2 = make_linear(rng, 6, 3, 2, 1, out_shift=7)
+    dut = f"""chain : block
+    signal c_tdata, d_tdata : std_logic_vector(15 downto 0);
+    signal c_tvalid, c_tready, c_tlast, d_tvalid, d_tready, d_tlast : std_logic;
+  begin
+    {_rewire(l1.dut().replace("dut :", "l1 :"), "a", "c")}
+    {_rewire(relu.dut().replace("dut :", "r1 :"), "c", "d")}
+    {_rewire(l2.dut().replace("dut :", "l2 :"), "d", "b")}
+  end block;"""
+    xs = random_inputs(rng, l1, 6)
+    expected = []
+    for x in xs:
+        h = [max(v, 0) for v in l1.ref(x)]
+        expected.append(l2.ref(h))
+    res = run_stream(
+        workdir, dut, 8, 1, 8, 1, l1.input_beats(xs), len(xs), stall, stall, seed=stall + 1
+    )
+    got = [b[0][0] for b in res.beats]
+    assert got == [v for y in expected for v in y]
+    if stall == 0:
+        last_cycles = [c for _, last, c in res.beats if last]
+        latency = last_cycles[0] - res.source_cycles[0] + 1
+        macs = l1.ni * l1.no + l2.ni * l2.no
+        print(f"chain 10-6-3: latency={latency} sum of MAC cycles={macs}")
+        assert latency <= macs + 6 + 1 + 6
