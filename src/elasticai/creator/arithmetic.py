@@ -42,7 +42,8 @@ __all__ = [
     "int_array",
 ]
 
-IntLike = TypeVar("IntLike", int, np.ndarray)
+#: ints, NumPy integer arrays or torch integer tensors (all support the operators used here).
+IntLike = TypeVar("IntLike", bound=Any)
 
 #: Widest intermediate value kept in ``int64``; wider ones use Python ints.
 INT64_SAFE_BITS = 62
@@ -167,18 +168,18 @@ def shift_round(v: IntLike, shift: int, rounding: Rounding) -> IntLike:
     """
     rounding = Rounding(rounding)
     if shift <= 0:
-        return v << -shift  # type: ignore[operator]
+        return v << -shift
     half = 1 << (shift - 1)
     if rounding is Rounding.FLOOR:
-        return v >> shift  # type: ignore[operator]
+        return v >> shift
     if rounding is Rounding.HALF_UP:
-        return (v + half) >> shift  # type: ignore[operator]
-    q = v >> shift  # type: ignore[operator]
+        return (v + half) >> shift
+    q = v >> shift
     r = v - (q << shift)
     up = (r > half) | ((r == half) & ((q & 1) == 1))
     if isinstance(up, (bool, np.bool_)):
-        return q + int(up)  # type: ignore[no-any-return]
-    return q + up  # type: ignore[no-any-return]
+        return q + int(up)
+    return q + up
 
 
 def saturate(v: IntLike, t: FixedType) -> IntLike:
@@ -189,16 +190,16 @@ def saturate(v: IntLike, t: FixedType) -> IntLike:
 def clamp(v: IntLike, low: int, high: int) -> IntLike:
     """``v`` limited to ``[low, high]`` (NumPy arrays, torch integer tensors, ints)."""
     if isinstance(v, np.ndarray):
-        return np.minimum(np.maximum(v, low), high)
+        return np.minimum(np.maximum(v, low), high)  # type: ignore[return-value]
     if hasattr(v, "clamp"):
-        return v.clamp(low, high)  # type: ignore[no-any-return]
+        return v.clamp(low, high)
     return min(max(v, low), high)
 
 
 def wrap(v: IntLike, t: FixedType) -> IntLike:
     """The low ``t.total_bits`` bits of ``v``, read as two's complement."""
     span = 1 << t.total_bits
-    return ((v - t.min_int) % span) + t.min_int  # type: ignore[no-any-return]
+    return ((v - t.min_int) % span) + t.min_int
 
 
 def overflow(v: IntLike, t: FixedType, mode: Overflow) -> IntLike:

@@ -56,7 +56,7 @@ class FakeQuantize(torch.autograd.Function):
     """``y = to_float(to_int(x))``; gradient passes where ``x`` was not clamped."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: torch.autograd.function.FunctionCtx,
         x: torch.Tensor,
         t: FixedType,
@@ -67,7 +67,7 @@ class FakeQuantize(torch.autograd.Function):
         return to_float(to_int(x, t, rounding, overflow_mode), t, x.dtype)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
         (mask,) = ctx.saved_tensors  # type: ignore[attr-defined]
         return grad * mask, None, None, None
 
@@ -83,4 +83,4 @@ def fake_quantize(
     >>> fake_quantize(torch.tensor([0.3, 9.0]), FixedType(4, 2))
     tensor([0.2500, 1.7500])
     """
-    return FakeQuantize.apply(x, t, Rounding(rounding), Overflow(overflow_mode))  # type: ignore[no-any-return]
+    return FakeQuantize.apply(x, t, Rounding(rounding), Overflow(overflow_mode))

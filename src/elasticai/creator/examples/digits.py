@@ -49,7 +49,8 @@ def build_model(
 
 def float_twin(model: Sequential) -> torch.nn.Sequential:
     """The same network, with the same initial weights, in plain float arithmetic."""
-    first, _, last = model
+    first, last = model[0], model[2]
+    assert isinstance(first, Linear) and isinstance(last, Linear)
     twin = torch.nn.Sequential(
         torch.nn.Linear(first.in_features, first.out_features),
         torch.nn.ReLU(),

@@ -12,6 +12,7 @@ from elasticai.creator.vhdl.lower import Stream, top_streams
 from elasticai.creator.vhdl.syntax import (
     Architecture,
     DesignFile,
+    Emittable,
     Entity,
     Generic,
     Instance,
@@ -47,7 +48,7 @@ def testbench(graph: Graph) -> dict[str, str]:
     source, sink = top_streams(graph)
     ins, outs = Stream("x", source.lanes, source.width), Stream("y", sink.lanes, sink.width)
     name = testbench_name(graph)
-    statements = [
+    statements: list[Emittable] = [
         Raw(
             [
                 "clk <= not clk after 5 ns;",

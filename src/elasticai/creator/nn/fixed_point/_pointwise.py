@@ -62,12 +62,12 @@ def convert_params(
 
 def apply(x: torch.Tensor, p: PointwiseParams, t_in: FixedType, t_out: FixedType) -> torch.Tensor:
     """Quantize ``x`` to ``t_in`` and apply ``p``: the layer's forward, with a clipped STE."""
-    return _PointwiseFunction.apply(x, p, t_in, t_out)  # type: ignore[no-any-return]
+    return _PointwiseFunction.apply(x, p, t_in, t_out)
 
 
 class _PointwiseFunction(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: torch.autograd.function.FunctionCtx,
         x: torch.Tensor,
         p: PointwiseParams,
@@ -85,6 +85,6 @@ class _PointwiseFunction(torch.autograd.Function):
         return to_float(y, t_out, x.dtype)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
         (passes,) = ctx.saved_tensors  # type: ignore[attr-defined]
         return grad * passes * ctx.slope, None, None, None  # type: ignore[attr-defined]

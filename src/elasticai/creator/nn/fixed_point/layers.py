@@ -97,7 +97,7 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
         return None if self.bias is None else to_int(self.bias, self.fxp)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _LinearFunction.apply(x, self.weight, self.bias, self)  # type: ignore[no-any-return]
+        return _LinearFunction.apply(x, self.weight, self.bias, self)
 
     def extra_repr(self) -> str:
         return f"{torch.nn.Linear.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"
@@ -105,7 +105,7 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
 
 class _LinearFunction(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: torch.autograd.function.FunctionCtx,
         x: torch.Tensor,
         weight: torch.Tensor,
@@ -126,7 +126,7 @@ class _LinearFunction(torch.autograd.Function):
         return to_float(y, t, x.dtype)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
         x_fake, w_fake, x_ok, out_ok = ctx.saved_tensors  # type: ignore[attr-defined]
         g = grad * out_ok
         grad_x = (g @ w_fake) * x_ok
