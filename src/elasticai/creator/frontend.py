@@ -158,10 +158,19 @@ def _describe(module: torch.nn.Module) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _unsupported(position: str, module: torch.nn.Module) -> UnsupportedModuleError:
+    supported = ", ".join(sorted(c.__name__ for c in HANDLERS))
+    return UnsupportedModuleError(
+        f"{position} ({_describe(module)}) is not supported; supported layers: {supported}"
+    )
+
+
 def _modules_in_order(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
     """The model's layers as a chain ``[(position, module)]``, or a clear error."""
     if _handler(model) is not None:
         return [("model", model)]
+    if not list(model.children()) and not isinstance(model, torch.nn.Sequential):
+        raise _unsupported("model", model)
     try:
         traced = _Tracer().trace(model)
     except Exception as error:  # fx raises many kinds
@@ -184,10 +193,7 @@ def _modules_in_order(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module
         module = model.get_submodule(str(node.target))
         position = _position(str(node.target))
         if _handler(module) is None:
-            supported = ", ".join(sorted(c.__name__ for c in HANDLERS))
-            raise UnsupportedModuleError(
-                f"{position} ({_describe(module)}) is not supported; supported layers: {supported}"
-            )
+            raise _unsupported(position, module)
         if len(node.args) != 1 or node.args[0] is not previous or node.kwargs:
             raise UnsupportedModuleError(
                 f"{position} does not take the output of the layer before it; only chains are"

@@ -41,6 +41,8 @@ class InMemoryPath:
         name = check_component(self.name + suffix)
         file = InMemoryFile(name)
         self.parent._attach()
+        if isinstance(self.parent.children.get(name), InMemoryPath):
+            raise IsADirectoryError(f"{name!r} is a folder, it cannot be written as a file")
         self.parent.children[name] = file
         return file
 
@@ -50,7 +52,9 @@ class InMemoryPath:
             return
         self.parent._attach()
         existing = self.parent.children.setdefault(self.name, self)
-        if existing is not self and isinstance(existing, InMemoryPath):
+        if isinstance(existing, InMemoryFile):
+            raise FileExistsError(f"{self.name!r} is a file, it cannot hold other files")
+        if existing is not self:
             self.children = existing.children
 
     def __getitem__(self, name: str) -> InMemoryPath | InMemoryFile:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path as _FsPath
 
@@ -17,15 +17,22 @@ class OnDiskFile:
     def write(self, content: str | Iterable[str]) -> None:
         """Write atomically: readers see the old file or the whole new one, never a part."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
+        # Not ``tempfile.mkstemp``: its files are private (0o600) and ``os.replace`` would
+        # keep that mode; ``os.open`` with 0o666 gives what ``open`` gives (the umask's).
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        while True:
+            tmp = self.path.parent / f".{self.path.name}.{secrets.token_hex(6)}.tmp"
+            try:
+                fd = os.open(tmp, flags, 0o666)
+                break
+            except FileExistsError:
+                continue
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
                 f.write(as_text(content))
             os.replace(tmp, self.path)
         except BaseException:
-            os.unlink(tmp)
+            tmp.unlink(missing_ok=True)
             raise
 
 

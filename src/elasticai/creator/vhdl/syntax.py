@@ -236,6 +236,6 @@ def slv_literal(value: int, width: int) -> str:
     >>> slv_literal(-2, 4)
     '"1110"'
     """
-    if not -(1 << (width - 1)) <= value < (1 << width):
-        raise ValueError(f"{value} does not fit in {width} bits")
+    if width < 1 or not -(1 << (width - 1)) <= value < (1 << (width - 1)):
+        raise ValueError(f"{value} does not fit in {width} two's complement bits")
     return '"' + format(value & ((1 << width) - 1), f"0{width}b") + '"'
