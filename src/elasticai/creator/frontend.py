@@ -23,6 +23,7 @@ from elasticai.creator.ir.graph import (
     LinearParams,
     Node,
     Op,
+    ParallelismTarget,
     TensorType,
     frozen_array,
 )
@@ -94,6 +95,8 @@ def _linear(m: Linear, chain: _Chain, source: str) -> None:
         b_type=m.fxp if bias is not None else None,
         rounding=m.rounding,
         overflow=m.overflow,
+        p_in=m.parallelism[0] if m.parallelism else 0,
+        p_out=m.parallelism[1] if m.parallelism else 0,
     )
     out_type = TensorType((m.out_features,), m.fxp)
     chain.add(Op.LINEAR, "linear", in_type, out_type, params, source)
@@ -247,8 +250,25 @@ def _reshape_pointwise(nodes: list[Node], shape: tuple[int, ...]) -> list[Node]:
 
 
 def translate(
-    model: torch.nn.Module, name: str, *, input_shape: tuple[int, ...] | None = None
+    model: torch.nn.Module,
+    name: str,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    parallelism: str | None = None,
+    target_ii: int | None = None,
+    max_multipliers: int | None = None,
 ) -> Design:
-    """``model`` as a hardware ``Design`` named ``name`` (the VHDL top entity)."""
+    """``model`` as a hardware ``Design`` named ``name`` (the VHDL top entity).
+
+    The parallelism knob, model-wide (per layer: ``Linear(parallelism=...)``):
+    ``parallelism="serial"`` (default) one multiply-accumulate unit per layer;
+    ``parallelism="full"`` one sample per clock; ``target_ii=N`` a sample every ``N``
+    cycles with the fewest multipliers; ``max_multipliers=M`` the fastest design
+    with at most ``M`` multipliers.
+    """
     check_identifier(name)
-    return Design(run_pipeline(to_graph(model, name, input_shape)))
+    if parallelism not in (None, "serial", "full"):
+        raise ValueError(f"parallelism must be 'serial' or 'full', not {parallelism!r}")
+    target = ParallelismTarget(target_ii, max_multipliers, parallelism == "full")
+    graph = replace(to_graph(model, name, input_shape), parallelism=target)
+    return Design(run_pipeline(graph))

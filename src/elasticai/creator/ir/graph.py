@@ -25,6 +25,7 @@ __all__ = [
     "Node",
     "Graph",
     "INPUT",
+    "ParallelismTarget",
     "frozen_array",
 ]
 
@@ -80,8 +81,8 @@ class LinearParams:
     rounding: Rounding = Rounding.HALF_EVEN
     overflow: Overflow = Overflow.SATURATE
     acc_bits: int = 0
-    p_in: int = 1
-    p_out: int = 1
+    p_in: int = 0  # 0: not fixed yet
+    p_out: int = 0
 
     def acc_frac_bits(self, x: FixedType) -> int:
         """Fractional bits of the products and the accumulator."""
@@ -130,6 +131,30 @@ class Node:
 
 
 @dataclass(frozen=True)
+class ParallelismTarget:
+    """What the whole design should reach; ``passes.choose_parallelism`` derives the lanes.
+
+    ``ii``: at most this many cycles between samples (fewest multipliers that reach it).
+    ``max_multipliers``: the fastest design with at most this many multipliers.
+    ``full``: one sample per clock (every layer fully unrolled).
+    Nothing set: the smallest design (one multiply-accumulate unit per layer).
+    """
+
+    ii: int | None = None
+    max_multipliers: int | None = None
+    full: bool = False
+
+    def __post_init__(self) -> None:
+        chosen = sum([self.ii is not None, self.max_multipliers is not None, self.full])
+        if chosen > 1:
+            raise ValueError("choose one of target_ii, max_multipliers and parallelism='full'")
+        for name in ("ii", "max_multipliers"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int, not {value!r}")
+
+
+@dataclass(frozen=True)
 class Graph:
     """A translated model: its input, its nodes in order, and the input quantization."""
 
@@ -138,7 +163,8 @@ class Graph:
     nodes: tuple[Node, ...]
     input_rounding: Rounding = Rounding.HALF_EVEN
     input_overflow: Overflow = Overflow.SATURATE
-    input_lanes: int = 1
+    input_lanes: int = 0  # 0: not fixed yet
+    parallelism: ParallelismTarget = field(default_factory=ParallelismTarget)
     meta: tuple[tuple[str, str], ...] = field(default=())
 
     @property

@@ -32,12 +32,14 @@ def verify(graph: Graph, *, settled: bool = False) -> Graph:
                 raise ValueError(f"{where}: accumulator width not settled ({p.acc_bits})")
             if p.b_type is not None and p.bias_shift(node.input_type.dtype) < 0:
                 raise ValueError(f"{where}: bias has more fractional bits than the accumulator")
-            if min(p.p_in, p.p_out) < 1:
+            if settled and min(p.p_in, p.p_out) < 1:
                 raise ValueError(f"{where}: parallelism must be at least 1, not {p.p_in}x{p.p_out}")
         elif node.op is Op.POINTWISE:
             assert isinstance(p, PointwiseParams)
             if node.input_type.shape != node.output_type.shape:
                 raise ValueError(f"{where}: a pointwise operation keeps its shape")
+            if settled and p.lanes < 1:
+                raise ValueError(f"{where}: lanes must be at least 1, not {p.lanes}")
             if p.low > p.high:
                 raise ValueError(f"{where}: clamp range [{p.low}, {p.high}] is empty")
         defined[node.name] = node.output_type

@@ -151,6 +151,7 @@ def _lower_pointwise(node: Node, source: Stream, sink: Stream) -> tuple[list[Con
         "OVERFLOW": str(p.overflow.code),
         "LO": _signed_generic(p.low),
         "HI": _signed_generic(p.high),
+        "PAD_LANES": str(-node.output_type.size % p.lanes),
     }
     return [], Instance(
         node.name, "ec_pointwise", list(generics.items()), _stream_ports(source, sink)

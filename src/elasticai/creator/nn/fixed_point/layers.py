@@ -71,8 +71,10 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
 
     The accumulator is wide enough for every sum, so the only rounding is
     ``requantize(acc, 2*frac_bits -> frac_bits, rounding, overflow)``.
-    ``parallelism=(p_in, p_out)`` sets the hardware's multipliers per output and
-    outputs in parallel (default: one multiply-accumulate unit).
+    ``parallelism=(p_in, p_out)`` fixes the hardware: ``p_in`` inputs per clock times
+    ``p_out`` outputs in parallel = ``p_in * p_out`` multipliers, a sample every
+    ``ceil(in/p_in) * ceil(out/p_out)`` cycles; ``"full"`` is ``(in, out)``. Left
+    ``None``, ``create_design`` decides (by default one multiply-accumulate unit).
     """
 
     def __init__(
@@ -86,9 +88,11 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
         *,
         rounding: Rounding | str = Rounding.HALF_EVEN,
         overflow: Overflow | str = Overflow.SATURATE,
+        parallelism: tuple[int, int] | str | None = None,
     ) -> None:
         torch.nn.Linear.__init__(self, in_features, out_features, bias=bias, device=device)
         self._init_format(total_bits, frac_bits, rounding, overflow)
+        self.parallelism = _parse_parallelism(parallelism, in_features, out_features)
 
     def int_weight(self) -> torch.Tensor:
         return to_int(self.weight, self.fxp)
@@ -101,6 +105,25 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
 
     def extra_repr(self) -> str:
         return f"{torch.nn.Linear.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"
+
+
+def _parse_parallelism(value: object, n_in: int, n_out: int) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if value == "full":
+        return (n_in, n_out)
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 1 <= value[0] <= n_in
+        and 1 <= value[1] <= n_out
+    ):
+        return (value[0], value[1])
+    raise ValueError(
+        f"parallelism must be None, 'full' or (p_in, p_out) with 1 <= p_in <= {n_in} and "
+        f"1 <= p_out <= {n_out}, not {value!r}"
+    )
 
 
 class _LinearFunction(torch.autograd.Function):
