@@ -1,0 +1,53 @@
+"""Small rewrites of GHDL's Verilog so that Yosys maps it as a vendor tool would.
+
+- ``signed_multiplies``: GHDL 2.0 writes a signed ``a * b`` as a product of both
+  operands sign-extended to the result width (``// smul``), which Yosys cannot
+  tell from a full-width multiply: a 16 x 16 product becomes a 32 x 32 one on
+  three DSP slices. Multiplying the unextended operands as ``$signed`` gives the
+  same low bits (the result width is the assignment's) on one DSP.
+- ``block_roms``: marks ROMs of at least ``min_bits`` bits ``rom_style = "block"``
+  (GHDL drops VHDL attributes), as vendor tools put such ROMs into block RAM.
+
+>>> text = '''  assign a_o = {{8{a[7]}}, a}; // sext
+...   assign b_o = {{8{b[7]}}, b}; // sext
+...   assign p = a_o * b_o; // smul'''
+>>> print(signed_multiplies(text).splitlines()[-1])
+  assign p = $signed(a) * $signed(b); // smul (operands unextended)
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["signed_multiplies", "block_roms"]
+
+_SEXT = re.compile(r"^\s*assign (\S+) = \{\{\d+\{(\S+)\[\d+\]\}\}, (\S+)\}; // sext$", re.M)
+_SMUL = re.compile(r"^(\s*assign (\S+) = )(\S+) \* (\S+); // smul$", re.M)
+_MEMORY = re.compile(r"^(\s*)reg \[(\d+):0\] (\S+)\[(\d+):0\] ; // memory$", re.M)
+
+
+def signed_multiplies(text: str) -> str:
+    """Rewrite ``x_sext * y_sext // smul`` as ``$signed(x) * $signed(y)``."""
+    extended = {m.group(1): m.group(3) for m in _SEXT.finditer(text) if m.group(2) == m.group(3)}
+
+    def fix(m: re.Match[str]) -> str:
+        a, b = extended.get(m.group(3)), extended.get(m.group(4))
+        if a is None or b is None:
+            return m.group(0)
+        return f"{m.group(1)}$signed({a}) * $signed({b}); // smul (operands unextended)"
+
+    return _SMUL.sub(fix, text)
+
+
+def block_roms(text: str, min_bits: int = 8 * 1024) -> str:
+    """Put ``(* rom_style = "block" *)`` on memories of ``min_bits`` or more that are
+    never written (GHDL's ROMs: only initialised)."""
+
+    def fix(m: re.Match[str]) -> str:
+        name, bits = m.group(3), (int(m.group(2)) + 1) * (int(m.group(4)) + 1)
+        written = re.search(rf"^\s*{re.escape(name)}\[[^\]]+\] <= ", text, re.M)
+        if bits < min_bits or written:
+            return m.group(0)
+        return f'{m.group(1)}(* rom_style = "block" *) {m.group(0).lstrip()}'
+
+    return _MEMORY.sub(fix, text)
