@@ -36,7 +36,7 @@ INPUT = "x"
 class Op(str, Enum):
     """The closed set of operations; their integer semantics live in ``ir.interpret``.
 
-    ``LINEAR``     ``y[o] = requantize(sum_i w[o,i] * x[i] + b[o] * 2**bias_shift)``
+    ``LINEAR``     ``y[o] = clamp(requantize(sum_i w[o,i] * x[i] + b[o] * 2**bias_shift), low, high)``
     ``POINTWISE``  ``y = affine_clamp(x, mul, add, shift, rounding, low, high, out, overflow)``
     """
 
@@ -83,6 +83,9 @@ class LinearParams:
     acc_bits: int = 0
     p_in: int = 0  # 0: not fixed yet
     p_out: int = 0
+    low: int | None = None  # a clamp fused into the output (ReLU, HardTanh); None: none
+    high: int | None = None
+    stages: int = 0  # 0: folded (weight ROM, MAC units); >= 1: unrolled, register levels
 
     def acc_frac_bits(self, x: FixedType) -> int:
         """Fractional bits of the products and the accumulator."""

@@ -11,14 +11,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from elasticai.creator.arithmetic import affine_clamp, int_array, requantize
+from elasticai.creator.arithmetic import affine_clamp, clamp, int_array, requantize
 from elasticai.creator.ir.graph import INPUT, Graph, LinearParams, Node, Op, PointwiseParams
 
 __all__ = ["run", "linear", "pointwise", "linear_accumulator_range"]
 
 
 def linear(x: np.ndarray, node: Node) -> np.ndarray:
-    """``y[o] = requantize(sum_i w[o,i] * x[i] + b[o] * 2**bias_shift, acc_frac -> out)``.
+    """``y[o] = clamp(requantize(sum_i w[o,i] * x[i] + b[o] * 2**bias_shift, acc_frac -> out),
+    low, high)`` (the clamp only where a ReLU or HardTanh was fused in).
 
     The sum is exact (Python ints where 62 bits would not hold it); the
     accumulator has ``x.frac_bits + w.frac_bits`` fractional bits.
@@ -31,7 +32,10 @@ def linear(x: np.ndarray, node: Node) -> np.ndarray:
     if p.bias is not None:
         acc = acc + (int_array(p.bias, wide) << p.bias_shift(x_type))
     out = node.output_type.dtype
-    return requantize(acc, p.acc_frac_bits(x_type), out, p.rounding, p.overflow)
+    y = requantize(acc, p.acc_frac_bits(x_type), out, p.rounding, p.overflow)
+    if p.low is None or p.high is None:
+        return y
+    return clamp(y, p.low, p.high)
 
 
 def pointwise(x: np.ndarray, node: Node) -> np.ndarray:

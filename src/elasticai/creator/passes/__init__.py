@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from elasticai.creator.ir.graph import Graph
 from elasticai.creator.passes.choose_parallelism import choose_parallelism
+from elasticai.creator.passes.fuse_clamp import fuse_clamp
 from elasticai.creator.passes.infer_accumulator import infer_accumulator
 from elasticai.creator.passes.verify import verify, verify_settled
 
@@ -14,6 +15,7 @@ Pass = Callable[[Graph], Graph]
 #: Every pass, in the order it runs. The backend sees only the result.
 PIPELINE: tuple[Pass, ...] = (
     verify,
+    fuse_clamp,
     infer_accumulator,
     choose_parallelism,
     verify_settled,
@@ -26,4 +28,12 @@ def run_pipeline(graph: Graph, passes: tuple[Pass, ...] = PIPELINE) -> Graph:
     return graph
 
 
-__all__ = ["PIPELINE", "run_pipeline", "verify", "infer_accumulator", "choose_parallelism"]
+__all__ = [
+    "PIPELINE",
+    "run_pipeline",
+    "verify",
+    "verify_settled",
+    "fuse_clamp",
+    "infer_accumulator",
+    "choose_parallelism",
+]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from elasticai.creator.ir.graph import Graph, LinearParams, Op, ParallelismTarget
+from elasticai.creator.ir.graph import Graph, LinearParams, Node, Op, ParallelismTarget
 
 __all__ = ["choose_parallelism", "layer_cycles", "lane_plan"]
 
@@ -120,9 +120,22 @@ def _plan_for(layers: list[_Layer], target: ParallelismTarget, input_lanes: int)
     return plan[1]
 
 
+def unrolled_stages(node: Node) -> int:
+    """Register levels of a fully unrolled layer: one per four levels of its adder tree.
+
+    Each weight becomes about ``(w_bits + 1) / 3`` shifted terms (canonical signed
+    digits), so a row of ``n_in`` weights is summed by a tree of depth
+    ``log2(n_in * terms)``.
+    """
+    p = node.params
+    assert isinstance(p, LinearParams)
+    terms = max(1, p.weight.shape[1] * max(1, (p.w_type.total_bits + 1) // 3))
+    return max(1, math.ceil(math.ceil(math.log2(terms)) / 4)) if terms > 1 else 1
+
+
 def choose_parallelism(graph: Graph) -> Graph:
-    """Settle ``p_in``/``p_out`` of every Linear, ``lanes`` of every element-wise node,
-    and the design's input lanes."""
+    """Settle ``p_in``/``p_out`` (and, where fully unrolled, ``stages``) of every Linear,
+    ``lanes`` of every element-wise node, and the design's input lanes."""
     linears = [n for n in graph.nodes if n.op is Op.LINEAR]
     target = graph.parallelism
     if not linears:
@@ -139,7 +152,9 @@ def choose_parallelism(graph: Graph) -> Graph:
     lanes, k, nodes = plan[0], 0, []
     for node in graph.nodes:
         if node.op is Op.LINEAR:
-            node = node.with_params(p_in=plan[k], p_out=plan[k + 1])
+            unrolled = (plan[k], plan[k + 1]) == (layers[k].n_in, layers[k].n_out)
+            stages = unrolled_stages(node) if unrolled else 0
+            node = node.with_params(p_in=plan[k], p_out=plan[k + 1], stages=stages)
             k += 1
             lanes = plan[k]
         else:

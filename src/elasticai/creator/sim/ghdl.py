@@ -21,7 +21,7 @@ __all__ = [
 
 STD_FLAGS: tuple[str, ...] = ("--std=08",)
 
-_LIBRARY_ORDER = ("ec_pkg.vhd", "ec_pointwise.vhd", "ec_linear.vhd")
+_LIBRARY_ORDER = ("ec_pkg.vhd", "ec_pointwise.vhd", "ec_linear.vhd", "ec_linear_unrolled.vhd")
 _SIM_ORDER = ("ec_stream_source.vhd", "ec_stream_sink.vhd")
 
 
@@ -134,6 +134,7 @@ def simulate(
             top,
             *_generic_args(generics or {}),
             "--assert-level=error",
+            "--max-stack-alloc=0",  # large constant tables of unrolled layers
         ],
         path,
     )

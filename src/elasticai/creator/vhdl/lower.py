@@ -30,7 +30,7 @@ from elasticai.creator.vhdl.syntax import (
 __all__ = ["Stream", "lower", "top_streams", "LIBRARY_FILES"]
 
 #: Hand-written library files every design uses, in analysis order.
-LIBRARY_FILES = ("ec_pkg.vhd", "ec_linear.vhd", "ec_pointwise.vhd")
+LIBRARY_FILES = ("ec_pkg.vhd", "ec_linear.vhd", "ec_linear_unrolled.vhd", "ec_pointwise.vhd")
 
 _BITS_PER_LINE = 256
 
@@ -110,7 +110,9 @@ def _lower_linear(node: Node, source: Stream, sink: Stream) -> tuple[list[Consta
         ),
         Constant(f"{prefix}_BIASES", _slv(biases.size * b_width), _vector_literal(biases, b_width)),
     ]
-    generics = {
+    low = y_type.min_int if p.low is None else p.low
+    high = y_type.max_int if p.high is None else p.high
+    generics: dict[str, object] = {
         "IN_FEATURES": in_features,
         "OUT_FEATURES": out_features,
         "X_WIDTH": x_type.total_bits,
@@ -127,13 +129,16 @@ def _lower_linear(node: Node, source: Stream, sink: Stream) -> tuple[list[Consta
         "OVERFLOW": p.overflow.code,
         "WEIGHTS": f"{prefix}_WEIGHTS",
         "BIASES": f"{prefix}_BIASES",
+        "OUT_LO": _signed_generic(low),
+        "OUT_HI": _signed_generic(high),
     }
-    instance = Instance(
-        node.name,
-        "ec_linear",
-        [(k, str(v)) for k, v in generics.items()],
-        _stream_ports(source, sink),
-    )
+    entity = "ec_linear"
+    if p.stages:
+        entity = "ec_linear_unrolled"
+        del generics["P_IN"], generics["P_OUT"]
+        generics["STAGES"] = p.stages
+    generic_map = [(k, str(v)) for k, v in generics.items()]
+    instance = Instance(node.name, entity, generic_map, _stream_ports(source, sink))
     return constants, instance
 
 

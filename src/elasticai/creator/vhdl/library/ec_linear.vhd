@@ -1,4 +1,7 @@
--- ec_linear: fully-connected layer y = requantize(W x + b * 2**BIAS_SHIFT, OUT_SHIFT).
+-- ec_linear: fully-connected layer
+--   y = clamp(requantize(W x + b * 2**BIAS_SHIFT, OUT_SHIFT), OUT_LO, OUT_HI).
+-- The clamp (after rounding and overflow) fuses a following ReLU/HardTanh into the output
+-- register; OUT_LO/OUT_HI are signed constants of any width (defaults: no clamp).
 -- P_IN inputs per beat (= multipliers per output), P_OUT outputs per beat (computed in
 -- parallel). Input samples go to a double-buffered memory (2 banks of NI words); weights
 -- sit in a ROM of NO*NI words. Pipeline (global clock enable ce, frozen while the output
@@ -28,7 +31,9 @@ entity ec_linear is
     ROUNDING     : natural := 2;
     OVERFLOW     : natural := 0;
     WEIGHTS      : std_logic_vector;
-    BIASES       : std_logic_vector
+    BIASES       : std_logic_vector;
+    OUT_LO       : std_logic_vector := x"8000000000000000";
+    OUT_HI       : std_logic_vector := x"7FFFFFFFFFFFFFFF"
   );
   port (
     clk           : in  std_logic;
@@ -109,6 +114,8 @@ architecture rtl of ec_linear is
   end function;
 
   constant WROM : wrom_t := build_wrom;
+  constant LO_S : signed(OUT_LO'length - 1 downto 0) := signed(OUT_LO);
+  constant HI_S : signed(OUT_HI'length - 1 downto 0) := signed(OUT_HI);
   constant BROM : brom_t := build_brom;
 
   -- input buffer, writer side
@@ -310,7 +317,8 @@ begin
               m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <= (others => '0');
             else
               m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <=
-                std_logic_vector(requantize(acc3(lo), OUT_SHIFT, ROUNDING, OVERFLOW, Y_WIDTH));
+                std_logic_vector(requantize_clamp(acc3(lo), OUT_SHIFT, ROUNDING, OVERFLOW,
+                                                 Y_WIDTH, LO_S, HI_S));
             end if;
           end loop;
         else

@@ -37,6 +37,11 @@ package ec_pkg is
                       out_width : positive) return signed;
   -- min(max(v, lo), hi); result width max(v'length, lo'length, hi'length).
   function clamp(v : signed; lo : signed; hi : signed) return signed;
+  -- clamp(requantize(v, shift, rounding, overflow, out_width), lo, hi), out_width bits.
+  -- lo and hi (any width) are first saturated into out_width bits, so bounds at or beyond
+  -- the out_width range cost no logic.
+  function requantize_clamp(v : signed; shift : integer; rounding : natural; overflow : natural;
+                            out_width : positive; lo : signed; hi : signed) return signed;
 end package ec_pkg;
 
 package body ec_pkg is
@@ -198,5 +203,23 @@ package body ec_pkg is
       r := h;
     end if;
     return r;
+  end function;
+
+  function requantize_clamp(v : signed; shift : integer; rounding : natural; overflow : natural;
+                            out_width : positive; lo : signed; hi : signed) return signed is
+    variable y : signed(out_width - 1 downto 0);
+    variable l : signed(out_width - 1 downto 0);
+    variable h : signed(out_width - 1 downto 0);
+  begin
+    y := requantize(v, shift, rounding, overflow, out_width);
+    l := saturate(lo, out_width);
+    h := saturate(hi, out_width);
+    if y < l then
+      y := l;
+    end if;
+    if y > h then
+      y := h;
+    end if;
+    return y;
   end function;
 end package body ec_pkg;
