@@ -100,6 +100,57 @@ class Design:
             sources = _write_tree(work, self.synthesizable_files())
             return ghdl.synth_check(sources, self.name, work)
 
+    def report(self, *, synthesis: bool = True, workdir: Path | None = None) -> dict[str, Any]:
+        """What the design costs, for the whole design and per layer (``layers``).
+
+        ``latency_cycles`` (first input beat to last output beat of one sample) and
+        ``initiation_interval`` (cycles between samples) are measured in GHDL, with
+        ``predicted_*`` beside them from ``timing.predict_timing``; ``lut``, ``lutram``,
+        ``ff``, ``dsp``, ``bram`` (18 kbit units), ``carry`` and ``logic_depth`` come
+        from ``ghdl --synth`` + Yosys ``synth_xilinx`` (7-series), ``estimate`` from
+        the analytic model (``synth.estimate``, no synthesis). With
+        ``synthesis=False`` the Yosys keys hold the estimate instead.
+        """
+        from elasticai.creator.synth import KEYS, estimate, synthesize
+        from elasticai.creator.timing import predict_timing
+
+        predicted = predict_timing(self.graph)
+        samples = np.zeros((6, self.graph.input_type.size), dtype=np.int64)
+        measured = self.run(samples, stall_percent=0)
+        steady = np.diff(measured.output_cycles)[1:]
+        total_estimate, node_estimates = estimate.estimate(self.graph)
+        result: dict[str, Any] = {
+            "latency_cycles": int(measured.latencies[0]),
+            "initiation_interval": int(steady.max()),
+            "predicted_latency_cycles": predicted.latency_cycles,
+            "predicted_initiation_interval": predicted.initiation_interval,
+            "estimate": total_estimate,
+        }
+        if synthesis:
+            synth = synthesize(self.synthesizable_files(), self.name, workdir=workdir)
+            result.update({key: synth.total[key] for key in KEYS})
+            result["synthesis_seconds"] = synth.seconds
+        else:
+            result.update({key: total_estimate.get(key, 0) for key in KEYS})
+            result["synthesis_seconds"] = 0.0
+        layers: dict[str, dict[str, Any]] = {}
+        for node in self.graph.nodes:
+            latency, cycles = predicted.per_node[node.name]
+            layer: dict[str, Any] = {
+                "kind": node.op.value if node.op.value == "linear" else node.params.kind,  # type: ignore[union-attr]
+                "source": node.source,
+                "latency_cycles": latency,
+                "initiation_interval": cycles,
+                "estimate": node_estimates[node.name],
+            }
+            costs = (
+                synth.per_instance.get(node.name, {}) if synthesis else node_estimates[node.name]
+            )
+            layer.update({key: costs.get(key, 0) for key in KEYS})
+            layers[node.name] = layer
+        result["layers"] = layers
+        return result
+
     # --- numbers in and out ---------------------------------------------------
 
     def quantize_input(self, x: Any) -> np.ndarray:

@@ -1,0 +1,154 @@
+"""Benchmark: reference models at several parallelism settings, one table.
+
+    python bench/run.py            # everything (a few minutes: Yosys synthesis dominates)
+    python bench/run.py --quick    # fewer settings, no 16-bit fully unrolled jet
+
+Columns: latency and initiation interval measured in GHDL (cycles), resources from
+``ghdl --synth`` + Yosys ``synth_xilinx`` (7-series), exact = outputs equal between the
+PyTorch model and the GHDL simulation (with random stalls), compile = translation to
+VHDL, sim = GHDL simulation of the checked samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from elasticai.creator.arithmetic import FixedType  # noqa: E402
+from elasticai.creator.examples import digits  # noqa: E402
+from elasticai.creator.ir.graph import LinearParams  # noqa: E402
+from elasticai.creator.nn import Sequential  # noqa: E402
+from elasticai.creator.nn.fixed_point import HardSigmoid, Linear, ReLU  # noqa: E402
+
+
+def random_weights(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Weights uniform over +-1 (rounded onto each layer's grid): a stand-in for training."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, Linear):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) * 2 - 1)
+                if m.bias is not None:
+                    m.bias.copy_(torch.rand(m.bias.shape, generator=g) * 2 - 1)
+    return model.eval()
+
+
+def readme_model() -> torch.nn.Module:
+    return random_weights(
+        Sequential(Linear(10, 2, bias=True, total_bits=16, frac_bits=8), HardSigmoid(16, 8)), 1
+    )
+
+
+def jet(total: int, frac: int) -> Callable[[], torch.nn.Module]:
+    def build() -> torch.nn.Module:
+        model = Sequential(
+            Linear(16, 64, total, frac), ReLU(), Linear(64, 32, total, frac), ReLU(),
+            Linear(32, 32, total, frac), ReLU(), Linear(32, 5, total, frac),
+        )
+        return random_weights(model, 2)
+
+    return build
+
+
+def digits_model() -> torch.nn.Module:
+    x_train, _, y_train, _ = digits.load_digits_split(0)
+    model = digits.build_model()
+    digits.train(model, x_train, y_train, epochs=10, seed=0)
+    return model
+
+
+def inputs(model: torch.nn.Module, n: int) -> torch.Tensor:
+    first = next(m for m in model.modules() if isinstance(m, Linear))
+    t: FixedType = first.fxp
+    g = torch.Generator().manual_seed(7)
+    x = (torch.rand(n, first.in_features, generator=g) * 2 - 1) * 1.5 * t.max_value
+    x[0], x[1] = t.min_value * 2, t.max_value * 2  # saturating samples
+    return x
+
+
+SETTINGS_FULL: dict[str, list[dict]] = {
+    "readme": [{}, {"parallelism": "full"}],
+    "jet 8/4": [{}, {"target_ii": 256}, {"target_ii": 32}, {"parallelism": "full"}],
+    "jet 16/8": [{}, {"target_ii": 256}, {"parallelism": "full"}],
+    "digits": [{}, {"target_ii": 128}, {"parallelism": "full"}],
+}
+SETTINGS_QUICK: dict[str, list[dict]] = {
+    "readme": [{}],
+    "jet 8/4": [{}, {"parallelism": "full"}],
+    "jet 16/8": [{}],
+    "digits": [{}],
+}
+MODELS = {
+    "readme": (readme_model, "16/8"),
+    "jet 8/4": (jet(8, 4), "8/4"),
+    "jet 16/8": (jet(16, 8), "16/8"),
+    "digits": (digits_model, "8/4"),
+}
+
+
+def describe(options: dict) -> str:
+    if not options:
+        return "serial"
+    key, value = next(iter(options.items()))
+    return {"parallelism": str(value), "target_ii": f"II<={value}"}.get(key, f"{key}={value}")
+
+
+def row(name: str, bits: str, model: torch.nn.Module, options: dict, samples: int) -> list[str]:
+    started = time.perf_counter()
+    design = model.create_design("bench", **options)
+    _ = design.files
+    compile_s = time.perf_counter() - started
+    x = inputs(model, samples)
+    started = time.perf_counter()
+    hardware = design.simulate(x)
+    sim_s = time.perf_counter() - started
+    with torch.no_grad():
+        exact = int((hardware == model(x)).sum())
+    report = design.report()
+    mults = sum(
+        n.params.p_in * n.params.p_out
+        for n in design.graph.nodes
+        if isinstance(n.params, LinearParams)
+    )
+    return [
+        name, bits, describe(options), str(mults), str(report["latency_cycles"]),
+        str(report["initiation_interval"]), str(report["lut"]), str(report["ff"]),
+        str(report["dsp"]), str(report["bram"]), f"{exact}/{hardware.numel()}",
+        f"{compile_s:.2f}", f"{sim_s:.1f}", f"{report['synthesis_seconds']:.1f}",
+    ]
+
+
+HEADER = ["model", "bits", "setting", "mults", "cycles", "II", "LUT", "FF", "DSP", "BRAM18",
+          "exact", "compile s", "sim s", "synth s"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--only", help="run only models whose name contains this")
+    args = parser.parse_args()
+    settings = SETTINGS_QUICK if args.quick else SETTINGS_FULL
+    rows = [HEADER]
+    for name, (build, bits) in MODELS.items():
+        if args.only and args.only not in name:
+            continue
+        model = build()
+        for options in settings[name]:
+            rows.append(row(name, bits, model, options, args.samples))
+            print("  ".join(rows[-1]), file=sys.stderr, flush=True)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    for r in rows:
+        print(" | ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
