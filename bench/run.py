@@ -3,7 +3,8 @@
     python bench/run.py            # everything (a few minutes: Yosys synthesis dominates)
     python bench/run.py --quick    # fewer settings, no 16-bit fully unrolled jet
 
-Columns: latency and initiation interval measured in GHDL (cycles), resources from
+Columns: latency and initiation interval measured in GHDL (cycles), MAC utilisation =
+MACs per sample / (II x multipliers), resources from
 ``ghdl --synth`` + Yosys ``synth_xilinx`` (7-series), exact = outputs equal between the
 PyTorch model and the GHDL simulation (with random stalls), compile = translation to
 VHDL, sim = GHDL simulation of the checked samples.
@@ -49,8 +50,13 @@ def readme_model() -> torch.nn.Module:
 def jet(total: int, frac: int) -> Callable[[], torch.nn.Module]:
     def build() -> torch.nn.Module:
         model = Sequential(
-            Linear(16, 64, total, frac), ReLU(), Linear(64, 32, total, frac), ReLU(),
-            Linear(32, 32, total, frac), ReLU(), Linear(32, 5, total, frac),
+            Linear(16, 64, total, frac),
+            ReLU(),
+            Linear(64, 32, total, frac),
+            ReLU(),
+            Linear(32, 32, total, frac),
+            ReLU(),
+            Linear(32, 5, total, frac),
         )
         return random_weights(model, 2)
 
@@ -112,21 +118,48 @@ def row(name: str, bits: str, model: torch.nn.Module, options: dict, samples: in
     with torch.no_grad():
         exact = int((hardware == model(x)).sum())
     report = design.report()
-    mults = sum(
-        n.params.p_in * n.params.p_out
-        for n in design.graph.nodes
-        if isinstance(n.params, LinearParams)
-    )
+    linears = [n.params for n in design.graph.nodes if isinstance(n.params, LinearParams)]
+    mults = sum(p.p_in * p.p_out for p in linears)
+    macs = sum(p.macs() for p in linears)
+    utilisation = macs / (report["initiation_interval"] * mults)
     return [
-        name, bits, describe(options), str(mults), str(report["latency_cycles"]),
-        str(report["initiation_interval"]), str(report["lut"]), str(report["ff"]),
-        str(report["dsp"]), str(report["bram"]), f"{exact}/{hardware.numel()}",
-        f"{compile_s:.2f}", f"{sim_s:.1f}", f"{report['synthesis_seconds']:.1f}",
+        name,
+        bits,
+        describe(options),
+        str(mults),
+        str(report["latency_cycles"]),
+        str(report["initiation_interval"]),
+        f"{utilisation:.2f}",
+        str(report["lut"]),
+        str(report["lutram"]),
+        str(report["ff"]),
+        str(report["dsp"]),
+        str(report["bram"]),
+        f"{exact}/{hardware.numel()}",
+        f"{compile_s:.2f}",
+        f"{sim_s:.1f}",
+        f"{report['synthesis_seconds']:.1f}",
     ]
 
 
-HEADER = ["model", "bits", "setting", "mults", "cycles", "II", "LUT", "FF", "DSP", "BRAM18",
-          "exact", "compile s", "sim s", "synth s"]
+HEADER = [
+    "model",
+    "bits",
+    "setting",
+    "mults",
+    "cycles",
+    "II",
+    "MAC util",
+    "LUT",
+    "LUTRAM",
+    "FF",
+    "DSP",
+    "BRAM18",
+    "exact",
+    "compile s",
+    "sim s",
+    "synth s",
+]
 
 
 def main() -> int:

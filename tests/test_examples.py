@@ -29,3 +29,18 @@ def test_demo_command_prints_the_report(tmp_path, capsys):
         "VHDL written to:",
     ]:
         assert line in out
+
+
+def test_report_command_prints_a_table_per_layer(tmp_path, monkeypatch, capsys):
+    (tmp_path / "my_models.py").write_text(
+        "from elasticai.creator.nn import Sequential\n"
+        "from elasticai.creator.nn.fixed_point import Linear, ReLU\n"
+        "def build():\n"
+        "    return Sequential(Linear(6, 4, 8, 4), ReLU(), Linear(4, 2, 8, 4))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["report", "my_models:build", "--target-ii", "4", "--estimate"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["layer", "latency_cycles", "initiation_interval"]
+    assert [line.split()[0] for line in lines[1:4]] == ["linear_0", "linear_2", "total"]
+    assert lines[3].split()[2] == "4"  # the initiation interval reached
