@@ -162,6 +162,20 @@ HEADER = [
 ]
 
 
+def compile_scaling() -> list[str]:
+    """Translation time (trace, passes, VHDL text) of two-layer models growing to 1M weights."""
+    lines = ["weights    translate s"]
+    for n in (250, 500, 1000):
+        model = Sequential(Linear(n, n, 8, 4), ReLU(), Linear(n, 10, 8, 4))
+        started = time.perf_counter()
+        files = model.create_design("big").files
+        seconds = time.perf_counter() - started
+        lines.append(
+            f"{n * n + 10 * n:>9,}  {seconds:10.2f}   ({sum(map(len, files.values())) >> 20} MiB of VHDL)"
+        )
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -180,6 +194,8 @@ def main() -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     for r in rows:
         print(" | ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+    print()
+    print("\n".join(compile_scaling()))
     return 0
 
 

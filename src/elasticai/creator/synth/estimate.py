@@ -20,6 +20,7 @@ KEYS = ("lut", "ff", "dsp", "bram", "carry")
 
 #: ROMs from this size on go to block RAM (``netlist_fixes.block_roms``' default).
 _BLOCK_ROM_BITS = 8 * 1024
+_BLOCK_ROM_DEPTH = 256
 _BRAM_BITS = 18 * 1024
 
 
@@ -48,9 +49,9 @@ def _dsps_per_multiplier(a_bits: int, b_bits: int) -> int:
 
 
 def _rom(bits: int, word_bits: int) -> tuple[int, int]:
-    """``(luts, bram18)`` of a ROM: block RAM from ``_BLOCK_ROM_BITS`` on (as the synthesis
-    flow marks them), else LUTs."""
-    if bits >= _BLOCK_ROM_BITS:
+    """``(luts, bram18)`` of a ROM: block RAM where the synthesis flow marks it so
+    (``netlist_fixes.block_roms``: large and deep), else LUTs."""
+    if bits >= _BLOCK_ROM_BITS and bits // word_bits >= _BLOCK_ROM_DEPTH:
         return 0, max(math.ceil(bits / _BRAM_BITS), math.ceil(word_bits / 36))
     return math.ceil(bits / 48), 0
 

@@ -39,14 +39,16 @@ def signed_multiplies(text: str) -> str:
     return _SMUL.sub(fix, text)
 
 
-def block_roms(text: str, min_bits: int = 8 * 1024) -> str:
-    """Put ``(* rom_style = "block" *)`` on memories of ``min_bits`` or more that are
-    never written (GHDL's ROMs: only initialised)."""
+def block_roms(text: str, min_bits: int = 8 * 1024, min_depth: int = 256) -> str:
+    """Put ``(* rom_style = "block" *)`` on memories of ``min_bits`` or more and at least
+    ``min_depth`` words that are never written (GHDL's ROMs: only initialised). Shallow,
+    wide ROMs stay in LUTs: in block RAM they would take one per 36 bits of width."""
 
     def fix(m: re.Match[str]) -> str:
-        name, bits = m.group(3), (int(m.group(2)) + 1) * (int(m.group(4)) + 1)
+        name, depth = m.group(3), int(m.group(4)) + 1
+        bits = (int(m.group(2)) + 1) * depth
         written = re.search(rf"^\s*{re.escape(name)}\[[^\]]+\] <= ", text, re.M)
-        if bits < min_bits or written:
+        if bits < min_bits or depth < min_depth or written:
             return m.group(0)
         return f'{m.group(1)}(* rom_style = "block" *) {m.group(0).lstrip()}'
 
