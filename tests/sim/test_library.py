@@ -247,6 +247,62 @@ def test_pointwise_padding_lanes(workdir: pathlib.Path) -> None:
     run_pointwise(workdir, p, xs, beats_per_sample=2, stall=10)
 
 
+def pointwise_xs(width: int, seed: int) -> list[int]:
+    """All inputs up to 8 bits; for wider ones the extremes, small values and a random sample."""
+    if width <= 8:
+        return all_x(width)
+    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    rng = np.random.default_rng(seed)
+    edge = [lo, lo + 1, hi - 1, hi, -1, 0, 1, 2, -2, 3, -3]
+    return edge + [int(v) for v in rng.integers(lo, hi + 1, 1024 - len(edge))]
+
+
+def sw(v: int) -> int:
+    return signed_width(v, v)
+
+
+CSD_MULS = [43, 683, 10923, -5, 0, 1, 8, -1, -8, -77, -10923, 127]
+
+
+@pytest.mark.parametrize("x_width", [4, 8, 16])
+@pytest.mark.parametrize("mul", CSD_MULS)
+def test_pointwise_csd_constants(workdir: pathlib.Path, mul: int, x_width: int) -> None:
+    """Shift-and-add multiplication by constants (CSD), every rounding and overflow mode."""
+    k = CSD_MULS.index(mul) + x_width
+    rounding, mode = ROUNDINGS[k % 3], OVERFLOWS[(k // 3) % 2]
+    mul_width = sw(mul) + k % 3  # extra sign bits in the generic are harmless
+    add = [0, 1 << (x_width + 2), -(3 << (x_width - 2)), 5][k % 4]
+    add_width = sw(add) + (k % 2)
+    shift = [sw(mul) - 2, 0, -1, 3][k % 4]
+    y_width = x_width if k % 2 else x_width + 2
+    wide = sw(abs(mul) << x_width) + 4
+    lo, hi = [(-(1 << wide), 1 << wide), (-(1 << (x_width - 2)), 1 << x_width), (0, 100)][k % 3]
+    p = PW(
+        4, x_width, y_width, mul, mul_width, add, add_width, shift, rounding, mode,
+        lo, sw(lo), hi, sw(hi), k % 2,
+    )  # fmt: skip
+    run_pointwise(
+        workdir, p, pointwise_xs(x_width, k), beats_per_sample=2, stall=[0, 25, 40][k % 3]
+    )
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("mode", OVERFLOWS)
+@pytest.mark.parametrize(("mul", "x_width"), [(43, 8), (683, 16), (10923, 16)])
+def test_pointwise_hardsigmoid_like(
+    workdir: pathlib.Path, rounding: Rounding, mode: Overflow, mul: int, x_width: int
+) -> None:
+    """x*MUL/2**SHIFT + 1/2 clamped to [0, 1], as HardSigmoid; narrow Y for wrap/saturate."""
+    frac = x_width // 2
+    shift = sw(mul) - 2
+    add = 1 << (frac + shift - 1)
+    p = PW(
+        2, x_width, frac + 1, mul, sw(mul), add, sw(add), shift, rounding,
+        mode, -3, 3, 1 << frac, frac + 2,
+    )  # fmt: skip
+    run_pointwise(workdir, p, pointwise_xs(x_width, mul), beats_per_sample=4, stall=30)
+
+
 # ---------------------------------------------------------------- ec_linear
 
 
@@ -619,6 +675,24 @@ def test_unrolled_throughput_and_latency(workdir: pathlib.Path, stages: int) -> 
     assert latencies == {stages}
 
 
+@pytest.mark.parametrize("stages", [1, 3])
+def test_unrolled_accumulator_extremes(workdir: pathlib.Path, stages: int) -> None:
+    """Sums at both ends of a minimal ACC_WIDTH, read out unrounded (Y_WIDTH = ACC_WIDTH):
+    all-negative and all-positive extreme weights, with and without a bias."""
+    rng = np.random.default_rng(40 + stages)
+    lin = make_unrolled(rng, 5, 4, stages, y_width=18, out_shift=0, bias_shift=4)
+    lo, hi = -(1 << (lin.w_width - 1)), (1 << (lin.w_width - 1)) - 1
+    lin.w = np.array([[lo] * 5, [hi] * 5, [lo, hi, lo, hi, lo], [-1, 1, -3, 5, -85]])
+    assert lin.b is not None
+    lin.b[:] = [-(1 << (lin.b_width - 1)), (1 << (lin.b_width - 1)) - 1, 0, -1]
+    assert lin.acc_width() == lin.y_width
+    xlo, xhi = -(1 << (lin.x_width - 1)), (1 << (lin.x_width - 1)) - 1
+    xs = [[xlo] * 5, [xhi] * 5, [xlo, xhi, xlo, xhi, xlo], [xhi, xlo, xhi, xlo, xhi]]
+    ys = [lin.ref(x) for x in xs]
+    assert min(min(y) for y in ys) < -(1 << 16) and max(max(y) for y in ys) >= 1 << 16
+    check_linear(workdir, lin, xs + random_inputs(rng, lin, 6), stall=20, seed=stages)
+
+
 # ---------------------------------------------------------------- synthesis
 
 
@@ -749,6 +823,36 @@ def test_unrolled_no_dsp(tmp_path: pathlib.Path) -> None:
     print(f"ec_linear_unrolled 16x8 8-bit STAGES=2 cells: {cells}")
     assert not any(name.startswith("DSP") for name in cells), cells
     assert int(cells.get("CARRY4", 0)) > 0 and int(cells.get("LUT2", 0)) > 0
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="Yosys not installed")
+def test_pointwise_no_dsp() -> None:
+    """A 16-bit lane times the constant 10923 (HardSigmoid-like) is shifts and adds: 0 DSP."""
+    from elasticai.creator.synth import synthesize
+
+    p = PW(1, 16, 16, 10923, 15, 1 << 19, 21, 12, Rounding.HALF_EVEN, Overflow.SATURATE,
+           0, 1, 256, 10)  # fmt: skip
+    top = f"""
+library ieee;
+use ieee.std_logic_1164.all;
+entity pw_top is
+  port (clk, rst : in std_logic;
+    a_tdata : in std_logic_vector(15 downto 0); a_tvalid, a_tlast : in std_logic;
+    a_tready : out std_logic;
+    b_tdata : out std_logic_vector(15 downto 0); b_tvalid, b_tlast : out std_logic;
+    b_tready : in std_logic);
+end entity;
+architecture rtl of pw_top is
+begin
+  {p.dut()}
+end architecture;
+"""
+    files = {n: (ghdl.library_dir() / n).read_text() for n in ("ec_pkg.vhd", "ec_pointwise.vhd")}
+    files["pw_top.vhd"] = top
+    total = synthesize(files, "pw_top").total
+    print(f"ec_pointwise 16-bit MUL=10923: {total}")
+    assert total["dsp"] == 0, total
+    assert total["carry"] > 0 and total["ff"] >= 16, total
 
 
 def test_ghdl_errors_are_raised(tmp_path: pathlib.Path) -> None:

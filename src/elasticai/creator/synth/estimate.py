@@ -97,16 +97,19 @@ def _unrolled_linear(node: Node, p: LinearParams) -> dict[str, int]:
 
 
 def _pointwise(node: Node, p: PointwiseParams) -> dict[str, int]:
-    """``ec_pointwise``: a clamp per lane, and where it scales, a DSP multiply."""
+    """``ec_pointwise``: per lane a clamp and, where it scales, one adder per canonical
+    signed digit of the constant beyond the first (plus one for the offset)."""
     x_bits, y_bits = node.input_type.dtype.total_bits, node.output_type.dtype.total_bits
-    scales = abs(p.mul) & (abs(p.mul) - 1) != 0  # not a power of two: a real multiply
-    m_bits = abs(p.mul).bit_length() + 1
+    digits = csd_digits(p.mul)
+    lowest_negative = p.mul != 0 and (p.mul >> ((p.mul & -p.mul).bit_length() - 1)) & 3 == 3
+    adders = max(0, digits - 1) + (1 if p.add or lowest_negative else 0)
+    adder_bits = adders * (x_bits + abs(p.mul).bit_length())
     return {
-        "lut": p.lanes * (2 + y_bits // 2 + y_bits * y_bits // 5 if scales else y_bits),
+        "lut": p.lanes * (adder_bits + 2 * y_bits),
         "ff": p.lanes * y_bits + 2,
-        "dsp": p.lanes * (1 if x_bits + m_bits <= 24 else 2) if scales else 0,
+        "dsp": 0,
         "bram": 0,
-        "carry": p.lanes * max(1, y_bits * y_bits // 21) if scales else 0,
+        "carry": p.lanes * math.ceil(adder_bits / 4),
     }
 
 

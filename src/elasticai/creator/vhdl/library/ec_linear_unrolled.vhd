@@ -284,8 +284,8 @@ architecture rtl of ec_linear_unrolled is
             r(id).sub := r(a).neg /= r(b).neg;
             r(id).k := r(b).l - r(a).l;
             top := imax(r(a).w + r(a).l, r(b).w + r(b).l) + 1;
-            -- every partial sum fits ACC_WIDTH bits, its negation ACC_WIDTH + 1
-            top := imin(top, ACC_WIDTH + 1);
+            -- the final sum fits ACC_WIDTH bits: work modulo 2**ACC_WIDTH (negation too)
+            top := imin(top, ACC_WIDTH);
             r(id).w := top - r(a).l;
             assert r(id).w > r(id).k
               report "ec_linear_unrolled: ACC_WIDTH too small for the weights" severity failure;
@@ -472,11 +472,11 @@ begin
     constant RT : node_t := NODES(LBASE(DEPTH) + o);
   begin
     process (clk)
-      variable acc : signed(ACC_WIDTH downto 0);
+      variable acc : signed(ACC_WIDTH - 1 downto 0);
     begin
       if rising_edge(clk) then
         if ce = '1' then
-          acc := shift_left(resize(signed(nq(RT.off + RT.w - 1 downto RT.off)), ACC_WIDTH + 1),
+          acc := shift_left(resize(signed(nq(RT.off + RT.w - 1 downto RT.off)), ACC_WIDTH),
                             RT.l);
           if RT.neg then
             acc := -acc;

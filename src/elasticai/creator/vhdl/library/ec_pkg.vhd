@@ -42,6 +42,12 @@ package ec_pkg is
   -- the out_width range cost no logic.
   function requantize_clamp(v : signed; shift : integer; rounding : natural; overflow : natural;
                             out_width : positive; lo : signed; hi : signed) return signed;
+  -- Canonical signed digits (non-adjacent form) of w, n digits: d(k) in {-1, 0, 1},
+  -- w = sum d(k) * 2**k, no two adjacent non-zero digits (n >= w'length + 1 always suffices).
+  -- Same recoding as ec_linear_unrolled; for constants at elaboration (bit loops only).
+  function csd_digits(w : signed; n : positive) return integer_vector;
+  -- Number of trailing zero bits of v (v'length when v is zero).
+  function trailing_zeros(v : signed) return natural;
 end package ec_pkg;
 
 package body ec_pkg is
@@ -221,5 +227,42 @@ package body ec_pkg is
       y := h;
     end if;
     return y;
+  end function;
+
+  function csd_digits(w : signed; n : positive) return integer_vector is
+    constant ONE : signed(n downto 0) := (0 => '1', others => '0');
+    variable v : signed(n downto 0);
+    variable d : integer_vector(0 to n - 1) := (others => 0);
+  begin
+    v := resize(w, n + 1);
+    for k in 0 to n - 1 loop
+      if v(0) = '1' then
+        if v(1) = '1' then
+          d(k) := -1;
+          v := v + ONE;
+        else
+          d(k) := 1;
+          v := v - ONE;
+        end if;
+      end if;
+      v := shift_right(v, 1);
+    end loop;
+    for k in v'range loop
+      assert v(k) = '0' report "ec_pkg: CSD recoding needs more digits" severity failure;
+    end loop;
+    return d;
+  end function;
+
+  function trailing_zeros(v : signed) return natural is
+    constant L : positive := v'length;
+    variable vn : signed(L - 1 downto 0);
+  begin
+    vn := v;
+    for k in 0 to L - 1 loop
+      if vn(k) /= '0' then
+        return k;
+      end if;
+    end loop;
+    return L;
   end function;
 end package body ec_pkg;
