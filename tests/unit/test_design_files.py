@@ -8,6 +8,7 @@ import torch
 
 from elasticai.creator.file_generation.in_memory_path import InMemoryFile, InMemoryPath
 from elasticai.creator.file_generation.on_disk_path import OnDiskPath
+from elasticai.creator.ir.serialize import graph_to_json
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import HardSigmoid, Linear
 from elasticai.creator.sim.ghdl import GhdlNotFoundError
@@ -24,6 +25,8 @@ EXPECTED_FILES = {
     "sim/my_model_tb.vhd",
     "compile_order.txt",
 }
+#: What ``save_to`` writes besides ``design.files``: the graph and the ownership marker.
+SAVED_EXTRA = {"design.json", ".elasticai-creator"}
 
 
 def readme_model(seed: int = 0) -> Sequential:
@@ -53,7 +56,7 @@ def test_save_to_in_memory_writes_every_file(design):
     root = InMemoryPath("build", None)
     design.save_to(root)
     files = in_memory_files(root)
-    assert set(files) == EXPECTED_FILES
+    assert set(files) == EXPECTED_FILES | SAVED_EXTRA
     assert all(files[name] for name in files), "no file may be empty"
     assert files["my_model.vhd"] == design.files["my_model.vhd"].splitlines()
 
@@ -75,7 +78,8 @@ def test_save_to_disk_gives_same_files_and_contents(design, tmp_path):
     written = {
         p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*") if p.is_file()
     }
-    assert written == design.files
+    assert {k: v for k, v in written.items() if k not in SAVED_EXTRA} == design.files
+    assert written["design.json"] == graph_to_json(design.graph)
 
 
 def test_save_to_disk_twice_overwrites_with_same_files(design, tmp_path):
@@ -84,7 +88,7 @@ def test_save_to_disk_twice_overwrites_with_same_files(design, tmp_path):
     design.save_to(destination)
     root = tmp_path / "build_dir"
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == (
-        sorted(EXPECTED_FILES)
+        sorted(EXPECTED_FILES | SAVED_EXTRA)
     )
 
 

@@ -77,15 +77,19 @@ class Design:
         return files
 
     def save_to(self, destination: TreePath) -> None:
-        """Write every file below ``destination`` (an ``OnDiskPath`` or ``InMemoryPath``)."""
-        files = self.files  # generate everything before the first byte is written
-        for relative, text in files.items():
-            *folders, filename = relative.split("/")
-            stem, dot, suffix = filename.rpartition(".")
-            path = destination
-            for folder in folders:
-                path = path.create_subpath(folder)
-            path.create_subpath(stem).as_file(dot + suffix).write(text)
+        """Write every file, and the graph as ``design.json``, to ``destination`` (an
+        ``OnDiskPath`` or ``InMemoryPath``), replacing its content as a whole.
+
+        The tree is built aside and swapped in at once: a failure leaves the previous
+        content, or nothing. ``destination`` must be absent, empty, or written by
+        elasticai.creator before (it holds a ``.elasticai-creator`` file); anything
+        else raises ``FileExistsError`` and is not touched.
+        """
+        from elasticai.creator.ir.serialize import graph_to_json
+
+        files = dict(self.files)  # generate everything before the first byte is written
+        files["design.json"] = graph_to_json(self.graph)
+        destination.replace_tree(files, owner=self.name)
 
     def synthesizable_files(self) -> dict[str, str]:
         """The files a synthesis tool gets, in analysis order (no ``sim/``, no lists)."""
@@ -170,15 +174,31 @@ class Design:
         """The integer reference's outputs for integer inputs (the spec of the hardware)."""
         return interpret.run(self.graph, x_int)  # type: ignore[return-value]
 
-    def simulate(self, x: Any, raw: bool = False, *, stall_percent: int = 25, seed: int = 1) -> Any:
+    def simulate(
+        self,
+        x: Any,
+        raw: bool = False,
+        *,
+        stall_percent: int = 25,
+        seed: int = 1,
+        reset_cycle: int = 0,
+        hold_cycles: int = 0,
+    ) -> Any:
         """Run the design in GHDL on inputs ``x`` of shape ``(batch, features)``.
 
         Returns what the model returns (real numbers, a torch tensor if ``x`` is one,
         of ``x``'s dtype), or with ``raw=True`` the integers. The testbench stalls
-        input and output at random (``stall_percent``) to exercise backpressure.
+        input and output at random (``stall_percent``) to exercise backpressure;
+        ``reset_cycle`` and ``hold_cycles`` are passed to :meth:`run`.
         """
         x_int = self.quantize_input(x)
-        y = self.run(x_int, stall_percent=stall_percent, seed=seed).outputs
+        y = self.run(
+            x_int,
+            stall_percent=stall_percent,
+            seed=seed,
+            reset_cycle=reset_cycle,
+            hold_cycles=hold_cycles,
+        ).outputs
         if raw:
             return y
         real = y.astype(np.float64) * 2.0**-self.graph.output_type.dtype.frac_bits
@@ -195,8 +215,19 @@ class Design:
         stall_percent: int = 25,
         seed: int = 1,
         workdir: Path | None = None,
+        reset_cycle: int = 0,
+        hold_cycles: int = 0,
     ) -> SimulationResult:
-        """Simulate integer inputs; return integer outputs with their timing."""
+        """Simulate integer inputs; return integer outputs with their timing.
+
+        ``reset_cycle > 0`` resets the design for a few cycles at that cycle, mid-run;
+        the testbench then sends all inputs again and only what comes out after the
+        reset counts (timing included). ``hold_cycles > 0`` makes the output side hold
+        tready low for that many cycles after the first output beat and now and then
+        after later ones. Inputs outside the range of the input format raise ValueError.
+        """
+        from elasticai.creator.sim.stream_files import after_last_reset
+
         x_int = np.asarray(x_int)
         source, sink = top_streams(self.graph)
         if x_int.ndim != 2 or x_int.shape[1] != self.graph.input_type.size:
@@ -205,6 +236,27 @@ class Design:
             )
         if not 0 <= stall_percent <= 100:
             raise ValueError(f"stall_percent must be between 0 and 100, not {stall_percent}")
+        if reset_cycle < 0 or hold_cycles < 0:
+            raise ValueError(
+                f"reset_cycle and hold_cycles must not be negative, not {reset_cycle}, {hold_cycles}"
+            )
+        dtype = self.graph.input_type.dtype
+        if x_int.dtype.kind == "f":
+            fractional = ~np.isfinite(x_int) | (x_int != np.round(x_int))
+            if fractional.any():
+                where = tuple(int(i) for i in np.argwhere(fractional)[0])
+                raise ValueError(
+                    f"input {x_int[where]} at [{where[0]}, {where[1]}] is not an integer"
+                )
+        outside = (x_int < dtype.min_int) | (x_int > dtype.max_int)
+        if outside.any():
+            where = tuple(int(i) for i in np.argwhere(outside)[0])
+            value = x_int[where]
+            value = int(value) if value == int(value) else value
+            raise ValueError(
+                f"input {value} at [{where[0]}, {where[1]}] is outside the range of "
+                f"{dtype} integers [{dtype.min_int}, {dtype.max_int}]"
+            )
         if len(x_int) == 0:
             empty = np.zeros(0, np.int64)
             return SimulationResult(
@@ -222,13 +274,21 @@ class Design:
                 "STALL_OUT": stall_percent,
                 "SEED": seed,
                 "MAX_CYCLES": min(
-                    (len(x_int) + 2) * cycles_per_sample * (1 + stall_percent // 10), 2**31 - 1
+                    (len(x_int) + 2) * cycles_per_sample * (1 + stall_percent // 10)
+                    + (len(x_int) * -(-self.graph.output_type.size // sink.lanes) + 1)
+                    * hold_cycles,
+                    2**31 - 1,
                 ),
             }
+            if reset_cycle:
+                generics["RESET_CYCLE"] = reset_cycle
+            if hold_cycles:
+                generics["HOLD_CYCLES"] = hold_cycles
             ghdl.simulate(sources, testbench_name(self.graph), work, generics)
             output = (work / "output.txt").read_text()
             beats = unpack(output, self.graph.output_type.size, sink.lanes, sink.width)
-            in_log = [int(v) for v in (work / "input_log.txt").read_text().split()]
+            in_text = after_last_reset((work / "input_log.txt").read_text())
+            in_log = [int(v) for v in in_text.split()]
         beats_in = -(-self.graph.input_type.size // source.lanes)
         first_beats = np.array(in_log[::beats_in], dtype=np.int64)
         if len(beats.samples) != len(x_int):

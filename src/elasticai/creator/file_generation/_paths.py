@@ -1,11 +1,15 @@
-"""What the two path kinds share: which names a file tree may contain."""
+"""What the two path kinds share: which names a file tree may contain, and how a
+whole tree replaces a destination folder."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 _FORBIDDEN = set('/\\\0:*?"<>|')
+
+#: The file that says "elasticai.creator wrote this folder; saving again may replace it".
+MARKER = ".elasticai-creator"
 
 
 def check_component(name: object) -> str:
@@ -40,3 +44,35 @@ class Path(Protocol):
     def create_subpath(self, subpath_name: str) -> Path: ...
 
     def as_file(self, suffix: str) -> File: ...
+
+    def replace_tree(self, files: Mapping[str, str], owner: str) -> None: ...
+
+
+def marker_text(owner: str) -> str:
+    """The content of the ``MARKER`` file of a tree saved for design ``owner``."""
+    return (
+        f"{owner}\n"
+        "This folder was written by elasticai.creator; saving a design to it again\n"
+        "replaces the whole folder.\n"
+    )
+
+
+def refusal(where: object, reason: str) -> FileExistsError:
+    """The error for a destination that ``replace_tree`` must not replace."""
+    return FileExistsError(
+        f"{where} {reason}; refusing to replace it (choose an empty or new folder)"
+    )
+
+
+FOREIGN = "is not empty and was not written by elasticai.creator"
+
+
+def fill(root: Path, files: Mapping[str, str], owner: str) -> None:
+    """Write ``files`` (``{"a/b.vhd": text}``) and the ``MARKER`` below ``root``."""
+    if MARKER in files:
+        raise ValueError(f"{MARKER!r} is written by replace_tree itself, not given as a file")
+    for relative, text in [*files.items(), (MARKER, marker_text(owner))]:
+        path = root
+        for part in relative.split("/"):
+            path = path.create_subpath(part)
+        path.as_file("").write(text)

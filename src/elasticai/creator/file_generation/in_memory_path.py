@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from elasticai.creator.file_generation._paths import as_text, check_component
+from elasticai.creator.file_generation._paths import (
+    FOREIGN,
+    MARKER,
+    as_text,
+    check_component,
+    fill,
+    refusal,
+)
 
 
 class InMemoryFile:
@@ -56,6 +63,41 @@ class InMemoryPath:
             raise FileExistsError(f"{self.name!r} is a file, it cannot hold other files")
         if existing is not self:
             self.children = existing.children
+
+    def replace_tree(self, files: Mapping[str, str], owner: str) -> None:
+        """Make this folder hold exactly ``files`` (and the ``MARKER``), all at once.
+
+        The same rules as ``OnDiskPath.replace_tree``: the tree is built aside and
+        replaces the children in one step; a non-empty folder without a ``MARKER``,
+        or a file in this folder's place, raises ``FileExistsError``.
+        """
+        where = "/".join(self._names())
+        current = self._in_tree()
+        if isinstance(current, InMemoryFile):
+            raise refusal(where, "is a file, not a folder")
+        children = current.children if current is not None else {}
+        if children and not isinstance(children.get(MARKER), InMemoryFile):
+            raise refusal(where, FOREIGN)
+        staged = InMemoryPath(self.name, None)
+        fill(staged, files, owner)
+        self._attach()
+        for child in staged.children.values():
+            if isinstance(child, InMemoryPath):
+                child.parent = self
+        self.children.clear()
+        self.children.update(staged.children)
+
+    def _names(self) -> list[str]:
+        return [self.name] if self.parent is None else [*self.parent._names(), self.name]
+
+    def _in_tree(self) -> InMemoryPath | InMemoryFile | None:
+        """What the tree holds at this folder's place (``None``: nothing yet)."""
+        if self.parent is None:
+            return self
+        parent = self.parent._in_tree()
+        if not isinstance(parent, InMemoryPath):
+            return None
+        return parent.children.get(self.name)
 
     def __getitem__(self, name: str) -> InMemoryPath | InMemoryFile:
         return self.children[name]

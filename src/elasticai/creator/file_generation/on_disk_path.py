@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable
+import shutil
+import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path as _FsPath
 
-from elasticai.creator.file_generation._paths import as_text, check_component
+from elasticai.creator.file_generation._paths import (
+    FOREIGN,
+    MARKER,
+    as_text,
+    check_component,
+    fill,
+    refusal,
+)
 
 
 class OnDiskFile:
@@ -56,5 +65,71 @@ class OnDiskPath:
         check_component(self.root.name + suffix)
         return OnDiskFile(self.root.parent / (self.root.name + suffix))
 
+    def replace_tree(self, files: Mapping[str, str], owner: str) -> None:
+        """Make this folder hold exactly ``files`` (and the ``MARKER``), all at once.
+
+        The tree is built in a fresh hidden folder next to this one, then swapped in
+        by renames: a failure leaves the previous folder (or none) as it was. Only an
+        absent or empty folder, or one with a ``MARKER`` file, is replaced; anything
+        else raises ``FileExistsError`` and is left untouched.
+        """
+        root = self.root
+        _check_replaceable(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = _fresh_folder(root.parent, f".{root.name}.", ".new")
+        try:
+            fill(OnDiskPath(staging.name, root.parent), files, owner)
+            if root.is_dir():
+                shutil.copymode(root, staging)
+            _swap_in(staging, root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
     def __repr__(self) -> str:
         return f"OnDiskPath({str(self.root)!r})"
+
+
+def _check_replaceable(root: _FsPath) -> None:
+    if root.is_symlink():
+        raise refusal(root, "is a symbolic link")
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise refusal(root, "is a file, not a folder")
+    marker = root / MARKER
+    if any(root.iterdir()) and (marker.is_symlink() or not marker.is_file()):
+        raise refusal(root, FOREIGN)
+
+
+def _fresh_folder(parent: _FsPath, prefix: str, suffix: str) -> _FsPath:
+    """A new empty folder in ``parent`` with the permissions ``mkdir`` gives."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+def _swap_in(staging: _FsPath, root: _FsPath) -> None:
+    """Rename ``staging`` to ``root``; a previous ``root`` is moved aside, then removed."""
+    _check_replaceable(root)  # again: the folder may have changed while we wrote
+    if not os.path.lexists(root):
+        os.rename(staging, root)
+        return
+    aside = root.parent / f".{root.name}.{secrets.token_hex(6)}.old"
+    os.rename(root, aside)
+    try:
+        os.rename(staging, root)
+    except BaseException:
+        os.rename(aside, root)
+        raise
+    try:
+        shutil.rmtree(aside)
+    except OSError as error:
+        warnings.warn(
+            f"saved {root}, but could not remove its previous content at {aside}: {error}",
+            stacklevel=3,
+        )

@@ -1,7 +1,10 @@
 """The testbench's file formats: samples <-> beat lines (no torch).
 
 Input file, one line per beat: ``<bits, MSB first> <tlast>``.
-Output file, one line per beat: ``<bits, MSB first> <tlast> <cycle>``.
+Output file, one line per beat: ``<bits, MSB first> <tlast> <cycle>``, and a line
+``reset`` where the testbench reset the design mid-run: only what follows the last
+``reset`` counts (the source starts its input over after it; its log of input cycles
+carries the same marker).
 A sample of ``n`` elements is ``ceil(n / lanes)`` beats; element ``k`` sits in
 beat ``k // lanes`` at bits ``(k % lanes) * width ...``; padding lanes are zero.
 """
@@ -12,7 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["pack", "unpack", "Beats"]
+__all__ = ["pack", "unpack", "after_last_reset", "Beats", "RESET_MARKER"]
+
+#: The line the sink (output file) and the source (input log) write at a mid-run reset.
+RESET_MARKER = "reset"
+
+
+def after_last_reset(text: str) -> str:
+    """The lines of ``text`` after its last ``reset`` line (all of it if there is none)."""
+    lines = text.split("\n")
+    marks = [i for i, line in enumerate(lines) if line.strip() == RESET_MARKER]
+    return "\n".join(lines[marks[-1] + 1 :]) if marks else text
 
 
 def pack(samples: np.ndarray, lanes: int, width: int) -> str:
@@ -45,13 +58,14 @@ def _signed(word: int, width: int) -> int:
 
 def unpack(text: str, n: int, lanes: int, width: int) -> Beats:
     """The output file's text as samples of ``n`` elements; checks that ``tlast`` marks
-    exactly every ``ceil(n / lanes)``-th beat."""
+    exactly every ``ceil(n / lanes)``-th beat. Beats before the last ``reset`` line are
+    dropped."""
     beats = -(-n // lanes)
     mask = (1 << width) - 1
     samples: list[list[int]] = []
     cycles: list[int] = []
     current: list[int] = []
-    for number, line in enumerate(text.split("\n")):
+    for number, line in enumerate(after_last_reset(text).split("\n")):
         if not line.strip():
             continue
         bits, last, cycle = line.split()

@@ -1,5 +1,9 @@
 """The generated testbench: file-driven source -> design -> sink, with random stalls.
 
+Optional stress: ``RESET_CYCLE > 0`` pulses rst for ``RESET_LENGTH`` cycles at that
+cycle (the source starts its file over, the sink writes a ``reset`` line);
+``HOLD_CYCLES > 0`` makes the sink hold tready low for that long now and then.
+
 Simulation only. The hand-written ``ec_stream_source`` and ``ec_stream_sink``
 (``library/sim``) read and write the files; this module only wires them to
 the design under test.
@@ -32,7 +36,12 @@ TB_GENERICS = (
     Generic("STALL_OUT", "natural", "0"),
     Generic("SEED", "positive", "1"),
     Generic("MAX_CYCLES", "natural", "1000000"),
+    Generic("RESET_CYCLE", "natural", "0"),
+    Generic("HOLD_CYCLES", "natural", "0"),
 )
+
+#: Rising edges of clk that a mid-run reset (``RESET_CYCLE > 0``) holds rst high.
+RESET_LENGTH = 3
 
 
 def testbench_name(graph: Graph) -> str:
@@ -52,7 +61,25 @@ def testbench(graph: Graph) -> dict[str, str]:
         Raw(
             [
                 "clk <= not clk after 5 ns;",
-                "rst <= '1', '0' after 32 ns;",
+                "-- rst: high until 32 ns; with RESET_CYCLE > 0 high again at the rising edges",
+                f"-- RESET_CYCLE .. RESET_CYCLE + {RESET_LENGTH - 1} (counted from 0 after the first reset)",
+                "reset_gen : process",
+                "begin",
+                "  rst <= '1';",
+                "  wait for 32 ns;",
+                "  rst <= '0';",
+                "  if RESET_CYCLE > 0 then",
+                "    for k in 1 to RESET_CYCLE loop",
+                "      wait until rising_edge(clk);",
+                "    end loop;",
+                "    rst <= '1';",
+                f"    for k in 1 to {RESET_LENGTH} loop",
+                "      wait until rising_edge(clk);",
+                "    end loop;",
+                "    rst <= '0';",
+                "  end if;",
+                "  wait;",
+                "end process;",
             ]
         ),
         Instance(
@@ -87,6 +114,7 @@ def testbench(graph: Graph) -> dict[str, str]:
                 ("STALL_PERCENT", "STALL_OUT"),
                 ("EXPECTED_SAMPLES", "SAMPLES"),
                 ("MAX_CYCLES", "MAX_CYCLES"),
+                ("HOLD_CYCLES", "HOLD_CYCLES"),
             ],
             [("clk", "clk"), ("rst", "rst"), *_wires("s_axis", outs)],
         ),

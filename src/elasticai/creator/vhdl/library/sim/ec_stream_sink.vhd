@@ -5,6 +5,11 @@
 -- file and calls std.env.finish; after MAX_CYCLES cycles it fails (severity failure).
 -- It also checks the stream protocol: no metavalues on tvalid (or on tdata/tlast while
 -- valid), and data/tlast held and valid kept while not accepted.
+-- HOLD_CYCLES > 0: after the first accepted beat, and after each later one with
+-- probability HOLD_PERCENT (its own random stream, seeded by SEED, so the stalls stay
+-- the same), tready stays low for HOLD_CYCLES cycles.
+-- A reset (rst = '1' at a rising edge) after the first one writes a line "reset" to
+-- FILE_NAME (once per reset pulse) and starts counting samples (and cycles) afresh.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -18,7 +23,9 @@ entity ec_stream_sink is
     SEED             : positive := 2;
     STALL_PERCENT    : natural := 0;
     EXPECTED_SAMPLES : natural := 1;
-    MAX_CYCLES       : natural := 100000
+    MAX_CYCLES       : natural := 100000;
+    HOLD_CYCLES      : natural := 0;
+    HOLD_PERCENT     : natural := 10
   );
   port (
     clk           : in  std_logic;
@@ -55,16 +62,38 @@ begin
     variable pending : boolean := false;
     variable pdata : std_logic_vector(WIDTH - 1 downto 0);
     variable plast : std_logic;
+    variable h1 : positive := SEED;
+    variable h2 : positive := 15485863;
+    variable hr : real;
+    variable hold : natural := 0;
+    variable accepted : natural := 0;
+    variable in_reset : boolean := false;
   begin
     s_axis_tready <= '0';
     file_open(f, FILE_NAME, write_mode);
     wait until rising_edge(clk) and rst = '0';
     loop
-      uniform(s1, s2, r);
-      if r * 100.0 < real(STALL_PERCENT) then ready := '0'; else ready := '1'; end if;
+      if hold > 0 then
+        ready := '0';
+        hold := hold - 1;
+      else
+        uniform(s1, s2, r);
+        if r * 100.0 < real(STALL_PERCENT) then ready := '0'; else ready := '1'; end if;
+      end if;
       s_axis_tready <= ready;
       wait until rising_edge(clk);
-      if rst = '0' then
+      if rst = '1' then
+        if not in_reset then
+          write(l, string'("reset"));
+          writeline(f, l);
+        end if;
+        in_reset := true;
+        samples := 0;
+        pending := false;
+        hold := 0;
+        accepted := 0;
+      else
+        in_reset := false;
         assert s_axis_tvalid = '0' or s_axis_tvalid = '1'
           report "ec_stream_sink: tvalid is " & std_logic'image(s_axis_tvalid) severity failure;
         if pending then
@@ -84,6 +113,13 @@ begin
             write(l, string'(" "));
             write(l, cycle);
             writeline(f, l);
+            if HOLD_CYCLES > 0 then
+              uniform(h1, h2, hr);
+              if accepted = 0 or hr * 100.0 < real(HOLD_PERCENT) then
+                hold := HOLD_CYCLES;
+              end if;
+            end if;
+            accepted := accepted + 1;
             if s_axis_tlast = '1' then
               samples := samples + 1;
               if samples >= EXPECTED_SAMPLES then
