@@ -32,13 +32,16 @@ def set_extreme_weights(model: torch.nn.Module, seed: int) -> None:
                     ends = torch.randint(0, 4, p.shape, generator=g)
                     u = torch.where(ends == 0, torch.full_like(u, m.fxp.min_int), u)
                     u = torch.where(ends == 1, torch.full_like(u, m.fxp.max_int), u)
-                    p.copy_(u.to(torch.float32) * m.fxp.resolution)
+                    p.copy_(u.to(torch.float64) * m.fxp.resolution)
 
 
 def saturating_inputs(batch: int, features: int, t: FixedType, seed: int) -> torch.Tensor:
     """Inputs spread over twice the format's range, with both ends and zero included."""
     g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(batch, features, generator=g) * 4 - 2) * max(abs(t.min_value), t.max_value)
+    dtype = torch.float64 if t.total_bits > 24 else torch.float32
+    x = (torch.rand(batch, features, generator=g, dtype=dtype) * 4 - 2) * max(
+        abs(t.min_value), t.max_value
+    )
     x[0] = t.min_value * 2
     if batch > 1:
         x[1] = t.max_value * 2
@@ -48,10 +51,13 @@ def saturating_inputs(batch: int, features: int, t: FixedType, seed: int) -> tor
 
 
 @st.composite
-def chains(draw, max_layers: int = 4, max_bits: int = 16):
-    """A random ``Sequential`` of supported layers (Linear first), eval mode, with a seed."""
+def chains(draw, max_layers: int = 4, max_bits: int = 16, max_features: int = 6):
+    """A random ``Sequential`` of supported layers (Linear first), eval mode, with a seed.
+
+    Models with a format wider than 24 bits compute in float64 (float32 would round).
+    """
     layers: list[torch.nn.Module] = []
-    features = draw(st.integers(1, 6))
+    features = draw(st.integers(1, max_features))
     first_features = features
     for i in range(draw(st.integers(1, max_layers))):
         t = draw(fixed_types(max_bits=max_bits))
@@ -62,7 +68,7 @@ def chains(draw, max_layers: int = 4, max_bits: int = 16):
             else draw(st.sampled_from(["linear", "relu", "hardtanh", "hardsigmoid"]))
         )
         if kind == "linear":
-            out = draw(st.integers(1, 6))
+            out = draw(st.integers(1, max_features))
             bias = draw(st.booleans())
             layers.append(Linear(features, out, t.total_bits, t.frac_bits, bias=bias, **kw))
             features = out
@@ -74,6 +80,19 @@ def chains(draw, max_layers: int = 4, max_bits: int = 16):
         else:
             layers.append(HardSigmoid(t.total_bits, t.frac_bits, **kw))
     model = Sequential(*layers).eval()
+    if any(getattr(m, "fxp", None) and m.fxp.total_bits > 24 for m in model):
+        model = model.double()
     seed = draw(st.integers(0, 2**16))
     set_extreme_weights(model, seed)
     return model, first_features, seed
+
+
+@st.composite
+def parallelism_options(draw) -> dict:
+    """A model-wide parallelism setting for ``create_design``."""
+    kind = draw(st.sampled_from(["serial", "target_ii", "max_multipliers", "full"]))
+    if kind == "target_ii":
+        return {"target_ii": draw(st.integers(1, 40))}
+    if kind == "max_multipliers":
+        return {"max_multipliers": draw(st.integers(8, 40))}
+    return {} if kind == "serial" else {"parallelism": "full"}

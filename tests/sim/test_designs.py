@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
 
 from elasticai.creator.arithmetic import FixedType
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import HardSigmoid, HardTanh, Linear, ReLU
-from tests.strategies import chains, saturating_inputs, set_extreme_weights
+from tests.strategies import saturating_inputs, set_extreme_weights
 
 pytestmark = pytest.mark.sim
 
@@ -111,16 +110,3 @@ def test_layers_overlap_consecutive_samples():
     macs = 64 + 64
     assert timing.latencies[0] <= macs + 4 * 3  # a few cycles per stage beyond the MACs
     assert timing.initiation_interval == 64  # the slowest layer, not the sum: layers overlap
-
-
-@settings(
-    max_examples=12,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(chains(max_layers=4, max_bits=16))
-def test_random_models_are_bit_exact(case):
-    model, features, seed = case
-    x = saturating_inputs(8, features, model[0].fxp, seed)
-    assert_bit_exact(model, x)

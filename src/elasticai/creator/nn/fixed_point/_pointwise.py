@@ -6,13 +6,17 @@ integer interpreter and the VHDL all use them, so all three agree bit for bit.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import (
+    INT64_SAFE_BITS,
     FixedType,
     Overflow,
     Rounding,
     affine_clamp,
+    clamp,
+    int_array,
     quantize_float,
     shift_round,
 )
@@ -75,8 +79,22 @@ class _PointwiseFunction(torch.autograd.Function):
         t_out: FixedType,
     ) -> torch.Tensor:
         q = to_int(x, t_in, p.rounding, p.overflow)
-        r = shift_round(q * p.mul + p.add, p.shift, p.rounding)
-        y = affine_clamp(q, p.mul, p.add, p.shift, p.rounding, p.low, p.high, t_out, p.overflow)
+        wide = t_in.total_bits + abs(p.mul).bit_length() + abs(p.add).bit_length() + 2
+        if wide > INT64_SAFE_BITS:  # exact in Python integers where int64 could overflow
+            q_exact = int_array(q.numpy(), wide)
+            r = torch.from_numpy(
+                clamp(
+                    shift_round(q_exact * p.mul + p.add, p.shift, p.rounding), p.low - 1, p.high + 1
+                ).astype(np.int64)
+            )
+            y = torch.from_numpy(
+                affine_clamp(
+                    q_exact, p.mul, p.add, p.shift, p.rounding, p.low, p.high, t_out, p.overflow
+                ).astype(np.int64)
+            )
+        else:
+            r = shift_round(q * p.mul + p.add, p.shift, p.rounding)
+            y = affine_clamp(q, p.mul, p.add, p.shift, p.rounding, p.low, p.high, t_out, p.overflow)
         passes = (
             (r > p.low) & (r < p.high) & (r == y) & (x >= t_in.min_value) & (x <= t_in.max_value)
         )

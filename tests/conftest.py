@@ -1,0 +1,36 @@
+"""Hypothesis profiles and the equivalence run's tally.
+
+``--hypothesis-profile=deep`` (``./dev equivalence``) draws many more random models
+than the derandomized ``ci`` profile every test run uses.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "deep",
+    max_examples=int(os.environ.get("EC_DEEP_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")
+
+#: Models and samples the equivalence tests compared, reported at the end of the run.
+TALLY = {"models": 0, "samples": 0, "outputs": 0}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
+    if TALLY["models"]:
+        terminalreporter.write_line(
+            f"equivalence: {TALLY['models']} random models, {TALLY['samples']} samples, "
+            f"{TALLY['outputs']} outputs identical in PyTorch, the integer interpreter and GHDL"
+        )
