@@ -96,7 +96,7 @@ def test_budget_gives_the_fastest_design_that_fits():
     ("options", "message"),
     [
         ({"max_multipliers": 3}, "max_multipliers must be at least 4 for this model, not 3"),
-        ({"target_ii": 0}, "ii must be a positive int, not 0"),
+        ({"target_ii": 0}, "target_ii must be a positive int, not 0"),
         (
             {"target_ii": 8, "parallelism": "full"},
             "choose one of target_ii, max_multipliers and parallelism='full'",

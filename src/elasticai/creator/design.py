@@ -167,6 +167,10 @@ class Design:
                 f"{self.name} takes inputs of shape (batch, {', '.join(map(str, expected))}), "
                 f"not {tuple(array.shape)}"
             )
+        nan = np.isnan(array) if array.dtype.kind == "f" else np.zeros(array.shape, bool)
+        if nan.any():
+            where = ", ".join(str(int(i)) for i in np.argwhere(nan)[0])
+            raise ValueError(f"input at [{where}] is NaN; inputs must be numbers")
         g = self.graph
         return quantize_float(array, g.input_type.dtype, g.input_rounding, g.input_overflow)
 

@@ -151,10 +151,10 @@ class ParallelismTarget:
         chosen = sum([self.ii is not None, self.max_multipliers is not None, self.full])
         if chosen > 1:
             raise ValueError("choose one of target_ii, max_multipliers and parallelism='full'")
-        for name in ("ii", "max_multipliers"):
+        for name, option in (("ii", "target_ii"), ("max_multipliers", "max_multipliers")):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive int, not {value!r}")
+                raise ValueError(f"{option} must be a positive int, not {value!r}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,133 @@
+"""Every row of docs/errors.md: the misuse raises exactly the documented exception and message."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from elasticai.creator.file_generation.on_disk_path import OnDiskPath
+from elasticai.creator.frontend import translate
+from elasticai.creator.ir.serialize import load_graph
+from elasticai.creator.nn import Sequential
+from elasticai.creator.nn.fixed_point import Linear, ReLU
+
+TABLE = Path(__file__).parents[2] / "docs" / "errors.md"
+
+
+def documented() -> dict[str, tuple[str, str]]:
+    rows = {}
+    for line in TABLE.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 4 and cells[2].startswith("`") and not cells[0].startswith("-"):
+            message = re.fullmatch(r"(`+) ?(.*?) ?\1", cells[3]).group(2)
+            rows[cells[0]] = (cells[2].strip("`"), message)
+    return rows
+
+
+class Residual(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = Linear(3, 3, 8, 4)
+
+    def forward(self, x):
+        return x + self.layer(x)
+
+
+def small_design():
+    return Sequential(Linear(3, 2, 8, 4)).create_design("m")
+
+
+def with_weight(name: str, index: tuple[int, ...], value: float):
+    model = Sequential(Linear(3, 2, 8, 4))
+    with torch.no_grad():
+        getattr(model[0], name)[index] = value
+    return model.create_design("m")
+
+
+def jet():
+    return Sequential(
+        Linear(16, 8, 8, 4), ReLU(), Linear(8, 8, 8, 4), Linear(8, 4, 8, 4), Linear(4, 2, 8, 4)
+    )
+
+
+def foreign_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("mine")
+    small_design().save_to(OnDiskPath("notes"))
+
+
+def pickled(tmp_path: Path) -> None:
+    (tmp_path / "design.json").write_bytes(pickle.dumps({"weights": [1, 2]}))
+    load_graph("design.json")
+
+
+def without(tool: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(f"ELASTICAI_{tool.upper()}", raising=False)
+    real = shutil.which
+    monkeypatch.setattr(
+        shutil, "which", lambda name, *a, **k: None if name == tool else real(name, *a, **k)
+    )
+    if tool == "ghdl":
+        small_design().simulate(torch.zeros(1, 3))
+    else:
+        small_design().report()
+
+
+TRIGGERS = {
+    "unsupported layer": lambda tmp, mp: Sequential(
+        Linear(3, 2, 8, 4), torch.nn.Conv1d(1, 1, 1)
+    ).create_design("m"),
+    "a model that is not a chain": lambda tmp, mp: translate(Residual(), "m"),
+    "too few bits": lambda tmp, mp: Linear(3, 2, total_bits=1, frac_bits=0),
+    "more fraction than bits": lambda tmp, mp: Linear(3, 2, total_bits=8, frac_bits=9),
+    "negative fraction": lambda tmp, mp: Linear(3, 2, total_bits=8, frac_bits=-1),
+    "unknown rounding": lambda tmp, mp: ReLU(8, 4, rounding="up"),
+    "layers that do not fit": lambda tmp, mp: Sequential(
+        Linear(3, 2, 8, 4), Linear(3, 1, 8, 4)
+    ).create_design("m"),
+    "input of the wrong shape": lambda tmp, mp: small_design().simulate(torch.zeros(4, 5)),
+    "design name not an identifier": lambda tmp, mp: Sequential(Linear(3, 2, 8, 4)).create_design(
+        "2fast"
+    ),
+    "design name a reserved word": lambda tmp, mp: Sequential(Linear(3, 2, 8, 4)).create_design(
+        "signal"
+    ),
+    "design name of the library": lambda tmp, mp: Sequential(Linear(3, 2, 8, 4)).create_design(
+        "ec_top"
+    ),
+    "NaN weight (untrained or diverged)": lambda tmp, mp: with_weight(
+        "weight", (1, 2), float("nan")
+    ),
+    "infinite bias": lambda tmp, mp: with_weight("bias", (0,), float("inf")),
+    "NaN input": lambda tmp, mp: small_design().simulate(torch.tensor([[0.0, float("nan"), 1.0]])),
+    "integer input outside the format": lambda tmp, mp: small_design().run(np.array([[1, 2, 200]])),
+    "impossible multiplier budget": lambda tmp, mp: jet().create_design("m", max_multipliers=3),
+    "bad interval": lambda tmp, mp: jet().create_design("m", target_ii=0),
+    "bad per-layer parallelism": lambda tmp, mp: Linear(4, 6, 8, 4, parallelism=(5, 1)),
+    "path escaping its root": lambda tmp, mp: OnDiskPath("b").create_subpath(".."),
+    "saving over a foreign folder": lambda tmp, mp: foreign_folder(tmp),
+    "loading a pickle": lambda tmp, mp: pickled(tmp),
+    "GHDL missing": lambda tmp, mp: without("ghdl", mp),
+    "Yosys missing": lambda tmp, mp: without("yosys", mp),
+}
+
+
+def test_every_documented_misuse_has_a_trigger():
+    assert set(documented()) == set(TRIGGERS)
+
+
+@pytest.mark.parametrize("misuse", sorted(TRIGGERS))
+def test_misuse_raises_the_documented_error(misuse, tmp_path, monkeypatch):
+    exception, message = documented()[misuse]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Exception) as error:
+        TRIGGERS[misuse](tmp_path, monkeypatch)
+    assert type(error.value).__name__ == exception
+    assert str(error.value) == message
+    assert not (tmp_path / "notes" / "m.vhd").exists()  # nothing half-written
