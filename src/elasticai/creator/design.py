@@ -101,7 +101,7 @@ class Design:
         """Run ``ghdl --synth`` on the design; return the netlist or raise ``GhdlError``."""
         with tempfile.TemporaryDirectory(prefix="ec_synth_") as tmp:
             work = Path(workdir) if workdir is not None else Path(tmp)
-            sources = _write_tree(work, self.synthesizable_files())
+            sources = ghdl.write_sources(work, self.synthesizable_files())
             return ghdl.synth_check(sources, self.name, work)
 
     def report(self, *, synthesis: bool = True, workdir: Path | None = None) -> dict[str, Any]:
@@ -269,7 +269,9 @@ class Design:
         with tempfile.TemporaryDirectory(prefix="ec_sim_") as tmp:
             work = Path(workdir) if workdir is not None else Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
-            sources = _write_tree(work, {k: v for k, v in self.files.items() if k.endswith(".vhd")})
+            sources = ghdl.write_sources(
+                work, {k: v for k, v in self.files.items() if k.endswith(".vhd")}
+            )
             (work / "input.txt").write_text(pack(x_int, source.lanes, source.width))
             cycles_per_sample = 4 * max(1, self._mac_count()) + 64 * len(self.graph.nodes) + 100
             generics = {
@@ -306,14 +308,3 @@ class Design:
 
     def __repr__(self) -> str:
         return f"Design({self.name!r}, {len(self.graph.nodes)} nodes)"
-
-
-def _write_tree(root: Path, files: dict[str, str]) -> list[Path]:
-    """Write ``files`` below ``root``; return their paths in the given order."""
-    paths = []
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        paths.append(path)
-    return paths

@@ -17,6 +17,7 @@ __all__ = [
     "analyse",
     "simulate",
     "synth_check",
+    "write_sources",
 ]
 
 STD_FLAGS: tuple[str, ...] = ("--std=08",)
@@ -74,6 +75,17 @@ def library_files(simulation: bool = False) -> list[pathlib.Path]:
     if simulation:
         files += [base / "sim" / name for name in _SIM_ORDER]
     return files
+
+
+def write_sources(root: pathlib.Path, files: Mapping[str, str]) -> list[pathlib.Path]:
+    """Write ``files`` (relative path -> text) below ``root``; their paths in the given order."""
+    paths = []
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append(path)
+    return paths
 
 
 def _run(args: Sequence[str], workdir: pathlib.Path) -> str:

@@ -217,7 +217,7 @@ def to_verilog(
     fixes of :mod:`~elasticai.creator.synth.netlist_fixes`: Verilog that Yosys reads as
     GHDL meant it and maps as a vendor tool would."""
     work = Path(workdir).resolve()
-    sources = _write_tree(work / "src", files)
+    sources = ghdl.write_sources(work / "src", files)
     command = [
         ghdl.ghdl_path(),
         "--synth",
@@ -290,16 +290,6 @@ def synthesize(
 
 def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
-
-
-def _write_tree(root: Path, files: Mapping[str, str]) -> list[Path]:
-    paths = []
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        paths.append(path)
-    return paths
 
 
 # --- reading the netlists ------------------------------------------------------
