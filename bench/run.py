@@ -181,6 +181,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--only", help="run only models whose name contains this")
+    parser.add_argument("--setting", help="run only settings named so (serial, full, II<=N)")
     args = parser.parse_args()
     settings = SETTINGS_QUICK if args.quick else SETTINGS_FULL
     rows = [HEADER]
@@ -189,6 +190,8 @@ def main() -> int:
             continue
         model = build()
         for options in settings[name]:
+            if args.setting and describe(options) != args.setting:
+                continue
             rows.append(row(name, bits, model, options, args.samples))
             print("  ".join(rows[-1]), file=sys.stderr, flush=True)
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
