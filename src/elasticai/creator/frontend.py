@@ -63,13 +63,13 @@ class _Chain:
     def enter(self, fxp: FixedType, layer: Any, shape: tuple[int, ...], source: str) -> TensorType:
         """The input of a layer of format ``fxp``: converted if the value before differs."""
         wanted = TensorType(shape, fxp)
-        if self.type is not None and self.type.dtype != fxp:
-            if self.type.shape != shape:
-                raise ValueError(f"{source} expects shape {shape}, not {self.type.shape}")
+        if self.type is None:
+            return wanted
+        if self.type.shape != shape:
+            raise ValueError(f"{source} expects shape {shape}, not {self.type.shape}")
+        if self.type.dtype != fxp:
             params = _pointwise.convert_params(self.type.dtype, fxp, layer.rounding, layer.overflow)
             self.add(Op.POINTWISE, "convert", self.type, wanted, params, source)
-        if self.type is not None and self.type.shape != shape:
-            raise ValueError(f"{source} expects shape {shape}, not {self.type.shape}")
         return wanted
 
 
