@@ -693,6 +693,37 @@ def test_unrolled_accumulator_extremes(workdir: pathlib.Path, stages: int) -> No
     check_linear(workdir, lin, xs + random_inputs(rng, lin, 6), stall=20, seed=stages)
 
 
+SHARED_MULTIPLE_WEIGHTS = np.array(
+    [
+        # every column repeats odd parts (3, 5, 7, 11, 13, 15, 127, ...) over the outputs,
+        # with both signs and different shifts; the extremes -128 and 127 included
+        [3, -5, 7, 11, 127, -13, 1, 0],
+        [-6, 10, -14, 22, -127, 26, -128, 15],
+        [12, -20, 28, -44, 126, -52, 64, -30],
+        [-24, 40, -56, 88, -126, 104, -64, 60],
+        [48, -80, 112, -11, 127, 13, 3, -120],
+        [-96, 5, -7, -22, 0, -26, -3, 120],
+        [96, -10, 14, 44, -128, 52, 6, -15],
+        [3, 0, -112, -88, 127, -104, -96, 45],
+        [-3, 15, 45, 33, 99, 99, -99, -45],
+    ]
+)
+
+
+@pytest.mark.parametrize("stages", [1, 2])
+def test_unrolled_shared_multiples(workdir: pathlib.Path, stages: int) -> None:
+    """Outputs that use the same odd multiples m * x[i] (m = 3, 5, 7, 11, 13, 15, 45, 99,
+    127, ...) of an input, with both signs and several shifts, next to the extreme weights
+    -128 and 127 and extreme inputs: bit-exact (candidates for shared products)."""
+    rng = np.random.default_rng(70 + stages)
+    out_f, in_f = SHARED_MULTIPLE_WEIGHTS.shape
+    lin = make_unrolled(rng, in_f, out_f, stages, y_width=8, out_shift=7, bias_shift=4)
+    lin.w = SHARED_MULTIPLE_WEIGHTS.copy()
+    assert lin.b is not None
+    lin.b[0] = -(1 << (lin.b_width - 1))
+    check_linear(workdir, lin, extreme_inputs(rng, lin, 12), stall=30, seed=stages)
+
+
 # ---------------------------------------------------------------- synthesis
 
 
