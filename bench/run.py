@@ -106,7 +106,9 @@ def describe(options: dict) -> str:
     return {"parallelism": str(value), "target_ii": f"II<={value}"}.get(key, f"{key}={value}")
 
 
-def row(name: str, bits: str, model: torch.nn.Module, options: dict, samples: int) -> list[str]:
+def row(
+    name: str, bits: str, model: torch.nn.Module, options: dict, samples: int, fmax: bool
+) -> list[str]:
     started = time.perf_counter()
     design = model.create_design("bench", **options)
     _ = design.files
@@ -117,7 +119,8 @@ def row(name: str, bits: str, model: torch.nn.Module, options: dict, samples: in
     sim_s = time.perf_counter() - started
     with torch.no_grad():
         exact = int((hardware == model(x)).sum())
-    report = design.report()
+    routed = fmax and options.get("parallelism") != "full"  # unrolled jets exceed an ECP5-85k
+    report = design.report(fmax=routed)
     linears = [n.params for n in design.graph.nodes if isinstance(n.params, LinearParams)]
     mults = sum(p.p_in * p.p_out for p in linears)
     macs = sum(p.macs() for p in linears)
@@ -182,9 +185,12 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--only", help="run only models whose name contains this")
     parser.add_argument("--setting", help="run only settings named so (serial, full, II<=N)")
+    parser.add_argument(
+        "--fmax", action="store_true", help="add Fmax (MHz) after place and route on an ECP5-85k"
+    )
     args = parser.parse_args()
     settings = SETTINGS_QUICK if args.quick else SETTINGS_FULL
-    rows = [HEADER]
+    rows = [HEADER + (["Fmax MHz"] if args.fmax else [])]
     for name, (build, bits) in MODELS.items():
         if args.only and args.only not in name:
             continue
@@ -192,9 +198,9 @@ def main() -> int:
         for options in settings[name]:
             if args.setting and describe(options) != args.setting:
                 continue
-            rows.append(row(name, bits, model, options, args.samples))
+            rows.append(row(name, bits, model, options, args.samples, args.fmax))
             print("  ".join(rows[-1]), file=sys.stderr, flush=True)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print(" | ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
     print()
