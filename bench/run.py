@@ -1,7 +1,8 @@
 """Benchmark: reference models at several parallelism settings, one table.
 
-    python bench/run.py            # everything (a few minutes: Yosys synthesis dominates)
+    python bench/run.py            # everything (about 20 minutes: Yosys on the unrolled jets)
     python bench/run.py --quick    # fewer settings, no 16-bit fully unrolled jet
+    python bench/run.py --setting serial --fmax   # one setting, with Fmax on an ECP5-85k
 
 Columns: latency and initiation interval measured in GHDL (cycles), MAC utilisation =
 MACs per sample / (II x multipliers), resources from
