@@ -484,7 +484,9 @@ def test_linear_throughput_and_latency(workdir: pathlib.Path, shape: tuple[int, 
     latency = last_cycles[0] - res.source_cycles[0] + 1
     overhead = latency - macs
     print(f"ec_linear {shape}: cycles/sample={macs} latency={latency} overhead={overhead}")
-    assert overhead <= 5  # early start: the first pass follows the arriving input
+    # early start: the first pass follows the arriving input; 5 pipeline cycles after the
+    # last step (read, product, accumulate, shift/round, overflow/clamp)
+    assert overhead <= 6
 
 
 @pytest.mark.parametrize("rounding", ROUNDINGS)

@@ -2,7 +2,9 @@
 
 The model follows one sample through the pipeline with no stalls, beat by beat:
 
-- element-wise stage: each beat leaves one cycle after it arrived;
+- element-wise stage (``ec_pointwise``): each beat leaves one cycle after it arrived,
+  two where the scale ``mul`` needs an adder (it is not 0 or +-2**k: the shift-add tree
+  gets a register of its own, see :func:`pointwise_stages`);
 - folded Linear (``ec_linear``): the first pass over the input issues input beat
   ``ib`` one cycle after it arrived (early start), the other output blocks follow
   back to back, and each output beat leaves ``FOLDED_PIPELINE`` cycles after its
@@ -19,11 +21,12 @@ from dataclasses import dataclass
 
 from elasticai.creator.ir.graph import Graph, LinearParams, Node, PointwiseParams
 
-__all__ = ["Timing", "predict_timing", "node_cycles"]
+__all__ = ["Timing", "predict_timing", "node_cycles", "pointwise_stages"]
 
 #: Cycles from issuing a folded Linear's last step of an output block to its output
-#: handshake: operand read, product register, accumulator, output register.
-FOLDED_PIPELINE = 4
+#: handshake: operand read, product register, accumulator, shift-and-round register,
+#: output register (overflow and clamp).
+FOLDED_PIPELINE = 5
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,18 @@ def node_cycles(node: Node) -> int:
     return 1 if isinstance(p, LinearParams) else _beats(node.output_type.size, p.lanes)
 
 
+def pointwise_stages(p: PointwiseParams) -> int:
+    """Latency of ``ec_pointwise``: 1, or 2 where ``mul`` has two or more canonical signed
+    digits (not 0 or +-2**k), so that the shift-add tree has a register of its own."""
+    m = abs(p.mul)
+    return 1 if m & (m - 1) == 0 else 2
+
+
 def _pass_through(node: Node, arrivals: list[int]) -> list[int]:
     p = node.params
     if isinstance(p, PointwiseParams):
-        return [a + 1 for a in arrivals]
+        stages = pointwise_stages(p)
+        return [a + stages for a in arrivals]
     assert isinstance(p, LinearParams)
     if p.stages:
         return [a + p.stages for a in arrivals]

@@ -105,7 +105,7 @@ def _pointwise(node: Node, p: PointwiseParams) -> dict[str, int]:
     adders = max(0, digits - 1) + (1 if p.add or lowest_negative else 0)
     adder_bits = adders * (x_bits + abs(p.mul).bit_length())
     return {
-        "lut": p.lanes * (adder_bits + 2 * y_bits),
+        "lut": p.lanes * (adder_bits // 2 + 2 * y_bits),  # adders are only as wide as their sums
         "ff": p.lanes * y_bits + 2,
         "dsp": 0,
         "bram": 0,

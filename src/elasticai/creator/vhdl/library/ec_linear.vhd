@@ -6,9 +6,12 @@
 -- parallel). Input samples go to a double-buffered memory (2 banks of NI words); weights
 -- sit in a ROM of NO*NI words. Pipeline (global clock enable ce, frozen while the output
 -- register is full and not accepted):
---   issue (ob, ib) -> x/w memory read -> product register -> accumulator -> output register
+--   issue (ob, ib) -> x/w memory read -> product register -> accumulator
+--   -> rounded register (shift and round of a completed block)
+--   -> output register (overflow and clamp, all comparisons side by side on one value)
 -- One (ob, ib) step per cycle: a sample takes NI*NO cycles; the first pass over the input
--- follows the arriving beats (early start).
+-- follows the arriving beats (early start). An output beat leaves 5 cycles after the issue
+-- of its block's last step.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -118,6 +121,53 @@ architecture rtl of ec_linear is
   constant HI_S : signed(OUT_HI'length - 1 downto 0) := signed(OUT_HI);
   constant BROM : brom_t := build_brom;
 
+  -- width of the shifted and rounded accumulator
+  constant RW : positive := shift_round_width(ACC_WIDTH, OUT_SHIFT);
+  type rnd_t is array (natural range <>) of signed(RW - 1 downto 0);
+
+  -- requantize_clamp(v, 0, ...) for an already shifted and rounded v: overflow to
+  -- out_width, then clamp to lo/hi saturated to out_width. Same result, but every
+  -- comparison reads v itself (one comparison level, then a multiplexer): with
+  -- l = sat(lo), h = sat(hi) inside the out_width range, saturate-then-clamp equals
+  -- clamp alone (saturation is monotone), and l > h always gives h.
+  function overflow_clamp(v : signed; mode : natural; out_width : positive;
+                          lo : signed; hi : signed) return signed is
+    constant W : positive := imax(v'length, out_width);
+    variable l : signed(out_width - 1 downto 0);
+    variable h : signed(out_width - 1 downto 0);
+    variable x : signed(W - 1 downto 0);
+    variable y : signed(out_width - 1 downto 0);
+  begin
+    l := saturate(lo, out_width);
+    h := saturate(hi, out_width);
+    if mode = EC_WRAP then
+      x := resize(wrap(v, out_width), W);
+    else
+      x := resize(v, W);
+    end if;
+    if x < resize(l, W) then
+      if l > h then
+        y := h;
+      else
+        y := l;
+      end if;
+    elsif x > resize(h, W) then
+      y := h;
+    else
+      y := x(out_width - 1 downto 0);  -- within [l, h], so it fits
+    end if;
+    -- every result lies in [l, h] (or is h): where l <= h, the bits above their highest
+    -- differing one are the same for all of them (signed order is unsigned order when the
+    -- signs agree; they differ otherwise), so these are constants (fewer registers)
+    if l <= h then
+      for k in out_width - 1 downto 0 loop
+        exit when l(k) /= h(k);
+        y(k) := l(k);
+      end loop;
+    end if;
+    return y;
+  end function;
+
   -- input buffer, writer side
   signal xmem   : xmem_t;
   signal wb     : natural range 0 to 1 := 0;
@@ -153,6 +203,10 @@ architecture rtl of ec_linear is
   signal acc3   : acc_t(0 to P_OUT - 1) := (others => (others => '0'));
   signal done3  : std_logic := '0';
   signal ob3    : natural range 0 to NO - 1 := 0;
+  -- stage 4: shifted and rounded results of a completed block
+  signal r4     : rnd_t(0 to P_OUT - 1) := (others => (others => '0'));
+  signal done4  : std_logic := '0';
+  signal ob4    : natural range 0 to NO - 1 := 0;
   -- output register
   signal m_data  : std_logic_vector(P_OUT * Y_WIDTH - 1 downto 0) := (others => '0');
   signal m_valid : std_logic := '0';
@@ -308,17 +362,24 @@ begin
         end if;
         done3 <= v2 and last2;
         ob3 <= ob2;
-        -- output register
+        -- stage 4: shift and round the completed block
         if done3 = '1' then
-          m_valid <= '1';
-          if ob3 = NO - 1 then m_last <= '1'; else m_last <= '0'; end if;
           for lo in 0 to P_OUT - 1 loop
-            if ob3 = NO - 1 and lo >= LAST_REAL then
+            r4(lo) <= shift_round(acc3(lo), OUT_SHIFT, ROUNDING);
+          end loop;
+        end if;
+        done4 <= done3;
+        ob4 <= ob3;
+        -- output register: overflow and clamp
+        if done4 = '1' then
+          m_valid <= '1';
+          if ob4 = NO - 1 then m_last <= '1'; else m_last <= '0'; end if;
+          for lo in 0 to P_OUT - 1 loop
+            if ob4 = NO - 1 and lo >= LAST_REAL then
               m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <= (others => '0');
             else
               m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <=
-                std_logic_vector(requantize_clamp(acc3(lo), OUT_SHIFT, ROUNDING, OVERFLOW,
-                                                 Y_WIDTH, LO_S, HI_S));
+                std_logic_vector(overflow_clamp(r4(lo), OVERFLOW, Y_WIDTH, LO_S, HI_S));
             end if;
           end loop;
         else
@@ -329,6 +390,7 @@ begin
         v1 <= '0';
         v2 <= '0';
         done3 <= '0';
+        done4 <= '0';
         m_valid <= '0';
         m_last <= '0';
         m_data <= (others => '0');

@@ -1,13 +1,16 @@
 -- ec_pointwise: element-wise y = overflow(clamp(shift_round(x*MUL + ADD, SHIFT), LO, HI))
--- on LANES elements per beat, one pipeline register (latency 1, one beat per cycle).
+-- on LANES elements per beat, one beat per cycle.
 -- PAD_LANES (default 0): number of padding lanes in the beat with tlast; they output zero.
 -- No multiplier: the constant MUL is recoded at elaboration into canonical signed digits
 -- (CSD, as in ec_linear_unrolled); every non-zero digit d(k) is a term +-(x << k), wiring
--- only. The terms are summed in ascending shift order (a chain starting with the bare lowest
--- term, the sign of the lowest digit factored out), each adder spanning only the bits of its
--- partial sum's value range at and above its shift; ADD is added last (or the chain is
--- subtracted from ADD when the lowest digit is negative) above the known zero LSBs.
--- MUL = 0 gives t = ADD; MUL = 2**k with ADD = 0 is wiring only. Bit-exact with x*MUL + ADD.
+-- only. The terms (in ascending shift order, ADD as the last one) are summed by a balanced
+-- tree of adders built at elaboration: a node holds its value with a sign taken out (so a
+-- negative term is subtracted, never negated), each adder spans only the bits between the
+-- known zero LSBs and the width of its value range. Bit-exact with x*MUL + ADD.
+-- Latency (STAGES): 1 where MUL is 0 or +-2**k (at most one term); 2 otherwise, the sum of
+-- the terms then has a register of its own before shift/round, clamp and overflow. The
+-- clamp and the overflow compare the rounded value side by side (one comparison level).
+-- Backpressure: all registers share one clock enable (output register empty or accepted).
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -56,21 +59,29 @@ architecture rtl of ec_pointwise is
   constant ADD_TZ : natural := trailing_zeros(ADD_S);
   constant HAS_ADD : boolean := ADD_TZ < ADD'length;
 
-  -- shift of the lowest non-zero digit, -1 if MUL = 0
-  function lowest_digit return integer is
+  -- x-terms (non-zero digits) and leaves of the adder tree (the x-terms, then ADD)
+  function count_terms return natural is
+    variable n : natural := 0;
   begin
     for k in 0 to ND - 1 loop
       if DIG(k) /= 0 then
-        return k;
+        n := n + 1;
       end if;
     end loop;
-    return -1;
+    return n;
   end function;
 
-  constant K0 : integer := lowest_digit;
-  -- the digit terms are summed with the sign of the lowest one taken out: s = x*MUL * (-1 if
-  -- NEG), so the chain starts with the bare x << K0 and needs no negation
-  constant NEG : boolean := K0 >= 0 and DIG(imax(K0, 0)) < 0;
+  constant NT : natural := count_terms;
+  constant STAGES : positive := 1 + (imin(NT, 2) / 2);  -- 2 where NT >= 2
+  function add_leaves return natural is
+  begin
+    if HAS_ADD then
+      return 1;
+    end if;
+    return 0;
+  end function;
+  constant NL : natural := NT + add_leaves;
+  constant MAXN : positive := 2 * NL + 1;
 
   -- bits of the smallest two's complement type holding v
   function min_width(v : signed) return positive is
@@ -86,116 +97,388 @@ architecture rtl of ec_pointwise is
     return 1;
   end function;
 
-  -- digit k with the sign of the lowest digit taken out
-  function dsign(k : natural) return integer is
-  begin
-    if NEG then
-      return -DIG(k);
-    end if;
-    return DIG(k);
-  end function;
+  -- Tree nodes: 0 .. NL-1 the leaves, then the adders, level by level (adjacent pairs, an
+  -- odd one out moves up a level); the last node is the root. Per node F fields:
+  constant F      : positive := 7;
+  constant F_KIND : natural := 0;  -- >= 0: leaf x << k; -1: leaf ADD; -2: adder
+  constant F_A    : natural := 1;  -- adder operands (node indices)
+  constant F_B    : natural := 2;
+  constant F_OP   : natural := 3;  -- 0: A + B, 1: A - B, 2: B - A
+  constant F_SGN  : natural := 4;  -- true value = F_SGN * stored value
+  constant F_Z    : natural := 5;  -- the stored value's low F_Z bits are zero
+  constant F_W    : natural := 6;  -- the stored value fits F_W bits (TW: modulo 2**TW)
+  -- the adder of a node spans bits F_LO .. F_W-1, the bits below are copied (no carry)
+  -- field F_LO is derived below from F_OP and the operands' F_Z
 
-  -- Width of the partial sum x*C after the term of digit k (C: the digits 0 .. k, sign of the
-  -- lowest taken out). C is a prefix of a CSD expansion, so |C| < 2**(k+1) and an adder spans
-  -- only about X_WIDTH + 1 bits from bit k upward; wrap-around at this width is exact (the true
-  -- value fits), and the partial sum is sign-extended above it (wiring).
-  -- |x| <= 2**(X_WIDTH-1) and |c| <= 2**(m-1) - 1 for an m-bit c other than -2**(m-1), so
-  -- x*c fits X_WIDTH + m - 1 bits; c = -2**(m-1) needs one more.
-  function partial_widths return integer_vector is
-    constant CW  : positive := ND + 2;
-    constant ONE : signed(CW - 1 downto 0) := (0 => '1', others => '0');
-    variable c : signed(CW - 1 downto 0) := (others => '0');
-    variable r : integer_vector(0 to ND - 1) := (others => TW);
+  -- Width of x*c (stored coefficient c, no ADD): |x| <= 2**(X_WIDTH-1) and
+  -- |c| <= 2**(m-1) - 1 for an m-bit c other than -2**(m-1), so x*c fits X_WIDTH + m - 1
+  -- bits; c = -2**(m-1) needs one more.
+  constant CW : positive := ND + 3;
+  function coef_width(c : signed(CW - 1 downto 0)) return positive is
     variable m : positive;
     variable w : positive;
   begin
+    m := min_width(c);
+    w := X_WIDTH + m - 1;
+    if c(CW - 1) = '1' and trailing_zeros(c) = m - 1 then
+      w := w + 1;
+    end if;
+    return w;
+  end function;
+
+  function build_tree return integer_vector is
+    constant ONE : signed(CW - 1 downto 0) := (0 => '1', others => '0');
+    type coef_t is array (0 to MAXN - 1) of signed(CW - 1 downto 0);
+    variable r : integer_vector(0 to F * MAXN) := (others => 0);  -- last: number of nodes
+    variable coef : coef_t := (others => (others => '0'));
+    variable hasadd : boolean_vector(0 to MAXN - 1) := (others => false);
+    variable cur : integer_vector(0 to MAXN - 1) := (others => 0);
+    variable ncur, nn, nnext, a, b, alo : natural;
+    variable sa, sb : integer;
+  begin
+    nn := 0;
     for k in 0 to ND - 1 loop
-      if dsign(k) > 0 then
-        c := c + shift_left(ONE, k);
-      elsif dsign(k) < 0 then
-        c := c - shift_left(ONE, k);
+      if DIG(k) /= 0 then
+        r(F * nn + F_KIND) := k;
+        r(F * nn + F_SGN) := DIG(k);
+        r(F * nn + F_Z) := k;
+        r(F * nn + F_W) := imin(X_WIDTH + k, TW);
+        coef(nn) := shift_left(ONE, k);
+        nn := nn + 1;
       end if;
-      m := min_width(c);
-      w := X_WIDTH + m - 1;
-      if c(CW - 1) = '1' and trailing_zeros(c) = m - 1 then
-        w := w + 1;
-      end if;
-      r(k) := imin(w, TW);
     end loop;
+    if HAS_ADD then
+      -- coef stays 0: a node's stored value is x*coef, plus ADD where it holds the ADD leaf
+      -- (a node holding it is never subtracted, so ADD always enters positively)
+      r(F * nn + F_KIND) := -1;
+      r(F * nn + F_SGN) := 1;
+      r(F * nn + F_Z) := ADD_TZ;
+      r(F * nn + F_W) := ADD'length;
+      hasadd(nn) := true;
+      nn := nn + 1;
+    end if;
+    for i in 0 to nn - 1 loop
+      cur(i) := i;
+    end loop;
+    ncur := nn;
+    while ncur > 1 loop
+      nnext := 0;
+      for j in 0 to MAXN - 1 loop
+        exit when 2 * j >= ncur;
+        if 2 * j + 1 < ncur then
+          a := cur(2 * j);
+          b := cur(2 * j + 1);
+          sa := r(F * a + F_SGN);
+          sb := r(F * b + F_SGN);
+          r(F * nn + F_KIND) := -2;
+          r(F * nn + F_A) := a;
+          r(F * nn + F_B) := b;
+          r(F * nn + F_Z) := imin(r(F * a + F_Z), r(F * b + F_Z));
+          r(F * nn + F_SGN) := 1;
+          if sa > 0 and sb < 0 then
+            r(F * nn + F_OP) := 1;
+            coef(nn) := coef(a) - coef(b);
+            alo := r(F * b + F_Z);
+          elsif sa < 0 and sb > 0 then
+            r(F * nn + F_OP) := 2;
+            coef(nn) := coef(b) - coef(a);
+            alo := r(F * a + F_Z);
+          else
+            r(F * nn + F_OP) := 0;
+            r(F * nn + F_SGN) := sa;
+            coef(nn) := coef(a) + coef(b);
+            alo := imax(r(F * a + F_Z), r(F * b + F_Z));
+          end if;
+          hasadd(nn) := hasadd(a) or hasadd(b);
+          if hasadd(nn) then
+            -- |x*coef + ADD| < 2**(wx-1) + 2**(wa-1): fits one bit more than the wider
+            r(F * nn + F_W) := imin(imax(imax(coef_width(coef(nn)), min_width(ADD_S)) + 1,
+                                         alo + 1), TW);
+          else
+            r(F * nn + F_W) := imin(imax(coef_width(coef(nn)), alo + 1), TW);
+          end if;
+          cur(nnext) := nn;
+          nn := nn + 1;
+        else
+          cur(nnext) := cur(2 * j);
+        end if;
+        nnext := nnext + 1;
+      end loop;
+      ncur := nnext;
+    end loop;
+    r(F * MAXN) := nn;
     return r;
   end function;
 
-  constant PW : integer_vector(0 to ND - 1) := partial_widths;
+  constant TREE : integer_vector(0 to F * MAXN) := build_tree;
+  constant NN   : natural := TREE(F * MAXN);
+
+  -- lowest bit of node i's adder
+  function adder_lo(i : natural) return natural is
+    constant ZA : natural := TREE(F * TREE(F * i + F_A) + F_Z);
+    constant ZB : natural := TREE(F * TREE(F * i + F_B) + F_Z);
+  begin
+    case TREE(F * i + F_OP) is
+      when 1 => return ZB;
+      when 2 => return ZA;
+      when others => return imax(ZA, ZB);
+    end case;
+  end function;
+
+  type tval_t is array (0 to MAXN - 1) of signed(TW - 1 downto 0);
 
   -- t = x*MUL + ADD by shifts and adds
   function product(x : signed(X_WIDTH - 1 downto 0)) return signed is
-    variable t : signed(TW - 1 downto 0);
+    variable v : tval_t := (others => (others => '0'));
+    variable s : signed(TW - 1 downto 0);
     variable a : signed(TW - 1 downto 0);
+    variable b : signed(TW - 1 downto 0);
   begin
-    a := resize(ADD_S, TW);
-    if K0 < 0 then
-      return a;  -- MUL = 0
+    if NN = 0 then
+      return to_signed(0, TW);  -- MUL = 0 and ADD = 0
     end if;
-    t := shift_left(resize(x, TW), K0);
-    for k in K0 + 1 to ND - 1 loop
-      if dsign(k) > 0 then
-        t(PW(k) - 1 downto k) := t(PW(k) - 1 downto k) + resize(x, PW(k) - k);
-        t := resize(t(PW(k) - 1 downto 0), TW);
-      elsif dsign(k) < 0 then
-        t(PW(k) - 1 downto k) := t(PW(k) - 1 downto k) - resize(x, PW(k) - k);
-        t := resize(t(PW(k) - 1 downto 0), TW);
+    for i in 0 to NN - 1 loop
+      if TREE(F * i + F_KIND) >= 0 then
+        v(i) := shift_left(resize(x, TW), TREE(F * i + F_KIND));
+      elsif TREE(F * i + F_KIND) = -1 then
+        v(i) := resize(ADD_S, TW);
+      else
+        a := v(TREE(F * i + F_A));
+        b := v(TREE(F * i + F_B));
+        s := (others => '0');
+        case TREE(F * i + F_OP) is
+          when 1 =>
+            s(TREE(F * i + F_W) - 1 downto adder_lo(i)) :=
+              a(TREE(F * i + F_W) - 1 downto adder_lo(i)) -
+              b(TREE(F * i + F_W) - 1 downto adder_lo(i));
+            if adder_lo(i) > 0 then
+              s(adder_lo(i) - 1 downto 0) := a(adder_lo(i) - 1 downto 0);
+            end if;
+          when 2 =>
+            s(TREE(F * i + F_W) - 1 downto adder_lo(i)) :=
+              b(TREE(F * i + F_W) - 1 downto adder_lo(i)) -
+              a(TREE(F * i + F_W) - 1 downto adder_lo(i));
+            if adder_lo(i) > 0 then
+              s(adder_lo(i) - 1 downto 0) := b(adder_lo(i) - 1 downto 0);
+            end if;
+          when others =>
+            s(TREE(F * i + F_W) - 1 downto adder_lo(i)) :=
+              a(TREE(F * i + F_W) - 1 downto adder_lo(i)) +
+              b(TREE(F * i + F_W) - 1 downto adder_lo(i));
+            if adder_lo(i) > 0 then
+              s(adder_lo(i) - 1 downto 0) :=
+                a(adder_lo(i) - 1 downto 0) or b(adder_lo(i) - 1 downto 0);
+            end if;
+        end case;
+        v(i) := resize(s(TREE(F * i + F_W) - 1 downto 0), TW);
       end if;
     end loop;
-    -- t's low K0 bits are zero (no carry or borrow from them); ADD's low ADD_TZ bits are zero
-    if NEG then
-      a(TW - 1 downto K0) := a(TW - 1 downto K0) - t(TW - 1 downto K0);
+    s := v(NN - 1);
+    if TREE(F * (NN - 1) + F_SGN) < 0 then
+      -- all terms negative after pairing and no ADD: negate above the zero LSBs
+      a := (others => '0');
+      a(TW - 1 downto TREE(F * (NN - 1) + F_Z)) :=
+        -s(TW - 1 downto TREE(F * (NN - 1) + F_Z));
       return a;
-    elsif HAS_ADD then
-      t(TW - 1 downto ADD_TZ) := t(TW - 1 downto ADD_TZ) + a(TW - 1 downto ADD_TZ);
     end if;
-    return t;
+    return s;
   end function;
 
-  function lane(x : signed(X_WIDTH - 1 downto 0)) return signed is
-    variable t : signed(TW - 1 downto 0);
+  -- apply_overflow(clamp(v, LO, HI), OVERFLOW, Y_WIDTH) with every comparison on v itself
+  -- (one comparison level, then multiplexers). Saturation is monotone, so saturating after
+  -- the clamp equals clamping the saturated value to the saturated bounds; wrap needs the
+  -- clamp first. LO > HI always gives HI, as the sequential clamp does.
+  function clamp_overflow(v : signed) return signed is
+    constant W : positive := imax(v'length, imax(LO'length, imax(HI'length, Y_WIDTH)));
+    variable x : signed(W - 1 downto 0);
+    variable l : signed(W - 1 downto 0);
+    variable h : signed(W - 1 downto 0);
+    variable y : signed(Y_WIDTH - 1 downto 0);
   begin
-    t := product(x);
-    return apply_overflow(clamp(shift_round(t, SHIFT, ROUNDING), LO_S, HI_S), OVERFLOW, Y_WIDTH);
+    x := resize(v, W);
+    if OVERFLOW = EC_WRAP then
+      l := resize(LO_S, W);
+      h := resize(HI_S, W);
+    else
+      l := resize(saturate(LO_S, Y_WIDTH), W);
+      h := resize(saturate(HI_S, Y_WIDTH), W);
+    end if;
+    if x < l then
+      if l > h then
+        y := h(Y_WIDTH - 1 downto 0);
+      else
+        y := l(Y_WIDTH - 1 downto 0);
+      end if;
+    elsif x > h then
+      y := h(Y_WIDTH - 1 downto 0);
+    else
+      y := x(Y_WIDTH - 1 downto 0);  -- saturate: within [l, h]; wrap: the low bits
+    end if;
+    -- every result lies in [l, h] (or is h): where l <= h, the bits above their highest
+    -- differing one are the same for all of them (signed order is unsigned order when the
+    -- signs agree; they differ otherwise), so these are constants (fewer registers)
+    if l <= h then
+      for k in W - 1 downto 0 loop
+        exit when l(k) /= h(k);
+        if k < Y_WIDTH then
+          y(k) := l(k);
+        end if;
+      end loop;
+    end if;
+    return y;
   end function;
 
+  -- the part after the product: shift/round, clamp, overflow
+  function finish(t : signed(TW - 1 downto 0)) return signed is
+  begin
+    return clamp_overflow(shift_round(t, SHIFT, ROUNDING));
+  end function;
+
+  -- STAGES = 2: the register between the stages holds, per lane, the sum shifted right
+  -- (floor) and the rounding decision, as shift_round computes them: stage 2 adds the
+  -- rounding bit, then clamps. Without a right shift it holds the sum.
+  function root_width return positive is
+  begin
+    if NN = 0 then
+      return 1;
+    elsif TREE(F * (NN - 1) + F_SGN) < 0 then
+      return imin(TREE(F * (NN - 1) + F_W) + 1, TW);  -- negated: -(-2**(w-1)) needs w+1
+    end if;
+    return TREE(F * (NN - 1) + F_W);
+  end function;
+  constant ROOT_W : positive := root_width;
+  constant SR     : natural := imax(SHIFT, 0);
+  constant E      : positive := imax(ROOT_W, SR + 1) + 1;  -- as in shift_right_round
+  -- bits of the stage register: floor(t / 2**SR) fits E - SR - 1 bits (1 + ROOT_W - SR)
+  function stage_width return positive is
+  begin
+    if SHIFT > 0 then
+      return E - SR - 1 + 1;  -- the quotient and the rounding bit (lowest)
+    end if;
+    return TW;
+  end function;
+  constant QW : positive := stage_width;
+
+  function stage1(t : signed(TW - 1 downto 0)) return signed is
+    variable ve : signed(E - 1 downto 0);
+    variable q : signed(E - SR - 1 downto 0);
+    variable up : std_logic;
+    variable sticky : std_logic;
+    variable r : signed(QW - 1 downto 0);
+  begin
+    if SHIFT <= 0 then
+      return t;
+    end if;
+    ve := resize(t(ROOT_W - 1 downto 0), E);  -- t fits ROOT_W bits
+    q := ve(E - 1 downto SR);
+    up := '0';
+    if ROUNDING = EC_HALF_UP then
+      up := ve(SR - 1);
+    elsif ROUNDING = EC_HALF_EVEN then
+      sticky := '0';
+      for k in 0 to SR - 2 loop
+        sticky := sticky or ve(k);
+      end loop;
+      up := ve(SR - 1) and (sticky or q(0));
+    end if;
+    r(QW - 1 downto 1) := q(QW - 2 downto 0);  -- q fits E - SR - 1 bits
+    r(0) := up;
+    return r;
+  end function;
+
+  function stage2(s : signed(QW - 1 downto 0)) return signed is
+    variable r : signed(QW - 1 downto 0);
+    variable one : signed(QW - 1 downto 0) := (others => '0');
+  begin
+    if SHIFT <= 0 then
+      return finish(s);
+    end if;
+    one(0) := s(0);
+    -- floor(t / 2**SR) + up fits QW bits (the quotient fits QW - 1)
+    r := resize(s(QW - 1 downto 1), QW) + one;
+    return clamp_overflow(r);
+  end function;
+
+  subtype tword_t is std_logic_vector(LANES * QW - 1 downto 0);
+
+  signal ce      : std_logic;
+  -- stage 1 (STAGES = 2 only): the sums
+  signal t1      : tword_t := (others => '0');
+  signal valid1  : std_logic := '0';
+  signal last1   : std_logic := '0';
+  -- output register
   signal data_q  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
   signal valid_q : std_logic := '0';
   signal last_q  : std_logic := '0';
-  signal ready   : std_logic;
 begin
-  ready <= m_axis_tready or not valid_q;
-  s_axis_tready <= ready;
+  ce <= m_axis_tready or not valid_q;
+  s_axis_tready <= ce;
   m_axis_tdata <= data_q;
   m_axis_tvalid <= valid_q;
   m_axis_tlast <= last_q;
 
-  process (clk)
-    variable x : signed(X_WIDTH - 1 downto 0);
-  begin
-    if rising_edge(clk) then
-      if rst = '1' then
-        valid_q <= '0';
-        last_q <= '0';
-        data_q <= (others => '0');
-      elsif ready = '1' then
-        valid_q <= s_axis_tvalid;
-        if s_axis_tvalid = '1' then
-          last_q <= s_axis_tlast;
-          for k in 0 to LANES - 1 loop
-            x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
-            if s_axis_tlast = '1' and k >= LANES - PAD_LANES then
-              data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= (others => '0');
-            else
-              data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= std_logic_vector(lane(x));
-            end if;
-          end loop;
+  one_gen : if STAGES = 1 generate
+    process (clk)
+      variable x : signed(X_WIDTH - 1 downto 0);
+    begin
+      if rising_edge(clk) then
+        if rst = '1' then
+          valid_q <= '0';
+          last_q <= '0';
+          data_q <= (others => '0');
+        elsif ce = '1' then
+          valid_q <= s_axis_tvalid;
+          if s_axis_tvalid = '1' then
+            last_q <= s_axis_tlast;
+            for k in 0 to LANES - 1 loop
+              x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
+              if s_axis_tlast = '1' and k >= LANES - PAD_LANES then
+                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= (others => '0');
+              else
+                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
+                  std_logic_vector(finish(product(x)));
+              end if;
+            end loop;
+          end if;
         end if;
       end if;
-    end if;
-  end process;
+    end process;
+  else generate
+    process (clk)
+      variable x : signed(X_WIDTH - 1 downto 0);
+      variable t : signed(QW - 1 downto 0);
+    begin
+      if rising_edge(clk) then
+        if rst = '1' then
+          valid1 <= '0';
+          last1 <= '0';
+          valid_q <= '0';
+          last_q <= '0';
+          data_q <= (others => '0');
+        elsif ce = '1' then
+          valid1 <= s_axis_tvalid;
+          if s_axis_tvalid = '1' then
+            last1 <= s_axis_tlast;
+            for k in 0 to LANES - 1 loop
+              x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
+              t1(k * QW + QW - 1 downto k * QW) <= std_logic_vector(stage1(product(x)));
+            end loop;
+          end if;
+          valid_q <= valid1;
+          if valid1 = '1' then
+            last_q <= last1;
+            for k in 0 to LANES - 1 loop
+              t := signed(t1(k * QW + QW - 1 downto k * QW));
+              if last1 = '1' and k >= LANES - PAD_LANES then
+                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= (others => '0');
+              else
+                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
+                  std_logic_vector(stage2(t));
+              end if;
+            end loop;
+          end if;
+        end if;
+      end if;
+    end process;
+  end generate;
 end architecture rtl;
