@@ -143,6 +143,7 @@ def row(
         f"{compile_s:.2f}",
         f"{sim_s:.1f}",
         f"{report['synthesis_seconds']:.1f}",
+        *([f"{report['fmax_mhz']:.0f}" if routed else "-"] if fmax else []),
     ]
 
 
