@@ -26,6 +26,8 @@ package ec_pkg is
   -- v / 2**shift rounded (shift > 0), or v * 2**-shift (shift <= 0); exact, never overflows.
   -- Result width: shift_round_width(v'length, shift), index range (W-1 downto 0).
   function shift_round(v : signed; shift : integer; rounding : natural) return signed;
+  -- The bit to add to floor(v / 2**shift) to round as ROUNDING says (v'length > shift).
+  function round_up_bit(v : signed; shift : positive; rounding : natural) return std_logic;
   -- Clamp to the out_width two's complement range.
   function saturate(v : signed; out_width : positive) return signed;
   -- Low out_width bits (sign-extend if v is narrower).
@@ -103,24 +105,29 @@ package body ec_pkg is
     variable ve : signed(E - 1 downto 0);
     variable q : signed(E - 1 downto 0);
     variable up : std_logic;
-    variable sticky : std_logic;
   begin
     ve := resize(v, E);
     q := shift_right(ve, shift);
-    up := '0';
-    if rounding = EC_HALF_UP then
-      up := ve(shift - 1);
-    elsif rounding = EC_HALF_EVEN then
-      sticky := '0';
-      for k in 0 to shift - 2 loop
-        sticky := sticky or ve(k);
-      end loop;
-      up := ve(shift - 1) and (sticky or q(0));
-    end if;
+    up := round_up_bit(ve, shift, rounding);
     if up = '1' then
       q := q + 1;
     end if;
     return resize(q, L);
+  end function;
+
+  function round_up_bit(v : signed; shift : positive; rounding : natural) return std_logic is
+    constant vn : signed(v'length - 1 downto 0) := v;
+    variable sticky : std_logic := '0';
+  begin
+    if rounding = EC_HALF_UP then
+      return vn(shift - 1);
+    elsif rounding = EC_HALF_EVEN then
+      for k in 0 to shift - 2 loop
+        sticky := sticky or vn(k);
+      end loop;
+      return vn(shift - 1) and (sticky or vn(shift));
+    end if;
+    return '0';
   end function;
 
   function shift_round(v : signed; shift : integer; rounding : natural) return signed is

@@ -363,7 +363,6 @@ architecture rtl of ec_pointwise is
     variable ve : signed(E - 1 downto 0);
     variable q : signed(E - SR - 1 downto 0);
     variable up : std_logic;
-    variable sticky : std_logic;
     variable r : signed(QW - 1 downto 0);
   begin
     if SHIFT <= 0 then
@@ -371,16 +370,7 @@ architecture rtl of ec_pointwise is
     end if;
     ve := resize(t(ROOT_W - 1 downto 0), E);  -- t fits ROOT_W bits
     q := ve(E - 1 downto SR);
-    up := '0';
-    if ROUNDING = EC_HALF_UP then
-      up := ve(SR - 1);
-    elsif ROUNDING = EC_HALF_EVEN then
-      sticky := '0';
-      for k in 0 to SR - 2 loop
-        sticky := sticky or ve(k);
-      end loop;
-      up := ve(SR - 1) and (sticky or q(0));
-    end if;
+    up := round_up_bit(ve, SR, ROUNDING);
     r(QW - 1 downto 1) := q(QW - 2 downto 0);  -- q fits E - SR - 1 bits
     r(0) := up;
     return r;
