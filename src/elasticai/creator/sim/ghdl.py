@@ -6,7 +6,10 @@ import os
 import pathlib
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from elasticai.creator.vhdl.lower import LIBRARY_FILES
+from elasticai.creator.vhdl.testbench import SIM_LIBRARY_FILES
 
 __all__ = [
     "GhdlNotFoundError",
@@ -21,9 +24,6 @@ __all__ = [
 ]
 
 STD_FLAGS: tuple[str, ...] = ("--std=08",)
-
-_LIBRARY_ORDER = ("ec_pkg.vhd", "ec_pointwise.vhd", "ec_linear.vhd", "ec_linear_unrolled.vhd")
-_SIM_ORDER = ("ec_stream_source.vhd", "ec_stream_sink.vhd")
 
 
 class GhdlNotFoundError(RuntimeError):
@@ -49,18 +49,24 @@ class GhdlError(RuntimeError):
         )
 
 
+def find_tool(name: str, env: str, missing: Callable[[str], Exception]) -> str:
+    """The binary the environment variable ``env`` names, else ``name`` on PATH; raise
+    ``missing(detail)`` when there is none."""
+    override = os.environ.get(env)
+    if override:
+        found = shutil.which(override)
+        if found is None:
+            raise missing(f"({env}={override!r} is not an executable)")
+        return found
+    found = shutil.which(name)
+    if found is None:
+        raise missing("")
+    return found
+
+
 def ghdl_path() -> str:
     """The ghdl binary: ELASTICAI_GHDL, else the one on PATH."""
-    env = os.environ.get("ELASTICAI_GHDL")
-    if env:
-        found = shutil.which(env)
-        if found is None:
-            raise GhdlNotFoundError(f"(ELASTICAI_GHDL={env!r} is not an executable)")
-        return found
-    found = shutil.which("ghdl")
-    if found is None:
-        raise GhdlNotFoundError()
-    return found
+    return find_tool("ghdl", "ELASTICAI_GHDL", GhdlNotFoundError)
 
 
 def library_dir() -> pathlib.Path:
@@ -71,9 +77,9 @@ def library_dir() -> pathlib.Path:
 def library_files(simulation: bool = False) -> list[pathlib.Path]:
     """The library's VHDL files in analysis order; with ``simulation`` also sim/ files."""
     base = library_dir()
-    files = [base / name for name in _LIBRARY_ORDER]
+    files = [base / name for name in LIBRARY_FILES]
     if simulation:
-        files += [base / "sim" / name for name in _SIM_ORDER]
+        files += [base / name for name in SIM_LIBRARY_FILES]
     return files
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -159,16 +158,7 @@ class SynthReport:
 
 def yosys_path() -> str:
     """The yosys binary: ELASTICAI_YOSYS, else the one on PATH."""
-    env = os.environ.get("ELASTICAI_YOSYS")
-    if env:
-        found = shutil.which(env)
-        if found is None:
-            raise YosysNotFoundError(f"(ELASTICAI_YOSYS={env!r} is not an executable)")
-        return found
-    found = shutil.which("yosys")
-    if found is None:
-        raise YosysNotFoundError()
-    return found
+    return ghdl.find_tool("yosys", "ELASTICAI_YOSYS", YosysNotFoundError)
 
 
 def yosys_script(verilog: str, top: str, part: str = "xc7") -> str:
