@@ -89,7 +89,9 @@ def test_unsupported_module_in_sequential_names_position_and_class():
         to_graph(model, "m")
     assert str(error.value) == (
         "model[1] (torch.nn.modules.conv.Conv1d) is not supported; supported layers: "
-        "Dropout, HardSigmoid, HardTanh, Identity, Linear, ReLU"
+        "AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, "
+        "Conv1d, Conv2d, Dropout, Flatten, HardSigmoid, HardSwish, HardTanh, Identity, "
+        "LeakyReLU, Linear, MaxPool1d, MaxPool2d, PReLU, ReLU, ReLU6, SiLU, Sigmoid, Tanh"
     )
 
 

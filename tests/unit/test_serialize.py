@@ -154,13 +154,21 @@ IDENTIFIER_RULE = (
 )
 GRAPH_KEYS = (
     "format, version, name, input_type, input_rounding, input_overflow, input_lanes, "
-    "parallelism, meta, nodes"
+    "parallelism, meta, torch_input_shape, input_order, torch_output_shape, output_order, nodes"
 )
 EVIL = "__import__('os').system('touch pwned')"
 
 MALFORMED = [
-    ("nodes.0.op", "conv", "nodes[0].op must be one of 'linear', 'pointwise', not 'conv'"),
-    ("nodes.0.op", EVIL, f"nodes[0].op must be one of 'linear', 'pointwise', not \"{EVIL}\""),
+    (
+        "nodes.0.op",
+        "conv",
+        "nodes[0].op must be one of 'linear', 'pointwise', 'window', 'reduce', 'piecewise', not 'conv'",
+    ),
+    (
+        "nodes.0.op",
+        EVIL,
+        f"nodes[0].op must be one of 'linear', 'pointwise', 'window', 'reduce', 'piecewise', not \"{EVIL}\"",
+    ),
     ("nodes.0.params.acc_bits", "12", "nodes[0].params.acc_bits must be an int, not '12'"),
     ("nodes.0.params.acc_bits", -1, "nodes[0].params.acc_bits must be at least 0, not -1"),
     ("nodes.0.params.p_in", 1.0, "nodes[0].params.p_in must be an int, not 1.0"),

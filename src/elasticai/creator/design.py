@@ -20,7 +20,7 @@ from elasticai.creator.ir import interpret
 from elasticai.creator.ir.graph import Graph
 from elasticai.creator.sim import ghdl
 from elasticai.creator.sim.stream_files import pack, unpack
-from elasticai.creator.vhdl.lower import LIBRARY_FILES, lower, top_streams
+from elasticai.creator.vhdl.lower import library_files, lower, top_streams
 from elasticai.creator.vhdl.testbench import SIM_LIBRARY_FILES, testbench, testbench_name
 
 __all__ = ["Design", "SimulationResult"]
@@ -67,7 +67,7 @@ class Design:
     def files(self) -> dict[str, str]:
         """Every file of the design, synthesizable ones first in analysis order, then
         ``sim/`` (testbench) files: ``{relative path: text}``."""
-        files = {name: (_LIBRARY / name).read_text() for name in LIBRARY_FILES}
+        files = {name: (_LIBRARY / name).read_text() for name in library_files(self.graph)}
         files.update(lower(self.graph))
         files.update({name: (_LIBRARY / name).read_text() for name in SIM_LIBRARY_FILES})
         files.update(testbench(self.graph))
@@ -176,7 +176,7 @@ class Design:
         """Real inputs of shape ``(batch, *input_shape)`` as the integers the design reads,
         rounded exactly as the model's first layer rounds them."""
         array = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
-        expected = self.graph.input_type.shape
+        expected = self.graph.torch_input_shape or self.graph.input_type.shape
         if array.ndim != 1 + len(expected) or tuple(array.shape[1:]) != expected:
             raise ValueError(
                 f"{self.name} takes inputs of shape (batch, {', '.join(map(str, expected))}), "
@@ -187,7 +187,20 @@ class Design:
             where = ", ".join(str(int(i)) for i in np.argwhere(nan)[0])
             raise ValueError(f"input at [{where}] is NaN; inputs must be numbers")
         g = self.graph
-        return quantize_float(array, g.input_type.dtype, g.input_rounding, g.input_overflow)
+        q = quantize_float(array, g.input_type.dtype, g.input_rounding, g.input_overflow)
+        q = q.reshape(len(q), -1)
+        return q[:, list(g.input_order)] if g.input_order else q
+
+    def to_model_layout(self, y: np.ndarray) -> np.ndarray:
+        """Outputs as the stream carries them ``(batch, size)`` in the model's shape and order
+        (maps stream channels last; the model has them first)."""
+        g = self.graph
+        y = np.asarray(y)
+        if g.output_order:
+            ordered = np.empty_like(y)
+            ordered[:, list(g.output_order)] = y
+            y = ordered
+        return y.reshape(len(y), *(g.torch_output_shape or g.output_type.shape))
 
     def interpret(self, x_int: np.ndarray) -> np.ndarray:
         """The integer reference's outputs for integer inputs (the spec of the hardware)."""
@@ -203,7 +216,8 @@ class Design:
         reset_cycle: int = 0,
         hold_cycles: int = 0,
     ) -> Any:
-        """Run the design in GHDL on inputs ``x`` of shape ``(batch, features)``.
+        """Run the design in GHDL on inputs ``x`` of the shape the model takes, with batch
+        (e.g. ``(batch, features)`` or ``(batch, channels, length)``).
 
         Returns what the model returns (real numbers, a torch tensor if ``x`` is one,
         of ``x``'s dtype), or with ``raw=True`` the integers. The testbench stalls
@@ -218,6 +232,7 @@ class Design:
             reset_cycle=reset_cycle,
             hold_cycles=hold_cycles,
         ).outputs
+        y = self.to_model_layout(y)
         if raw:
             return y
         real = y.astype(np.float64) * 2.0**-self.graph.output_type.dtype.frac_bits
@@ -319,7 +334,13 @@ class Design:
     def _mac_count(self) -> int:
         from elasticai.creator.ir.graph import LinearParams
 
-        return sum(n.params.macs() for n in self.graph.nodes if isinstance(n.params, LinearParams))
+        total = 0
+        for n in self.graph.nodes:
+            if isinstance(n.params, LinearParams):
+                total += n.params.macs() * (n.input_type.size // n.params.weight.shape[1])
+            else:
+                total += n.input_type.size + n.output_type.size
+        return total
 
     def __repr__(self) -> str:
         return f"Design({self.name!r}, {len(self.graph.nodes)} nodes)"

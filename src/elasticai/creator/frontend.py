@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 import torch.fx
 
@@ -20,7 +21,6 @@ from elasticai.creator.design import Design
 from elasticai.creator.ir.graph import (
     INPUT,
     Graph,
-    LinearParams,
     Node,
     Op,
     ParallelismTarget,
@@ -28,6 +28,18 @@ from elasticai.creator.ir.graph import (
     frozen_array,
 )
 from elasticai.creator.nn.fixed_point import _pointwise
+from elasticai.creator.nn.fixed_point.activations import ReLU6, _PiecewiseLayer
+from elasticai.creator.nn.fixed_point.conv import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    MaxPool1d,
+    MaxPool2d,
+    _BatchNorm,
+)
 from elasticai.creator.nn.fixed_point.layers import (
     HardSigmoid,
     HardTanh,
@@ -47,11 +59,20 @@ class UnsupportedModuleError(TypeError):
 
 @dataclass
 class _Chain:
-    """The graph being built: the last value's name and type, and the nodes so far."""
+    """The graph being built: the last value's name, stream type and layout, and the nodes.
+
+    ``torch_shape`` is the value's shape in the model (without batch); ``order[i]`` is
+    the model's flat index of stream element ``i`` (``None``: the same order). Maps
+    (``(channels, *spatial)`` in the model) stream channels last.
+    """
 
     nodes: list[Node]
     value: str
     type: TensorType | None
+    torch_shape: tuple[int, ...] = ()
+    order: np.ndarray | None = None
+    input_shape: tuple[int, ...] | None = None  # what the user said the model takes
+    first: tuple[tuple[int, ...], np.ndarray | None] | None = None  # model input shape, order
 
     def add(
         self, op: Op, kind: str, in_type: TensorType, out_type: TensorType, params: Any, source: str
@@ -60,17 +81,78 @@ class _Chain:
         self.nodes.append(Node(name, op, (self.value,), in_type, out_type, params, source))
         self.value, self.type = name, out_type
 
+    def start(
+        self, torch_shape: tuple[int, ...], stream: TensorType, order: np.ndarray | None
+    ) -> None:
+        self.type, self.torch_shape, self.order = stream, torch_shape, order
+        self.first = (torch_shape, order)
+
     def enter(self, fxp: FixedType, layer: Any, shape: tuple[int, ...], source: str) -> TensorType:
         """The input of a layer of format ``fxp``: converted if the value before differs."""
         wanted = TensorType(shape, fxp)
         if self.type is None:
+            self.start(shape, wanted, None)
             return wanted
         if self.type.shape != shape:
             raise ValueError(f"{source} expects shape {shape}, not {self.type.shape}")
+        return self.convert(fxp, layer, source)
+
+    def convert(self, fxp: FixedType, layer: Any, source: str) -> TensorType:
+        assert self.type is not None
+        wanted = TensorType(self.type.shape, fxp)
         if self.type.dtype != fxp:
             params = _pointwise.convert_params(self.type.dtype, fxp, layer.rounding, layer.overflow)
             self.add(Op.POINTWISE, "convert", self.type, wanted, params, source)
         return wanted
+
+    def enter_map(self, fxp: FixedType | None, layer: Any, dims: int, source: str) -> TensorType:
+        """The input of a layer that takes a ``(channels, *spatial)`` map with ``dims``
+        spatial dimensions, streaming channels last."""
+        if self.type is None:
+            shape = self.input_shape
+            if shape is None or len(shape) != dims + 1:
+                wanted = "(channels, length)" if dims == 1 else "(channels, height, width)"
+                raise ValueError(
+                    f"{source} is the first layer: give create_design(..., input_shape={wanted})"
+                )
+            if fxp is None:
+                raise ValueError(f"{source} is the first layer: give it total_bits and frac_bits")
+            stream = TensorType((*shape[1:], shape[0]), fxp)
+            self.start(tuple(shape), stream, _channels_last_order(tuple(shape)))
+            return stream
+        if len(self.torch_shape) != dims + 1 or not _is_map_order(self.torch_shape, self.order):
+            raise ValueError(
+                f"{source} takes (batch, channels, {'length' if dims == 1 else 'height, width'}) "
+                f"maps, but the layer before it gives {tuple(self.torch_shape)}"
+            )
+        return self.convert(fxp or self.type.dtype, layer, source)
+
+    def add_steps(self, steps: list[Any], in_type: TensorType, source: str) -> None:
+        t = in_type
+        for step in steps:
+            self.add(step.op, step.kind, t, step.output_type, step.params, source)
+            t = step.output_type
+        shape = t.shape
+        if len(shape) > 1:  # a map: the model sees (channels, *spatial)
+            self.torch_shape = (shape[-1], *shape[:-1])
+            self.order = _channels_last_order(self.torch_shape)
+
+
+def _channels_last_order(torch_shape: tuple[int, ...]) -> np.ndarray:
+    """Model flat index of each stream element of a channels-last map."""
+    index = np.arange(int(np.prod(torch_shape))).reshape(torch_shape)
+    return np.moveaxis(index, 0, -1).ravel()
+
+
+def _is_map_order(torch_shape: tuple[int, ...], order: np.ndarray | None) -> bool:
+    if len(torch_shape) < 2:
+        return False
+    expected = _channels_last_order(torch_shape)
+    return (
+        order is not None
+        and np.array_equal(order, expected)
+        or (order is None and np.array_equal(expected, np.arange(expected.size)))
+    )
 
 
 def _check_finite(tensor: torch.Tensor, what: str, source: str) -> None:
@@ -83,23 +165,61 @@ def _check_finite(tensor: torch.Tensor, what: str, source: str) -> None:
 
 def _linear(m: Linear, chain: _Chain, source: str) -> None:
     _check_finite(m.weight, "weight", source)
-    bias = None
     if m.bias is not None:
         _check_finite(m.bias, "bias", source)
-        bias = frozen_array(m.int_bias().numpy())  # type: ignore[union-attr]
     in_type = chain.enter(m.fxp, m, (m.in_features,), source)
-    params = LinearParams(
-        weight=frozen_array(m.int_weight().numpy()),
-        bias=bias,
-        w_type=m.fxp,
-        b_type=m.fxp if bias is not None else None,
-        rounding=m.rounding,
-        overflow=m.overflow,
-        p_in=m.parallelism[0] if m.parallelism else 0,
-        p_out=m.parallelism[1] if m.parallelism else 0,
-    )
-    out_type = TensorType((m.out_features,), m.fxp)
-    chain.add(Op.LINEAR, "linear", in_type, out_type, params, source)
+    (step,) = m.steps(in_type, source)
+    if chain.order is not None and not np.array_equal(chain.order, np.arange(in_type.size)):
+        # the stream carries element order[i] at i: permute the columns to match
+        weight = step.params.weight[:, chain.order]
+        step = replace(step, params=replace(step.params, weight=frozen_array(weight)))
+    chain.add_steps([step], in_type, source)
+    chain.torch_shape, chain.order = (m.out_features,), None
+
+
+def _conv(m: Any, chain: _Chain, source: str) -> None:
+    _check_finite(m.weight, "weight", source)
+    if m.bias is not None:
+        _check_finite(m.bias, "bias", source)
+    in_type = chain.enter_map(m.fxp, m, m.dims, source)
+    chain.add_steps(m.steps(in_type, source), in_type, source)
+
+
+def _batch_norm(m: Any, chain: _Chain, source: str) -> None:
+    for what in ("weight", "bias", "running_mean", "running_var"):
+        if getattr(m, what) is not None:
+            _check_finite(getattr(m, what), what, source)
+    if m.folded:
+        return  # the layer before it computes it
+    if chain.type is None:
+        raise ValueError(f"{source} cannot be the first layer")
+    in_type = chain.convert(m.fxp, m, source)
+    chain.add_steps(m.steps(in_type, source), in_type, source)
+
+
+def _pool(m: Any, chain: _Chain, source: str) -> None:
+    in_type = chain.enter_map(m.fxp, m, m.dims, source)
+    chain.add_steps(m.steps(in_type, source), in_type, source)
+
+
+def _flatten(m: Any, chain: _Chain, source: str) -> None:
+    if chain.type is None:
+        raise ValueError(f"{source} cannot be the first layer")
+    if (m.start_dim, m.end_dim) != (1, -1):
+        raise ValueError(f"{source}: only Flatten(start_dim=1, end_dim=-1) is supported")
+    size = chain.type.size
+    chain.type = TensorType((size,), chain.type.dtype)
+    chain.torch_shape = (size,)
+
+
+def _piecewise(m: Any, chain: _Chain, source: str) -> None:
+    if chain.type is None:
+        shape = tuple(chain.input_shape) if chain.input_shape is not None else (1,)
+        chain.start(shape, TensorType(shape, m.fxp), None)
+    in_type = chain.convert(m.fxp, m, source)
+    steps = m.steps(in_type, source)
+    for step in steps:
+        chain.add(step.op, step.kind, in_type, step.output_type, step.params, source)
 
 
 def _pointwise_layer(m: _PointwiseLayer, chain: _Chain, source: str) -> None:
@@ -117,8 +237,10 @@ def _pointwise_layer(m: _PointwiseLayer, chain: _Chain, source: str) -> None:
     else:
         fxp = m.fxp
         params = m.pointwise_params()
-    shape = chain.type.shape if chain.type is not None else (1,)
-    in_type = chain.enter(fxp, m, shape, source)
+    if chain.type is None:
+        shape = tuple(chain.input_shape) if chain.input_shape is not None else (1,)
+        chain.start(shape, TensorType(shape, fxp), None)
+    in_type = chain.convert(fxp, m, source)
     chain.add(Op.POINTWISE, params.kind, in_type, in_type, params, source)
 
 
@@ -128,9 +250,21 @@ def _identity(m: torch.nn.Module, chain: _Chain, source: str) -> None:
 
 HANDLERS: dict[type, Callable[[Any, _Chain, str], None]] = {
     Linear: _linear,
+    Conv1d: _conv,
+    Conv2d: _conv,
+    _BatchNorm: _batch_norm,
+    MaxPool1d: _pool,
+    MaxPool2d: _pool,
+    AvgPool1d: _pool,
+    AvgPool2d: _pool,
+    AdaptiveAvgPool1d: _pool,
+    AdaptiveAvgPool2d: _pool,
+    torch.nn.Flatten: _flatten,
     ReLU: _pointwise_layer,
+    ReLU6: _pointwise_layer,
     HardSigmoid: _pointwise_layer,
     HardTanh: _pointwise_layer,
+    _PiecewiseLayer: _piecewise,
     torch.nn.Identity: _identity,
     torch.nn.Dropout: _identity,
 }
@@ -162,7 +296,10 @@ def _describe(module: torch.nn.Module) -> str:
 
 
 def _unsupported(position: str, module: torch.nn.Module) -> UnsupportedModuleError:
-    supported = ", ".join(sorted(c.__name__ for c in HANDLERS))
+    from elasticai.creator.nn import fixed_point
+
+    layers = {name for name in fixed_point.__all__ if name != "quantize"}
+    supported = ", ".join(sorted(layers | {"Identity", "Dropout", "Flatten"}))
     return UnsupportedModuleError(
         f"{position} ({_describe(module)}) is not supported; supported layers: {supported}"
     )
@@ -212,41 +349,40 @@ def to_graph(
 ) -> Graph:
     """The IR of ``model`` (before passes). ``input_shape`` matters only where no layer
     fixes the number of input features (element-wise layers alone); it defaults to (1,)."""
-    chain = _Chain([], INPUT, None)
+    given = tuple(input_shape) if input_shape is not None else None
+    chain = _Chain([], INPUT, None, input_shape=given)
     first_module: Any = None
     for position, module in _modules_in_order(model):
         _handler(module)(module, chain, f"{position} ({type(module).__name__})")  # type: ignore[misc]
         if first_module is None and chain.nodes:
             first_module = module
-    if not chain.nodes:
+    if not chain.nodes or chain.first is None:
         raise ValueError("the model has no layer to translate")
     nodes = chain.nodes
-    if input_shape is not None and tuple(input_shape) != nodes[0].input_type.shape:
-        nodes = _reshape_pointwise(nodes, tuple(input_shape))
+    torch_input, input_order = chain.first
+    if given is not None and given != torch_input:
+        raise ValueError(
+            f"input_shape {given} does not fit {nodes[0].source}, which takes {torch_input}"
+        )
+    output_order = chain.order
+    identity = np.arange(chain.type.size) if chain.type is not None else None
     return Graph(
         name=name,
         input_type=nodes[0].input_type,
         nodes=tuple(nodes),
         input_rounding=first_module.rounding,
         input_overflow=first_module.overflow,
+        torch_input_shape=torch_input,
+        input_order=_order(input_order),
+        torch_output_shape=tuple(chain.torch_shape),
+        output_order=_order(output_order) if not np.array_equal(output_order, identity) else (),
     )
 
 
-def _reshape_pointwise(nodes: list[Node], shape: tuple[int, ...]) -> list[Node]:
-    """Element-wise-only models take whatever ``input_shape`` says."""
-    fixed = next((n for n in nodes if n.op is not Op.POINTWISE), None)
-    if fixed is not None:
-        raise ValueError(
-            f"input_shape {shape} does not fit {fixed.source}, which takes {nodes[0].input_type.shape}"
-        )
-    return [
-        replace(
-            n,
-            input_type=TensorType(shape, n.input_type.dtype),
-            output_type=TensorType(shape, n.output_type.dtype),
-        )
-        for n in nodes
-    ]
+def _order(order: np.ndarray | None) -> tuple[int, ...]:
+    if order is None or np.array_equal(order, np.arange(order.size)):
+        return ()
+    return tuple(int(i) for i in order)
 
 
 def translate(

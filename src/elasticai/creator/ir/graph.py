@@ -22,6 +22,9 @@ __all__ = [
     "TensorType",
     "LinearParams",
     "PointwiseParams",
+    "WindowParams",
+    "ReduceParams",
+    "PiecewiseParams",
     "Node",
     "Graph",
     "INPUT",
@@ -38,10 +41,21 @@ class Op(str, Enum):
 
     ``LINEAR``     ``y[o] = clamp(requantize(sum_i w[o,i] * x[i] + b[o] * 2**bias_shift), low, high)``
     ``POINTWISE``  ``y = affine_clamp(x, mul, add, shift, rounding, low, high, out, overflow)``
+    ``WINDOW``     ``y[p, e] = x[index[p, e]]`` or ``pad_value``: the sliding windows (im2col)
+                   of a channels-last map; a ``LINEAR`` after it is a convolution
+    ``REDUCE``     ``y[p, c] = max_t x[p, t, c]`` or ``sum_t x[p, t, c]`` (pooling)
+    ``PIECEWISE``  ``y = overflow(shift_round((x - base[k]) * mul[k] + add[k], shift))`` with
+                   ``k`` the segment of ``x`` (activation functions)
+
+    A ``LINEAR`` whose input has more elements than its weight has columns applies to
+    every row (position) of it: ``y[r, o] = ...x[r, i]...``.
     """
 
     LINEAR = "linear"
     POINTWISE = "pointwise"
+    WINDOW = "window"
+    REDUCE = "reduce"
+    PIECEWISE = "piecewise"
 
 
 def frozen_array(values: object) -> np.ndarray:
@@ -114,7 +128,88 @@ class PointwiseParams:
     lanes: int = 1
 
 
-Params = LinearParams | PointwiseParams
+@dataclass(frozen=True)
+class WindowParams:
+    """Sliding windows over a channels-last map ``x[h, w, c]`` (1-D maps have ``h = 1``).
+
+    Position ``(oh, ow)`` (row-major) yields the window of ``taps * channels`` elements
+    ``e = (kh * k_w + kw) * channels + c``: ``x[oh*s_h - pad_t + kh*d_h, ow*s_w - pad_l + kw*d_w, c]``,
+    or ``pad_value`` outside the map. ``lanes``: elements per output beat.
+    """
+
+    channels: int
+    in_size: tuple[int, int]
+    out_size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)  # top, left (bottom, right follow from out_size)
+    pad_value: int = 0
+    kind: str = "window"
+    lanes: int = 0
+
+    @property
+    def taps(self) -> int:
+        return self.kernel[0] * self.kernel[1]
+
+    @property
+    def window(self) -> int:
+        return self.taps * self.channels
+
+    @property
+    def positions(self) -> int:
+        return self.out_size[0] * self.out_size[1]
+
+    def indices(self) -> np.ndarray:
+        """``(positions, window)`` flat input indices (``h, w, c`` order), ``-1`` for padding."""
+        (ih, iw), (oh, ow), (kh, kw) = self.in_size, self.out_size, self.kernel
+        c = self.channels
+        rows = np.arange(oh)[:, None, None, None, None] * self.stride[0] - self.padding[0]
+        rows = rows + np.arange(kh)[None, None, :, None, None] * self.dilation[0]
+        cols = np.arange(ow)[None, :, None, None, None] * self.stride[1] - self.padding[1]
+        cols = cols + np.arange(kw)[None, None, None, :, None] * self.dilation[1]
+        chan = np.arange(c)[None, None, None, None, :]
+        inside = (rows >= 0) & (rows < ih) & (cols >= 0) & (cols < iw)
+        index = np.where(inside, (rows * iw + cols) * c + chan, -1)
+        return np.broadcast_to(index, (oh, ow, kh, kw, c)).reshape(oh * ow, kh * kw * c)
+
+
+@dataclass(frozen=True)
+class ReduceParams:
+    """``kind`` ``"max"`` or ``"sum"`` over the ``taps`` of every window, per channel."""
+
+    kind: str
+    channels: int
+    taps: int
+    lanes: int = 0
+
+
+@dataclass(frozen=True)
+class PiecewiseParams:
+    """A piecewise-linear function on integers: segment ``k`` (the number of
+    ``breaks[1:]`` at or below ``x``) computes ``(x - bases[k]) * muls[k] + adds[k]``,
+    shifted right by ``shift`` with ``rounding``, into the output format with ``overflow``.
+    ``breaks[0]`` is unused. ``kind`` names the function (``sigmoid``, ``leaky_relu``, ...)."""
+
+    kind: str
+    breaks: tuple[int, ...]
+    bases: tuple[int, ...]
+    muls: tuple[int, ...]
+    adds: tuple[int, ...]
+    shift: int
+    rounding: Rounding = Rounding.HALF_EVEN
+    overflow: Overflow = Overflow.SATURATE
+    lanes: int = 0
+
+    def __post_init__(self) -> None:
+        n = len(self.breaks)
+        if n < 1 or not len(self.bases) == len(self.muls) == len(self.adds) == n:
+            raise ValueError("a piecewise function needs as many bases, muls and adds as breaks")
+        if list(self.breaks[1:]) != sorted(set(self.breaks[1:])):
+            raise ValueError(f"breaks must ascend strictly, not {list(self.breaks[1:])}")
+
+
+Params = LinearParams | PointwiseParams | WindowParams | ReduceParams | PiecewiseParams
 
 
 @dataclass(frozen=True)
@@ -169,6 +264,13 @@ class Graph:
     input_lanes: int = 0  # 0: not fixed yet
     parallelism: ParallelismTarget = field(default_factory=ParallelismTarget)
     meta: tuple[tuple[str, str], ...] = field(default=())
+    # How the model's tensors map onto the streams: stream element ``i`` is element
+    # ``order[i]`` of the model's tensor of ``shape`` (without batch), flattened in
+    # PyTorch's order. Empty: the same shape and order (vectors).
+    torch_input_shape: tuple[int, ...] = ()
+    input_order: tuple[int, ...] = ()
+    torch_output_shape: tuple[int, ...] = ()
+    output_order: tuple[int, ...] = ()
 
     @property
     def output(self) -> Node:

@@ -1,7 +1,7 @@
 """The integer interpreter: the executable specification of every ``Op``.
 
 Each operation is one small function on integer arrays of shape
-``(batch, features)``; ``run`` applies them in graph order. The PyTorch
+``(batch, features)`` (maps flattened channels last, as they stream); ``run`` applies them in graph order. The PyTorch
 forward and the generated VHDL are both tested against this module.
 """
 
@@ -11,10 +11,35 @@ from collections.abc import Callable
 
 import numpy as np
 
-from elasticai.creator.arithmetic import affine_clamp, clamp, int_array, requantize
-from elasticai.creator.ir.graph import INPUT, Graph, LinearParams, Node, Op, PointwiseParams
+from elasticai.creator.arithmetic import (
+    affine_clamp,
+    clamp,
+    int_array,
+    overflow,
+    requantize,
+    shift_round,
+)
+from elasticai.creator.ir.graph import (
+    INPUT,
+    Graph,
+    LinearParams,
+    Node,
+    Op,
+    PiecewiseParams,
+    PointwiseParams,
+    ReduceParams,
+    WindowParams,
+)
 
-__all__ = ["run", "linear", "pointwise", "linear_accumulator_range"]
+__all__ = [
+    "run",
+    "linear",
+    "pointwise",
+    "window",
+    "reduce",
+    "piecewise",
+    "linear_accumulator_range",
+]
 
 
 def linear(x: np.ndarray, node: Node) -> np.ndarray:
@@ -27,15 +52,18 @@ def linear(x: np.ndarray, node: Node) -> np.ndarray:
     p = node.params
     assert isinstance(p, LinearParams)
     x_type = node.input_type.dtype
-    wide = x_type.total_bits + p.w_type.total_bits + max(1, p.weight.shape[1]).bit_length() + 1
-    acc = int_array(x, wide) @ int_array(p.weight, wide).T
+    out_features, in_features = p.weight.shape
+    batch = x.shape[0]
+    rows = x.reshape(-1, in_features)  # every position of a map is one row
+    wide = x_type.total_bits + p.w_type.total_bits + max(1, in_features).bit_length() + 1
+    acc = int_array(rows, wide) @ int_array(p.weight, wide).T
     if p.bias is not None:
         acc = acc + (int_array(p.bias, wide) << p.bias_shift(x_type))
     out = node.output_type.dtype
     y = requantize(acc, p.acc_frac_bits(x_type), out, p.rounding, p.overflow)
-    if p.low is None or p.high is None:
-        return y
-    return clamp(y, p.low, p.high)
+    if p.low is not None and p.high is not None:
+        y = clamp(y, p.low, p.high)
+    return y.reshape(batch, -1)
 
 
 def pointwise(x: np.ndarray, node: Node) -> np.ndarray:
@@ -56,9 +84,45 @@ def pointwise(x: np.ndarray, node: Node) -> np.ndarray:
     )
 
 
+def window(x: np.ndarray, node: Node) -> np.ndarray:
+    """``y[p, e] = x[index[p, e]]``, ``pad_value`` where ``index`` is -1 (``WindowParams.indices``)."""
+    p = node.params
+    assert isinstance(p, WindowParams)
+    padded = np.concatenate([x, np.full((x.shape[0], 1), p.pad_value, dtype=x.dtype)], axis=1)
+    return padded[:, p.indices().ravel()]  # index -1 is the appended pad column
+
+
+def reduce(x: np.ndarray, node: Node) -> np.ndarray:
+    """``y[p, c] = max_t x[p, t, c]`` (``kind="max"``) or the exact ``sum_t x[p, t, c]``."""
+    p = node.params
+    assert isinstance(p, ReduceParams)
+    windows = x.reshape(x.shape[0], -1, p.taps, p.channels)
+    y = windows.max(axis=2) if p.kind == "max" else windows.sum(axis=2)
+    return y.reshape(x.shape[0], -1)
+
+
+def piecewise(x: np.ndarray, node: Node) -> np.ndarray:
+    """``k = #{j >= 1 : breaks[j] <= x}``,
+    ``y = overflow(shift_round((x - bases[k]) * muls[k] + adds[k], shift, rounding))``."""
+    p = node.params
+    assert isinstance(p, PiecewiseParams)
+    bits = max(abs(v).bit_length() for v in (*p.bases, *p.muls, *p.adds, 1))
+    wide = 2 * max(bits, node.input_type.dtype.total_bits) + 4
+    xs = int_array(x, wide)
+    k = np.searchsorted(np.array(p.breaks[1:], dtype=np.int64), np.asarray(x), side="right")
+    base, mul, add = (
+        int_array(np.array(v, dtype=object)[k], wide) for v in (p.bases, p.muls, p.adds)
+    )
+    t = (xs - base) * mul + add
+    return overflow(shift_round(t, p.shift, p.rounding), node.output_type.dtype, p.overflow)
+
+
 OPS: dict[Op, Callable[[np.ndarray, Node], np.ndarray]] = {
     Op.LINEAR: linear,
     Op.POINTWISE: pointwise,
+    Op.WINDOW: window,
+    Op.REDUCE: reduce,
+    Op.PIECEWISE: piecewise,
 }
 
 

@@ -36,8 +36,11 @@ from elasticai.creator.ir.graph import (
     Node,
     Op,
     ParallelismTarget,
+    PiecewiseParams,
     PointwiseParams,
+    ReduceParams,
     TensorType,
+    WindowParams,
     frozen_array,
 )
 from elasticai.creator.vhdl.names import check_identifier
@@ -70,6 +73,10 @@ def graph_to_json(graph: Graph) -> str:
             "full": bool(graph.parallelism.full),
         },
         "meta": [[key, value] for key, value in graph.meta],
+        "torch_input_shape": [int(d) for d in graph.torch_input_shape],
+        "input_order": [int(i) for i in graph.input_order],
+        "torch_output_shape": [int(d) for d in graph.torch_output_shape],
+        "output_order": [int(i) for i in graph.output_order],
         "nodes": [_node_json(node) for node in graph.nodes],
     }
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
@@ -121,6 +128,34 @@ def _pointwise_json(p: PointwiseParams) -> dict[str, Any]:
     }
 
 
+def _window_json(p: WindowParams) -> dict[str, Any]:
+    return {
+        "channels": int(p.channels),
+        **{key: [int(v) for v in getattr(p, key)] for key in _PAIRS},
+        "pad_value": int(p.pad_value),
+        "kind": p.kind,
+        "lanes": int(p.lanes),
+    }
+
+
+def _reduce_json(p: ReduceParams) -> dict[str, Any]:
+    return {"kind": p.kind, "channels": p.channels, "taps": p.taps, "lanes": p.lanes}
+
+
+def _piecewise_json(p: PiecewiseParams) -> dict[str, Any]:
+    return {
+        "kind": p.kind,
+        **{key: [int(v) for v in getattr(p, key)] for key in ("breaks", "bases", "muls", "adds")},
+        "shift": int(p.shift),
+        "rounding": p.rounding.value,
+        "overflow": p.overflow.value,
+        "lanes": int(p.lanes),
+    }
+
+
+_PAIRS = ("in_size", "out_size", "kernel", "stride", "dilation", "padding")
+
+
 def _node_json(node: Node) -> dict[str, Any]:
     return {
         "name": node.name,
@@ -136,6 +171,9 @@ def _node_json(node: Node) -> dict[str, Any]:
 _PARAMS_JSON: dict[Op, Callable[..., dict[str, Any]]] = {
     Op.LINEAR: _linear_json,
     Op.POINTWISE: _pointwise_json,
+    Op.WINDOW: _window_json,
+    Op.REDUCE: _reduce_json,
+    Op.PIECEWISE: _piecewise_json,
 }
 
 # --- reading: one reader per kind of value; each names the field it reads ----------------
@@ -306,12 +344,12 @@ _POINTWISE = {
 
 def _linear(value: Any, where: str, node: dict[str, Any]) -> LinearParams:
     fields = _fields(value, where, _LINEAR)
-    shape = node["output_type"].shape + node["input_type"].shape
+    shape = (node["output_type"].shape[-1], node["input_type"].shape[-1])
     fields["weight"] = _int_array(fields["weight"], f"{where}.weight", shape, fields["w_type"])
     if (fields["bias"] is None) != (fields["b_type"] is None):
         raise _wrong(f"{where}.b_type", "null exactly when bias is null", fields["b_type"])
     if fields["bias"] is not None:
-        bias_shape = node["output_type"].shape
+        bias_shape = node["output_type"].shape[-1:]
         fields["bias"] = _int_array(fields["bias"], f"{where}.bias", bias_shape, fields["b_type"])
     return LinearParams(**fields)
 
@@ -320,9 +358,62 @@ def _pointwise(value: Any, where: str, node: dict[str, Any]) -> PointwiseParams:
     return PointwiseParams(**_fields(value, where, _POINTWISE))
 
 
+def _int_pair(minimum: int) -> Reader:
+    def read(value: Any, where: str) -> tuple[int, int]:
+        if not isinstance(value, list) or len(value) != 2:
+            raise _wrong(where, "a list of two ints", value)
+        return tuple(_int(minimum)(v, f"{where}[{i}]") for i, v in enumerate(value))  # type: ignore[return-value]
+
+    return read
+
+
+_WINDOW = {
+    "channels": _int(1),
+    "in_size": _int_pair(1),
+    "out_size": _int_pair(1),
+    "kernel": _int_pair(1),
+    "stride": _int_pair(1),
+    "dilation": _int_pair(1),
+    "padding": _int_pair(0),
+    "pad_value": _int(),
+    "kind": _identifier,
+    "lanes": _int(0),
+}
+_REDUCE = {"kind": _identifier, "channels": _int(1), "taps": _int(1), "lanes": _int(0)}
+_PIECEWISE = {
+    "kind": _identifier,
+    **{key: _list(_int(), min_length=1) for key in ("breaks", "bases", "muls", "adds")},
+    "shift": _int(0),
+    "rounding": _ROUNDING,
+    "overflow": _OVERFLOW,
+    "lanes": _int(0),
+}
+
+
+def _window(value: Any, where: str, node: dict[str, Any]) -> WindowParams:
+    return _build(WindowParams, where, _fields(value, where, _WINDOW))
+
+
+def _reduce(value: Any, where: str, node: dict[str, Any]) -> ReduceParams:
+    fields = _fields(value, where, _REDUCE)
+    if fields["kind"] not in ("max", "sum"):
+        raise _wrong(f"{where}.kind", "'max' or 'sum'", fields["kind"])
+    return ReduceParams(**fields)
+
+
+def _piecewise(value: Any, where: str, node: dict[str, Any]) -> PiecewiseParams:
+    fields = _fields(value, where, _PIECEWISE)
+    for key in ("breaks", "bases", "muls", "adds"):
+        fields[key] = tuple(fields[key])
+    return _build(PiecewiseParams, where, fields)
+
+
 _PARAMS: dict[Op, Callable[[Any, str, dict[str, Any]], Any]] = {
     Op.LINEAR: _linear,
     Op.POINTWISE: _pointwise,
+    Op.WINDOW: _window,
+    Op.REDUCE: _reduce,
+    Op.PIECEWISE: _piecewise,
 }
 _NODE = {
     "name": _identifier,
@@ -352,6 +443,10 @@ _GRAPH = {
     "input_lanes": _int(0),
     "parallelism": _parallelism,
     "meta": _list(_pair),
+    "torch_input_shape": _list(_int(1)),
+    "input_order": _list(_int(0)),
+    "torch_output_shape": _list(_int(1)),
+    "output_order": _list(_int(0)),
     "nodes": _list(_node),
 }
 
@@ -381,6 +476,8 @@ def graph_from_json(text: str) -> Graph:
     fields = _fields(data, "", _GRAPH)
     del fields["format"], fields["version"]
     fields["meta"] = tuple(fields["meta"])
+    for key in ("torch_input_shape", "input_order", "torch_output_shape", "output_order"):
+        fields[key] = tuple(fields[key])
     fields["nodes"] = tuple(fields["nodes"])
     return verify(Graph(**fields))
 

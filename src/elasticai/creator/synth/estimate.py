@@ -12,7 +12,15 @@ import math
 
 import numpy as np
 
-from elasticai.creator.ir.graph import Graph, LinearParams, Node, PointwiseParams
+from elasticai.creator.ir.graph import (
+    Graph,
+    LinearParams,
+    Node,
+    PiecewiseParams,
+    PointwiseParams,
+    ReduceParams,
+    WindowParams,
+)
 
 __all__ = ["estimate", "estimate_node", "csd_digits"]
 
@@ -113,15 +121,72 @@ def _pointwise(node: Node, p: PointwiseParams) -> dict[str, int]:
     }
 
 
-def estimate_node(node: Node) -> dict[str, int]:
+def _window(node: Node, p: WindowParams, in_lanes: int) -> dict[str, int]:
+    """``ec_window``: per output lane a copy of the double-buffered sample memory, an
+    address adder, four bound comparisons and an element multiplexer."""
+    x_bits = node.input_type.dtype.total_bits
+    copies = min(p.lanes, p.window)
+    words = 2 * math.ceil(node.input_type.size / in_lanes)
+    ram_luts, bram = _rom(words * in_lanes * x_bits, in_lanes * x_bits)
+    address = max(1, words.bit_length())
+    return {
+        "lut": 60 + copies * (ram_luts + 3 * address + x_bits * max(1, in_lanes // 2)),
+        "ff": 40 + copies * (x_bits + address + 4) + p.lanes * x_bits,
+        "dsp": 0,
+        "bram": copies * bram,
+        "carry": 4 + copies * math.ceil(3 * address / 4),
+    }
+
+
+def _reduce(node: Node, p: ReduceParams) -> dict[str, int]:
+    """``ec_reduce``: a partial result per channel and one comparator or adder per lane."""
+    y_bits = node.output_type.dtype.total_bits
+    return {
+        "lut": 20 + p.lanes * 2 * y_bits,
+        "ff": 16 + (p.channels + p.lanes) * y_bits,
+        "dsp": 0,
+        "bram": 0,
+        "carry": p.lanes * math.ceil(y_bits / 4),
+    }
+
+
+def _piecewise(node: Node, p: PiecewiseParams) -> dict[str, int]:
+    """``ec_piecewise``: per lane a comparison per break, a multiplexer of the segment
+    constants, one multiplier (a DSP slice from 5 bits on) and the rounding adder."""
+    x_bits, y_bits = node.input_type.dtype.total_bits, node.output_type.dtype.total_bits
+    m_bits = max(abs(v).bit_length() for v in p.muls) + 1
+    segments = len(p.breaks)
+    per_mult = _dsps_per_multiplier(x_bits + 1, m_bits)
+    lut_mult = 0 if per_mult else x_bits * m_bits // 2
+    sum_bits = x_bits + m_bits + 2
+    return {
+        "lut": p.lanes * (segments * x_bits // 3 + segments * 3 + sum_bits + lut_mult + y_bits),
+        "ff": p.lanes * (x_bits + segments.bit_length() + sum_bits + y_bits) + 4,
+        "dsp": p.lanes * per_mult,
+        "bram": 0,
+        "carry": p.lanes * math.ceil((segments * x_bits / 2 + 2 * sum_bits) / 4),
+    }
+
+
+def estimate_node(node: Node, in_lanes: int = 1) -> dict[str, int]:
     p = node.params
     if isinstance(p, LinearParams):
         return _unrolled_linear(node, p) if p.stages else _folded_linear(node, p)
+    if isinstance(p, WindowParams):
+        return _window(node, p, in_lanes)
+    if isinstance(p, ReduceParams):
+        return _reduce(node, p)
+    if isinstance(p, PiecewiseParams):
+        return _piecewise(node, p)
     return _pointwise(node, p)
 
 
 def estimate(graph: Graph) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     """``(total, per node)`` with the keys ``lut``, ``ff``, ``dsp``, ``bram``, ``carry``."""
-    per_node = {node.name: estimate_node(node) for node in graph.nodes}
+    per_node, lanes = {}, max(1, graph.input_lanes)
+    for node in graph.nodes:
+        per_node[node.name] = estimate_node(node, lanes)
+        p = node.params
+        lanes = p.p_out if isinstance(p, LinearParams) else p.lanes
     total = {key: sum(v[key] for v in per_node.values()) for key in KEYS}
     return total, per_node

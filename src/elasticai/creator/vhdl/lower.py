@@ -12,7 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from elasticai.creator.arithmetic import signed_width
-from elasticai.creator.ir.graph import Graph, LinearParams, Node, Op, PointwiseParams
+from elasticai.creator.ir.graph import (
+    Graph,
+    LinearParams,
+    Node,
+    Op,
+    PiecewiseParams,
+    PointwiseParams,
+    ReduceParams,
+    WindowParams,
+)
 from elasticai.creator.vhdl.syntax import (
     IEEE_CONTEXT,
     Architecture,
@@ -27,12 +36,33 @@ from elasticai.creator.vhdl.syntax import (
     slv_literal,
 )
 
-__all__ = ["Stream", "lower", "top_streams", "LIBRARY_FILES"]
+__all__ = ["Stream", "lower", "top_streams", "LIBRARY_FILES", "library_files"]
 
 #: Hand-written library files every design uses, in analysis order.
-LIBRARY_FILES = ("ec_pkg.vhd", "ec_linear.vhd", "ec_linear_unrolled.vhd", "ec_pointwise.vhd")
+LIBRARY_FILES = (
+    "ec_pkg.vhd",
+    "ec_linear.vhd",
+    "ec_linear_unrolled.vhd",
+    "ec_pointwise.vhd",
+    "ec_window.vhd",
+    "ec_reduce.vhd",
+    "ec_piecewise.vhd",
+)
+
+#: Library files only designs with these operations use.
+_OPTIONAL_FILES = {
+    Op.WINDOW: "ec_window.vhd",
+    Op.REDUCE: "ec_reduce.vhd",
+    Op.PIECEWISE: "ec_piecewise.vhd",
+}
 
 _BITS_PER_LINE = 256
+
+
+def library_files(graph: Graph) -> tuple[str, ...]:
+    """The hand-written files ``graph``'s design needs, in analysis order."""
+    unused = {f for op, f in _OPTIONAL_FILES.items() if all(n.op is not op for n in graph.nodes)}
+    return tuple(f for f in LIBRARY_FILES if f not in unused)
 
 
 @dataclass(frozen=True)
@@ -132,8 +162,12 @@ def _lower_linear(node: Node, source: Stream, sink: Stream) -> tuple[list[Consta
         "OUT_LO": _signed_generic(low),
         "OUT_HI": _signed_generic(high),
     }
+    rows = node.input_type.size // in_features
     entity = "ec_linear"
+    if rows > 1:
+        generics["ROWS"] = rows
     if p.stages:
+        generics.pop("ROWS", None)  # every beat is a row; tlast passes through
         entity = "ec_linear_unrolled"
         del generics["P_IN"], generics["P_OUT"]
         generics["STAGES"] = p.stages
@@ -163,9 +197,97 @@ def _lower_pointwise(node: Node, source: Stream, sink: Stream) -> tuple[list[Con
     )
 
 
+def _lower_window(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
+    p = node.params
+    assert isinstance(p, WindowParams)
+    width = node.input_type.dtype.total_bits
+    generics = {
+        "X_WIDTH": width,
+        "CHANNELS": p.channels,
+        "IN_H": p.in_size[0],
+        "IN_W": p.in_size[1],
+        "OUT_H": p.out_size[0],
+        "OUT_W": p.out_size[1],
+        "K_H": p.kernel[0],
+        "K_W": p.kernel[1],
+        "STRIDE_H": p.stride[0],
+        "STRIDE_W": p.stride[1],
+        "DIL_H": p.dilation[0],
+        "DIL_W": p.dilation[1],
+        "PAD_T": p.padding[0],
+        "PAD_L": p.padding[1],
+        "PAD_VALUE": slv_literal(p.pad_value, width),
+        "IN_LANES": source.lanes,
+        "OUT_LANES": p.lanes,
+    }
+    generic_map = [(k, str(v)) for k, v in generics.items()]
+    return [], Instance(node.name, "ec_window", generic_map, _stream_ports(source, sink))
+
+
+def _lower_reduce(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
+    p = node.params
+    assert isinstance(p, ReduceParams)
+    generics = {
+        "X_WIDTH": node.input_type.dtype.total_bits,
+        "Y_WIDTH": node.output_type.dtype.total_bits,
+        "CHANNELS": p.channels,
+        "TAPS": p.taps,
+        "LANES": p.lanes,
+        "KIND": 0 if p.kind == "max" else 1,
+    }
+    generic_map = [(k, str(v)) for k, v in generics.items()]
+    return [], Instance(node.name, "ec_reduce", generic_map, _stream_ports(source, sink))
+
+
+def _lower_piecewise(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
+    p = node.params
+    assert isinstance(p, PiecewiseParams)
+    x_width = node.input_type.dtype.total_bits
+    widths = {
+        key: signed_width(min(values), max(values))
+        for key, values in (("B", p.bases), ("M", p.muls), ("A", p.adds))
+    }
+    prefix = node.name.upper()
+    constants = [
+        Constant(
+            f"{prefix}_{name}",
+            _slv(len(values) * width),
+            _vector_literal(np.array(values, dtype=object), width),
+        )
+        for name, values, width in (
+            ("BREAKS", p.breaks, x_width),
+            ("BASES", p.bases, widths["B"]),
+            ("MULS", p.muls, widths["M"]),
+            ("ADDS", p.adds, widths["A"]),
+        )
+    ]
+    generics = {
+        "LANES": p.lanes,
+        "X_WIDTH": x_width,
+        "Y_WIDTH": node.output_type.dtype.total_bits,
+        "SEGMENTS": len(p.breaks),
+        "B_WIDTH": widths["B"],
+        "M_WIDTH": widths["M"],
+        "A_WIDTH": widths["A"],
+        "BREAKS": f"{prefix}_BREAKS",
+        "BASES": f"{prefix}_BASES",
+        "MULS": f"{prefix}_MULS",
+        "ADDS": f"{prefix}_ADDS",
+        "SHIFT": p.shift,
+        "ROUNDING": p.rounding.code,
+        "OVERFLOW": p.overflow.code,
+        "PAD_LANES": -node.output_type.size % p.lanes,
+    }
+    generic_map = [(k, str(v)) for k, v in generics.items()]
+    return constants, Instance(node.name, "ec_piecewise", generic_map, _stream_ports(source, sink))
+
+
 LOWER: dict[Op, Callable[[Node, Stream, Stream], tuple[list[Constant], Instance]]] = {
     Op.LINEAR: _lower_linear,
     Op.POINTWISE: _lower_pointwise,
+    Op.WINDOW: _lower_window,
+    Op.REDUCE: _lower_reduce,
+    Op.PIECEWISE: _lower_piecewise,
 }
 
 

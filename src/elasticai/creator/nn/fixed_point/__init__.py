@@ -1,5 +1,53 @@
 """Fixed-point layers, trained with fake quantization and translated bit-exactly."""
 
+from elasticai.creator.nn.fixed_point.activations import (
+    HardSwish,
+    LeakyReLU,
+    PReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Tanh,
+)
+from elasticai.creator.nn.fixed_point.conv import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    MaxPool1d,
+    MaxPool2d,
+)
 from elasticai.creator.nn.fixed_point.layers import HardSigmoid, HardTanh, Linear, ReLU, quantize
 
-__all__ = ["Linear", "ReLU", "HardSigmoid", "HardTanh", "quantize"]
+__all__ = [
+    "Linear",
+    "Conv1d",
+    "Conv2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "Flatten",
+    "Dropout",
+    "ReLU",
+    "ReLU6",
+    "HardSigmoid",
+    "HardTanh",
+    "HardSwish",
+    "Sigmoid",
+    "Tanh",
+    "SiLU",
+    "LeakyReLU",
+    "PReLU",
+    "quantize",
+]

@@ -18,7 +18,7 @@ import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, requantize
 from elasticai.creator.base_modules.quantization import fake_quantize, in_range, to_float, to_int
-from elasticai.creator.ir.graph import PointwiseParams
+from elasticai.creator.ir.graph import LinearParams, Op, PointwiseParams, TensorType, frozen_array
 from elasticai.creator.nn.design_creator import DesignCreatorModule
 from elasticai.creator.nn.fixed_point import _pointwise
 
@@ -94,14 +94,62 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
         self._init_format(total_bits, frac_bits, rounding, overflow)
         self.parallelism = _parse_parallelism(parallelism, in_features, out_features)
 
+    @property
+    def batch_norm(self) -> Any:
+        """The batch norm folded into this layer in ``eval()`` (set by ``Sequential``)."""
+        return self.__dict__.get("_folded_batch_norm")
+
+    def _folding(self) -> bool:
+        return self.batch_norm is not None and not self.training and not self.batch_norm.training
+
+    def output_format(self) -> FixedType:
+        """The format of the output: the folded batch norm's in ``eval()``, else the layer's."""
+        return self.batch_norm.fxp if self._folding() else self.fxp
+
     def int_weight(self) -> torch.Tensor:
+        if self._folding():
+            from elasticai.creator.nn.fixed_point.conv import _fold
+
+            return to_int(_fold(self, self.batch_norm)[0], self.fxp)
         return to_int(self.weight, self.fxp)
 
     def int_bias(self) -> torch.Tensor | None:
+        if self._folding():
+            from elasticai.creator.nn.fixed_point.conv import _fold
+
+            return to_int(_fold(self, self.batch_norm)[1], self.fxp)
         return None if self.bias is None else to_int(self.bias, self.fxp)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._folding():
+            from elasticai.creator.nn.fixed_point._steps import exact_with_surrogate, run_steps
+
+            q = to_int(x, self.fxp, self.rounding, self.overflow)
+            flat = q.reshape(-1, self.in_features)
+            in_type = TensorType((self.in_features,), self.fxp)
+            y = run_steps(flat.numpy(), in_type, self.steps(in_type))
+            y_q = torch.from_numpy(y).reshape(*x.shape[:-1], self.out_features)
+            return exact_with_surrogate(y_q, self.output_format(), x, None)
         return _LinearFunction.apply(x, self.weight, self.bias, self)
+
+    def steps(self, in_type: TensorType, where: str = "") -> list[Any]:
+        """This layer as IR steps (see ``_steps``) for inputs of ``in_type``."""
+        from elasticai.creator.nn.fixed_point._steps import Step
+
+        bias = self.int_bias()
+        params = LinearParams(
+            weight=frozen_array(self.int_weight().numpy()),
+            bias=None if bias is None else frozen_array(bias.numpy()),
+            w_type=self.fxp,
+            b_type=None if bias is None else self.fxp,
+            rounding=self.rounding,
+            overflow=self.overflow,
+            p_in=self.parallelism[0] if self.parallelism else 0,
+            p_out=self.parallelism[1] if self.parallelism else 0,
+        )
+        rows = in_type.shape[:-1]
+        out = TensorType((*rows, self.out_features), self.output_format())
+        return [Step(Op.LINEAR, "linear", out, params)]
 
     def extra_repr(self) -> str:
         return f"{torch.nn.Linear.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"

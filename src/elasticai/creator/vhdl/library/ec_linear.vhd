@@ -12,6 +12,9 @@
 -- One (ob, ib) step per cycle: a sample takes NI*NO cycles; the first pass over the input
 -- follows the arriving beats (early start). An output beat leaves 5 cycles after the issue
 -- of its block's last step.
+-- ROWS (default 1): vectors per sample (the positions of a convolution, one window each);
+-- m_axis_tlast marks the last output beat of the ROWS-th vector only. Input tlast is unused
+-- (beats are counted).
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -36,7 +39,8 @@ entity ec_linear is
     WEIGHTS      : std_logic_vector;
     BIASES       : std_logic_vector;
     OUT_LO       : std_logic_vector := x"8000000000000000";
-    OUT_HI       : std_logic_vector := x"7FFFFFFFFFFFFFFF"
+    OUT_HI       : std_logic_vector := x"7FFFFFFFFFFFFFFF";
+    ROWS         : positive := 1
   );
   port (
     clk           : in  std_logic;
@@ -211,6 +215,7 @@ architecture rtl of ec_linear is
   signal m_data  : std_logic_vector(P_OUT * Y_WIDTH - 1 downto 0) := (others => '0');
   signal m_valid : std_logic := '0';
   signal m_last  : std_logic := '0';
+  signal orow    : natural range 0 to ROWS - 1 := 0;
 begin
   assert WEIGHTS'length = OUT_FEATURES * IN_FEATURES * W_WIDTH
     report "ec_linear: WEIGHTS must have OUT_FEATURES*IN_FEATURES*W_WIDTH bits" severity failure;
@@ -373,7 +378,10 @@ begin
         -- output register: overflow and clamp
         if done4 = '1' then
           m_valid <= '1';
-          if ob4 = NO - 1 then m_last <= '1'; else m_last <= '0'; end if;
+          if ob4 = NO - 1 and orow = ROWS - 1 then m_last <= '1'; else m_last <= '0'; end if;
+          if ob4 = NO - 1 then
+            if orow = ROWS - 1 then orow <= 0; else orow <= orow + 1; end if;
+          end if;
           for lo in 0 to P_OUT - 1 loop
             if ob4 = NO - 1 and lo >= LAST_REAL then
               m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <= (others => '0');
@@ -393,6 +401,7 @@ begin
         done4 <= '0';
         m_valid <= '0';
         m_last <= '0';
+        orow <= 0;
         m_data <= (others => '0');
       end if;
     end if;

@@ -1,0 +1,96 @@
+"""Layers defined by their IR: the forward pass runs the integer interpreter on them.
+
+A layer of this kind describes itself as a list of ``Step`` (operation, output
+type, constants) for a given input type. Translation adds exactly these steps to
+the graph, and the PyTorch forward runs them through ``ir.interpret``, so model and
+hardware compute the same integers by construction. Gradients come from a float
+surrogate (the same layer in floating point on fake-quantized operands) with a
+straight-through estimator: ``y = exact + (surrogate - surrogate.detach())``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from elasticai.creator.arithmetic import FixedType
+from elasticai.creator.base_modules.quantization import to_float
+from elasticai.creator.ir.graph import INPUT, Node, Op, Params, TensorType
+from elasticai.creator.ir.interpret import OPS
+
+__all__ = ["Step", "run_steps", "channels_last", "channels_first", "exact_with_surrogate"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One IR node to be: what it computes, what it yields, with which constants."""
+
+    op: Op
+    kind: str
+    output_type: TensorType
+    params: Params
+
+
+def run_steps(x: np.ndarray, in_type: TensorType, steps: list[Step]) -> np.ndarray:
+    """The interpreter's result of ``steps`` on integers ``x`` of shape ``(batch, size)``."""
+    value, t = x, in_type
+    for k, step in enumerate(steps):
+        node = Node(f"{step.kind}_{k}", step.op, (INPUT,), t, step.output_type, step.params)
+        value = OPS[step.op](value, node)
+        t = step.output_type
+    return np.asarray(value).astype(np.int64)
+
+
+def channels_last(q: torch.Tensor) -> np.ndarray:
+    """``(batch, channels, *spatial)`` integers as streamed: ``(batch, spatial..., channels)``
+    flattened."""
+    if q.dim() > 2:
+        q = q.movedim(1, -1)
+    return q.reshape(q.shape[0], -1).numpy()
+
+
+def channels_first(y: np.ndarray, shape: tuple[int, ...]) -> torch.Tensor:
+    """Streamed integers back to the model's ``(batch, channels, *spatial)`` of ``shape``."""
+    batch = y.shape[0]
+    if len(shape) == 1:
+        return torch.from_numpy(y.reshape(batch, *shape))
+    spatial, channels = shape[1:], shape[0]
+    return torch.from_numpy(y.reshape(batch, *spatial, channels)).movedim(-1, 1)
+
+
+class _Exact(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        exact: torch.Tensor,
+        surrogate: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(mask)
+        return exact
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):  # type: ignore[override]
+        (mask,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return None, grad * mask, None
+
+
+def exact_with_surrogate(
+    q: torch.Tensor,
+    out: FixedType,
+    like: torch.Tensor,
+    surrogate: Callable[[], torch.Tensor] | None,
+) -> torch.Tensor:
+    """Integers ``q`` of format ``out`` as real numbers (``like``'s dtype) whose gradient is
+    that of ``surrogate()``, stopped where the output saturated."""
+    y = to_float(q, out, like.dtype)
+    if surrogate is None or not torch.is_grad_enabled():
+        return y
+    s = surrogate()
+    if not s.requires_grad:
+        return y
+    mask = (q > out.min_int) & (q < out.max_int)
+    return _Exact.apply(y, s, mask)

@@ -1,0 +1,411 @@
+-- ec_window: sliding windows (im2col) of a channels-last sample, for convolutions and
+-- pooling, 1-D (IN_H = K_H = OUT_H = 1) and 2-D.
+-- Input sample x[ih, iw, c] (IN_H x IN_W x CHANNELS, c fastest): N = IN_H*IN_W*CHANNELS
+-- elements, IN_LANES per beat (element 0 in the low bits), ceil(N / IN_LANES) beats; lanes
+-- beyond N in the last beat are ignored. Beats are counted (s_axis_tlast is not used).
+-- Output per sample: for oh in 0 .. OUT_H-1, ow in 0 .. OUT_W-1 (row-major) one window of
+-- KC = K_H*K_W*CHANNELS elements; element e = (kh*K_W + kw)*CHANNELS + c is x[ih, iw, c]
+-- with ih = oh*STRIDE_H - PAD_T + kh*DIL_H, iw = ow*STRIDE_W - PAD_L + kw*DIL_W, or
+-- PAD_VALUE where (ih, iw) lies outside the input. A window is ceil(KC / OUT_LANES) beats
+-- of OUT_LANES elements (lanes beyond KC in its last beat are 0); m_axis_tlast marks the
+-- last beat of the sample's last window.
+-- Architecture:
+--   * Sample memory, double-buffered (2 banks of NW = ceil(N / IN_LANES) words of IN_LANES
+--     elements, word address 2*word + bank), one copy per output lane (an output lane may
+--     need any element): each input beat is written to every copy, each copy has one
+--     synchronous read port (simple dual-port RAM). Sample n+1 is written while the
+--     windows of sample n are read.
+--   * Beat sequencer: beat-in-window b, window position (oh*STRIDE_H, ow*STRIDE_W) and the
+--     running base address of the window (element index of its top-left corner, kept
+--     biased to be >= 0 and split into word and element-in-word: stepping is an add and
+--     one conditional subtract, no division). Constant per-beat, per-lane tables (built
+--     at elaboration) give each lane's row/column offset and address offset.
+--   * Address stage (registered): per lane the word, the element in the word, and whether
+--     the lane is padding (PAD_VALUE) or beyond KC (0).
+--   * Issue (early start): the beat in the address stage issues when every word its
+--     non-padding lanes read has been written to its bank (lane word < words written),
+--     and at least the sample's first input beat has arrived; the sample's last output
+--     beat waits for the whole sample (it releases the bank).
+--   * RAM read register -> output register (element select, PAD_VALUE, 0).
+--   A global clock enable (ce) freezes address stage, read and output registers while the
+--   output register is full and not accepted; the input side keeps accepting into the
+--   free bank.
+-- Timing (exact, when not frozen by the consumer): a beat issues one cycle after the input
+-- handshake (rising edge t) that completes what it waits for: the input beat holding the
+-- largest word its non-padding lanes read, at least the sample's first input beat (so an
+-- all-padding beat waits for that), and for the sample's last output beat the sample's last
+-- input beat. It issues at edge t+1 (if the previous beat issued by edge t), is in the
+-- output register after edge t+2 (m_axis_tvalid = '1'), and a ready consumer takes it at
+-- edge t+3. Beats issue at most one per cycle, so with the consumer always ready the
+-- output beat k leaves at cycle max(t_k + 3, out_{k-1} + 1), t_k its input handshake's
+-- cycle: one beat per clock once the data are there, also across samples (no gap at a
+-- sample boundary).
+-- Resources: RL = min(OUT_LANES, KC) RAM copies of 2*NW words x IN_LANES*X_WIDTH bits
+-- (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry offset table (a constant
+-- when a window is one beat), four position comparisons, one word comparison and an
+-- IN_LANES:1 element multiplexer; the sequencer's counters. No multipliers or dividers.
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+use work.ec_pkg.all;
+
+entity ec_window is
+  generic (
+    X_WIDTH   : positive;            -- element width (two's complement)
+    CHANNELS  : positive;
+    IN_H      : positive;            -- 1 for 1-D
+    IN_W      : positive;
+    OUT_H     : positive;            -- 1 for 1-D
+    OUT_W     : positive;
+    K_H       : positive;            -- 1 for 1-D
+    K_W       : positive;
+    STRIDE_H  : positive := 1;
+    STRIDE_W  : positive := 1;
+    DIL_H     : positive := 1;
+    DIL_W     : positive := 1;
+    PAD_T     : natural := 0;        -- padding rows on top (bottom: implied by OUT_H)
+    PAD_L     : natural := 0;        -- padding columns on the left (right: implied by OUT_W)
+    PAD_VALUE : std_logic_vector;    -- X_WIDTH bits, value of padded elements
+    IN_LANES  : positive := 1;
+    OUT_LANES : positive := 1
+  );
+  port (
+    clk           : in  std_logic;
+    rst           : in  std_logic;
+    s_axis_tdata  : in  std_logic_vector(IN_LANES * X_WIDTH - 1 downto 0);
+    s_axis_tvalid : in  std_logic;
+    s_axis_tready : out std_logic;
+    s_axis_tlast  : in  std_logic;
+    m_axis_tdata  : out std_logic_vector(OUT_LANES * X_WIDTH - 1 downto 0);
+    m_axis_tvalid : out std_logic;
+    m_axis_tready : in  std_logic;
+    m_axis_tlast  : out std_logic
+  );
+end entity ec_window;
+
+architecture rtl of ec_window is
+  constant C  : positive := CHANNELS;
+  constant N  : positive := IN_H * IN_W * C;
+  constant NW : positive := ceil_div(N, IN_LANES);      -- words (input beats) per sample
+  constant KC : positive := K_H * K_W * C;
+  constant NB : positive := ceil_div(KC, OUT_LANES);    -- beats per window
+  constant RL : positive := imin(OUT_LANES, KC);        -- lanes that read the memory
+
+  -- window position, biased: rows oh*STRIDE_H (= ih of kh = 0, plus PAD_T), columns likewise
+  constant ROW_MAX : natural := (OUT_H - 1) * STRIDE_H;
+  constant COL_MAX : natural := (OUT_W - 1) * STRIDE_W;
+  constant IH_MAX  : natural := ROW_MAX + (K_H - 1) * DIL_H;
+  constant IW_MAX  : natural := COL_MAX + (K_W - 1) * DIL_W;
+  -- running base address: element index of x[oh*STRIDE_H - PAD_T, ow*STRIDE_W - PAD_L, 0]
+  -- plus BIAS_W*IN_LANES (>= 0), held as word * IN_LANES + element in word
+  constant BIAS_W   : natural := ceil_div(PAD_T * IN_W * C + PAD_L * C, IN_LANES);
+  constant BASE0    : natural := BIAS_W * IN_LANES - PAD_T * IN_W * C - PAD_L * C;
+  constant COL_STEP : natural := STRIDE_W * C;
+  constant ROW_STEP : natural := STRIDE_H * IN_W * C;
+  constant BASE_MAX : natural := BASE0 + (OUT_H - 1) * ROW_STEP + (OUT_W - 1) * COL_STEP;
+  constant BW_MAX   : natural := BASE_MAX / IN_LANES;
+  constant OFF_MAX  : natural := ((K_H - 1) * DIL_H * IN_W + (K_W - 1) * DIL_W) * C + C - 1;
+  constant OW_MAX   : natural := OFF_MAX / IN_LANES;
+  constant W_MAX    : natural := BW_MAX + OW_MAX + 1;
+
+  subtype row_t is natural range 0 to ROW_MAX;
+  subtype col_t is natural range 0 to COL_MAX;
+  subtype bw_t is natural range 0 to BW_MAX;
+  subtype sel_t is natural range 0 to IN_LANES - 1;
+  subtype word_t is natural range 0 to NW - 1;
+
+  -- what lane l of beat b of every window reads: element e = b*OUT_LANES + l of the window
+  type entry_t is record
+    dh   : natural range 0 to (K_H - 1) * DIL_H;  -- kh*DIL_H
+    dw   : natural range 0 to (K_W - 1) * DIL_W;  -- kw*DIL_W
+    ow   : natural range 0 to OW_MAX;             -- address offset / IN_LANES
+    os   : sel_t;                                 -- address offset mod IN_LANES
+    used : boolean;                               -- e < KC
+  end record;
+  type entries_t is array (0 to OUT_LANES - 1) of entry_t;
+  type table_t is array (0 to NB - 1) of entries_t;
+
+  function build_table return table_t is
+    variable t : table_t;
+    variable e, kh, kw, ch, off : natural;
+  begin
+    for b in 0 to NB - 1 loop
+      for l in 0 to OUT_LANES - 1 loop
+        e := b * OUT_LANES + l;
+        t(b)(l) := (dh => 0, dw => 0, ow => 0, os => 0, used => false);
+        if e < KC then
+          kh := e / (K_W * C);
+          kw := (e / C) mod K_W;
+          ch := e mod C;
+          off := (kh * DIL_H * IN_W + kw * DIL_W) * C + ch;
+          t(b)(l) := (dh => kh * DIL_H, dw => kw * DIL_W, ow => off / IN_LANES,
+                      os => off mod IN_LANES, used => true);
+        end if;
+      end loop;
+    end loop;
+    return t;
+  end function;
+
+  constant TAB  : table_t := build_table;
+  constant PADV : std_logic_vector(X_WIDTH - 1 downto 0) := PAD_VALUE;
+
+  subtype lword_t is std_logic_vector(IN_LANES * X_WIDTH - 1 downto 0);
+  type mem_t is array (0 to 2 * NW - 1) of lword_t;
+  type lwords_t is array (0 to RL - 1) of lword_t;
+  type words_t is array (0 to OUT_LANES - 1) of word_t;
+  type sels_t is array (0 to OUT_LANES - 1) of sel_t;
+  subtype flags_t is std_logic_vector(0 to OUT_LANES - 1);
+
+  -- writer
+  signal wb      : natural range 0 to 1 := 0;
+  signal widx    : word_t := 0;
+  signal filled  : std_logic_vector(0 to 1) := "00";
+  signal s_ready : std_logic;
+  signal wr_en   : std_logic;
+
+  -- beat sequencer (the beat after the one in the address stage)
+  signal sb     : natural range 0 to NB - 1 := 0;
+  signal srow   : row_t := 0;
+  signal scol   : col_t := 0;
+  signal sbank  : natural range 0 to 1 := 0;
+  signal base_w : bw_t := BASE0 / IN_LANES;
+  signal base_s : sel_t := BASE0 mod IN_LANES;
+  signal row_w  : bw_t := BASE0 / IN_LANES;     -- base of the row's first window
+  signal row_s  : sel_t := BASE0 mod IN_LANES;
+
+  -- address stage
+  signal a_v    : std_logic := '0';
+  signal a_bank : natural range 0 to 1 := 0;
+  signal a_last : std_logic := '0';
+  signal a_word : words_t := (others => 0);
+  signal a_sel  : sels_t := (others => 0);
+  signal a_pad  : flags_t := (others => '0');
+  signal a_zero : flags_t := (others => '0');
+  signal a_need : flags_t := (others => '0');
+  signal avail  : std_logic;
+  signal ce     : std_logic;
+  signal issue  : std_logic;
+  signal load_a : std_logic;
+
+  -- RAM read stage
+  signal rd1   : lwords_t := (others => (others => '0'));
+  signal sel1  : sels_t := (others => 0);
+  signal pad1  : flags_t := (others => '0');
+  signal zero1 : flags_t := (others => '0');
+  signal v1    : std_logic := '0';
+  signal last1 : std_logic := '0';
+
+  -- output register
+  signal m_data  : std_logic_vector(OUT_LANES * X_WIDTH - 1 downto 0) := (others => '0');
+  signal m_valid : std_logic := '0';
+  signal m_last  : std_logic := '0';
+begin
+  assert PAD_VALUE'length = X_WIDTH
+    report "ec_window: PAD_VALUE must have X_WIDTH bits" severity failure;
+
+  s_ready <= not filled(wb);
+  s_axis_tready <= s_ready;
+  wr_en <= s_axis_tvalid and s_ready;
+
+  ce <= m_axis_tready or not m_valid;
+  issue <= ce and a_v and avail;
+  load_a <= issue or not a_v;
+
+  m_axis_tdata <= m_data;
+  m_axis_tvalid <= m_valid;
+  m_axis_tlast <= m_last;
+
+  -- every needed word written to the beat's bank (last beat of a sample: the whole sample)
+  avail_proc : process (all)
+    variable ok : std_logic;
+  begin
+    ok := '1';
+    for l in 0 to OUT_LANES - 1 loop
+      if a_need(l) = '1' and a_word(l) >= widx then
+        ok := '0';
+      end if;
+    end loop;
+    if filled(a_bank) = '1' then
+      avail <= '1';
+    elsif a_last = '0' and wb = a_bank and widx > 0 then
+      avail <= ok;
+    else
+      avail <= '0';
+    end if;
+  end process;
+
+  -- sample memory: one copy per reading lane, one write and one synchronous read port each
+  mem_gen : for l in 0 to RL - 1 generate
+    signal mem : mem_t;
+  begin
+    mem_proc : process (clk)
+    begin
+      if rising_edge(clk) then
+        if wr_en = '1' then
+          mem(2 * widx + wb) <= s_axis_tdata;
+        end if;
+        if issue = '1' then
+          rd1(l) <= mem(2 * a_word(l) + a_bank);
+        end if;
+      end if;
+    end process;
+  end generate;
+
+  -- writer bookkeeping, beat sequencer and address stage
+  ctrl_proc : process (clk)
+    variable ih : natural range 0 to IH_MAX;
+    variable iw : natural range 0 to IW_MAX;
+    variable s  : natural range 0 to 2 * IN_LANES - 2;
+    variable w  : natural range 0 to W_MAX;
+    variable e  : entry_t;
+  begin
+    if rising_edge(clk) then
+      if wr_en = '1' then
+        if widx = NW - 1 then
+          widx <= 0;
+          filled(wb) <= '1';
+          wb <= 1 - wb;
+        else
+          widx <= widx + 1;
+        end if;
+      end if;
+      if issue = '1' and a_last = '1' then
+        filled(a_bank) <= '0';  -- wr_en never completes this bank in the same cycle
+      end if;
+
+      if load_a = '1' then
+        -- address stage <= the beat the sequencer points at
+        a_v <= '1';
+        a_bank <= sbank;
+        if sb = NB - 1 and srow = ROW_MAX and scol = COL_MAX then
+          a_last <= '1';
+        else
+          a_last <= '0';
+        end if;
+        for l in 0 to OUT_LANES - 1 loop
+          e := TAB(sb)(l);
+          ih := srow + e.dh;
+          iw := scol + e.dw;
+          s := base_s + e.os;
+          w := base_w + e.ow;
+          if s >= IN_LANES then
+            s := s - IN_LANES;
+            w := w + 1;
+          end if;
+          a_word(l) <= 0;
+          a_sel(l) <= 0;
+          a_pad(l) <= '0';
+          a_zero(l) <= '0';
+          a_need(l) <= '0';
+          if not e.used then
+            a_zero(l) <= '1';
+          elsif ih < PAD_T or ih >= PAD_T + IN_H or iw < PAD_L or iw >= PAD_L + IN_W then
+            a_pad(l) <= '1';
+          else
+            a_need(l) <= '1';
+            a_word(l) <= w - BIAS_W;
+            a_sel(l) <= s;
+          end if;
+        end loop;
+
+        -- sequencer: next beat, window, row, sample
+        if sb /= NB - 1 then
+          sb <= sb + 1;
+        else
+          sb <= 0;
+          if scol /= COL_MAX then
+            scol <= scol + STRIDE_W;
+            if base_s + COL_STEP mod IN_LANES >= IN_LANES then
+              base_s <= base_s + COL_STEP mod IN_LANES - IN_LANES;
+              base_w <= base_w + COL_STEP / IN_LANES + 1;
+            else
+              base_s <= base_s + COL_STEP mod IN_LANES;
+              base_w <= base_w + COL_STEP / IN_LANES;
+            end if;
+          else
+            scol <= 0;
+            if srow /= ROW_MAX then
+              srow <= srow + STRIDE_H;
+              if row_s + ROW_STEP mod IN_LANES >= IN_LANES then
+                row_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
+                row_w <= row_w + ROW_STEP / IN_LANES + 1;
+                base_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
+                base_w <= row_w + ROW_STEP / IN_LANES + 1;
+              else
+                row_s <= row_s + ROW_STEP mod IN_LANES;
+                row_w <= row_w + ROW_STEP / IN_LANES;
+                base_s <= row_s + ROW_STEP mod IN_LANES;
+                base_w <= row_w + ROW_STEP / IN_LANES;
+              end if;
+            else
+              srow <= 0;
+              sbank <= 1 - sbank;
+              row_s <= BASE0 mod IN_LANES;
+              row_w <= BASE0 / IN_LANES;
+              base_s <= BASE0 mod IN_LANES;
+              base_w <= BASE0 / IN_LANES;
+            end if;
+          end if;
+        end if;
+      end if;
+
+      if rst = '1' then
+        wb <= 0;
+        widx <= 0;
+        filled <= "00";
+        sb <= 0;
+        srow <= 0;
+        scol <= 0;
+        sbank <= 0;
+        base_s <= BASE0 mod IN_LANES;
+        base_w <= BASE0 / IN_LANES;
+        row_s <= BASE0 mod IN_LANES;
+        row_w <= BASE0 / IN_LANES;
+        a_v <= '0';
+        a_last <= '0';
+        a_bank <= 0;
+      end if;
+    end if;
+  end process;
+
+  -- RAM read stage flags, then the output register
+  out_proc : process (clk)
+    variable x : std_logic_vector(X_WIDTH - 1 downto 0);
+  begin
+    if rising_edge(clk) then
+      if ce = '1' then
+        v1 <= a_v and avail;
+        last1 <= a_last;
+        sel1 <= a_sel;
+        pad1 <= a_pad;
+        zero1 <= a_zero;
+        if v1 = '1' then
+          m_last <= last1;
+          for l in 0 to OUT_LANES - 1 loop
+            x := (others => '0');
+            if l < RL and zero1(l) = '0' then
+              if pad1(l) = '1' then
+                x := PADV;
+              else
+                for k in 0 to IN_LANES - 1 loop
+                  if sel1(l) = k then
+                    x := rd1(imin(l, RL - 1))(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH);
+                  end if;
+                end loop;
+              end if;
+            end if;
+            m_data(l * X_WIDTH + X_WIDTH - 1 downto l * X_WIDTH) <= x;
+          end loop;
+        end if;
+        m_valid <= v1;
+      end if;
+      if rst = '1' then
+        v1 <= '0';
+        last1 <= '0';
+        m_valid <= '0';
+        m_last <= '0';
+        m_data <= (others => '0');
+      end if;
+    end if;
+  end process;
+end architecture rtl;
