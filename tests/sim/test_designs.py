@@ -26,7 +26,8 @@ def assert_bit_exact(model: torch.nn.Module, x: torch.Tensor, name: str = "dut",
     assert simulated.dtype == expected.dtype
     assert torch.equal(simulated, expected), (simulated - expected).abs().max()
     np.testing.assert_array_equal(
-        design.simulate(x, raw=True), design.interpret(design.quantize_input(x))
+        design.simulate(x, raw=True),
+        design.to_model_layout(design.interpret(design.quantize_input(x))),
     )
     design.check_synthesis()
 
