@@ -12,10 +12,10 @@ import os
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 from tests.conftest import TALLY
-from tests.strategies import chains, parallelism_options, saturating_inputs
+from tests.strategies import chains, cnns, parallelism_options, saturating_inputs
 
 pytestmark = pytest.mark.sim
 
@@ -36,6 +36,38 @@ def test_random_models_agree_in_all_three_executions(case, options):
     simulated = design.run(x_int, stall_percent=20, seed=seed % 1000 + 1).outputs
     np.testing.assert_array_equal(simulated, reference)
     assert torch.equal(design.simulate(x, stall_percent=0), expected)
+    TALLY["models"] += 1
+    TALLY["samples"] += len(x)
+    TALLY["outputs"] += expected.numel()
+
+
+def _cnn_parallelism(draw_options: dict) -> dict:
+    """Multiplier budgets below what a CNN needs are refused; keep those large enough."""
+    if "max_multipliers" in draw_options:
+        return {"max_multipliers": draw_options["max_multipliers"] + 32}
+    return draw_options
+
+
+@settings(max_examples=int(os.environ.get("EC_EQUIVALENCE_EXAMPLES", "12")))
+@given(cnns(max_layers=5, max_bits=16), parallelism_options())
+def test_random_cnns_agree_in_all_three_executions(case, options):
+    model, input_shape, seed = case
+    try:
+        design = model.create_design("cnn", input_shape=input_shape, **_cnn_parallelism(options))
+    except ValueError as error:  # a convolution takes a cycle per position at least
+        assert str(error).startswith("target_ii must be at least")
+        assume(False)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(4, *input_shape, generator=g) * 3
+    x[0] = 100.0  # saturates
+    with torch.no_grad():
+        expected = model(x)
+    x_int = design.quantize_input(x)
+    reference = design.to_model_layout(design.interpret(x_int))
+    scale = 2.0**design.graph.output_type.dtype.frac_bits
+    np.testing.assert_array_equal(reference, (expected.double() * scale).numpy().astype(np.int64))
+    simulated = design.run(x_int, stall_percent=20, seed=seed % 1000 + 1).outputs
+    np.testing.assert_array_equal(design.to_model_layout(simulated), reference)
     TALLY["models"] += 1
     TALLY["samples"] += len(x)
     TALLY["outputs"] += expected.numel()

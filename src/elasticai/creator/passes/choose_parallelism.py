@@ -205,6 +205,22 @@ def _plan_for(
     else:
         plan = lane_plan(layers, target.ii or math.inf, input_lanes, input_checks)
         if plan is None and target.ii is not None:
+            fastest = _smallest_interval(layers, input_lanes, input_checks)
+            if fastest is not None:
+                lanes = fastest[1]
+                interval = max(
+                    [c.cycles(lanes[0]) for c in input_checks]
+                    + [layer.cycles(lanes[k], lanes[k + 1]) for k, layer in enumerate(layers)]
+                    + [
+                        c.cycles(lanes[k + 1])
+                        for k, layer in enumerate(layers)
+                        for c in layer.checks
+                    ]
+                )
+                raise ValueError(
+                    f"target_ii must be at least {interval} for this model (its fastest "
+                    f"design), not {target.ii}"
+                )
             raise ValueError(
                 f"no parallelism reaches an initiation interval of {target.ii} cycles "
                 "with the lanes fixed per layer"
