@@ -27,7 +27,18 @@ from elasticai.creator.arithmetic import FixedType  # noqa: E402
 from elasticai.creator.examples import digits  # noqa: E402
 from elasticai.creator.ir.graph import LinearParams  # noqa: E402
 from elasticai.creator.nn import Sequential  # noqa: E402
-from elasticai.creator.nn.fixed_point import HardSigmoid, Linear, ReLU  # noqa: E402
+from elasticai.creator.nn.fixed_point import (  # noqa: E402
+    AdaptiveAvgPool2d,
+    BatchNorm1d,
+    Conv1d,
+    Conv2d,
+    Flatten,
+    HardSigmoid,
+    Linear,
+    MaxPool1d,
+    MaxPool2d,
+    ReLU,
+)
 
 
 def random_weights(model: torch.nn.Module, seed: int) -> torch.nn.Module:
@@ -35,7 +46,7 @@ def random_weights(model: torch.nn.Module, seed: int) -> torch.nn.Module:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, Linear):
+            if isinstance(m, Linear | Conv1d | Conv2d):
                 m.weight.copy_(torch.rand(m.weight.shape, generator=g) * 2 - 1)
                 if m.bias is not None:
                     m.bias.copy_(torch.rand(m.bias.shape, generator=g) * 2 - 1)
@@ -71,11 +82,56 @@ def digits_model() -> torch.nn.Module:
     return model
 
 
+def cnn1d() -> torch.nn.Module:
+    """A 1-D CNN for a 64-sample sensor window (the time-series example's shape)."""
+    model = Sequential(
+        Conv1d(1, 8, 5, 8, 4, padding=2),
+        BatchNorm1d(8, 8, 4),
+        ReLU(),
+        MaxPool1d(2),
+        Conv1d(8, 8, 3, 8, 4, padding=1),
+        BatchNorm1d(8, 8, 4),
+        ReLU(),
+        MaxPool1d(2),
+        Flatten(),
+        Linear(8 * 16, 4, 8, 4),
+    )
+    random_weights(model, 3).train()
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        for _ in range(5):  # batch norm statistics
+            model(torch.randn(32, 1, 64, generator=g))
+    return model.eval()
+
+
+def cnn2d() -> torch.nn.Module:
+    """A small 2-D CNN on 8x8 single-channel images with global average pooling."""
+    model = Sequential(
+        Conv2d(1, 4, 3, 8, 4, padding=1),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(4, 8, 3, 8, 4, padding=1),
+        ReLU(),
+        AdaptiveAvgPool2d(1),
+        Flatten(),
+        Linear(8, 10, 8, 4),
+    )
+    return random_weights(model, 5)
+
+
+INPUT_SHAPES = {"cnn1d": (1, 64), "cnn2d": (1, 8, 8)}
+
+
+def input_shape(model: torch.nn.Module) -> tuple[int, ...]:
+    return INPUT_SHAPES.get(getattr(model, "bench_name", ""), ())
+
+
 def inputs(model: torch.nn.Module, n: int) -> torch.Tensor:
-    first = next(m for m in model.modules() if isinstance(m, Linear))
+    first = next(m for m in model.modules() if isinstance(m, Linear | Conv1d | Conv2d))
     t: FixedType = first.fxp
     g = torch.Generator().manual_seed(7)
-    x = (torch.rand(n, first.in_features, generator=g) * 2 - 1) * 1.5 * t.max_value
+    shape = input_shape(model) or (first.in_features,)
+    x = (torch.rand(n, *shape, generator=g) * 2 - 1) * 1.5 * t.max_value
     x[0], x[1] = t.min_value * 2, t.max_value * 2  # saturating samples
     return x
 
@@ -85,22 +141,31 @@ SETTINGS_FULL: dict[str, list[dict]] = {
     "jet 8/4": [{}, {"target_ii": 256}, {"target_ii": 32}, {"parallelism": "full"}],
     "jet 16/8": [{}, {"target_ii": 256}, {"parallelism": "full"}],
     "digits": [{}, {"target_ii": 128}, {"parallelism": "full"}],
+    "cnn1d": [{}, {"target_ii": 1024}, {"target_ii": 256}, {"parallelism": "full"}],
+    "cnn2d": [{}, {"target_ii": 256}, {"parallelism": "full"}],
 }
 SETTINGS_QUICK: dict[str, list[dict]] = {
     "readme": [{}],
     "jet 8/4": [{}, {"parallelism": "full"}],
     "jet 16/8": [{}],
     "digits": [{}],
+    "cnn1d": [{}, {"parallelism": "full"}],
+    "cnn2d": [{}],
 }
 MODELS = {
     "readme": (readme_model, "16/8"),
     "jet 8/4": (jet(8, 4), "8/4"),
     "jet 16/8": (jet(16, 8), "16/8"),
     "digits": (digits_model, "8/4"),
+    "cnn1d": (cnn1d, "8/4"),
+    "cnn2d": (cnn2d, "8/4"),
 }
+#: Simulated samples at most per CNN row (serial CNNs take thousands of cycles a sample).
+CNN_SAMPLES = 20
 
 
 def describe(options: dict) -> str:
+    options = {k: v for k, v in options.items() if k != "input_shape"}
     if not options:
         return "serial"
     key, value = next(iter(options.items()))
@@ -111,6 +176,10 @@ def row(
     name: str, bits: str, model: torch.nn.Module, options: dict, samples: int, fmax: bool
 ) -> list[str]:
     started = time.perf_counter()
+    shape = input_shape(model)
+    if shape:
+        options = {**options, "input_shape": shape}
+        samples = min(samples, CNN_SAMPLES)
     design = model.create_design("bench", **options)
     _ = design.files
     compile_s = time.perf_counter() - started
@@ -122,9 +191,12 @@ def row(
         exact = int((hardware == model(x)).sum())
     routed = fmax and options.get("parallelism") != "full"  # unrolled jets exceed an ECP5-85k
     report = design.report(fmax=routed)
-    linears = [n.params for n in design.graph.nodes if isinstance(n.params, LinearParams)]
-    mults = sum(p.p_in * p.p_out for p in linears)
-    macs = sum(p.macs() for p in linears)
+    linears = [n for n in design.graph.nodes if isinstance(n.params, LinearParams)]
+    mults = sum(n.params.p_in * n.params.p_out for n in linears)  # type: ignore[union-attr]
+    macs = sum(
+        n.params.macs() * (n.input_type.size // n.params.weight.shape[1])  # type: ignore[union-attr]
+        for n in linears
+    )
     utilisation = macs / (report["initiation_interval"] * mults)
     return [
         name,
@@ -197,6 +269,7 @@ def main() -> int:
         if args.only and args.only not in name:
             continue
         model = build()
+        model.bench_name = name  # type: ignore[assignment]
         for options in settings[name]:
             if args.setting and describe(options) != args.setting:
                 continue
