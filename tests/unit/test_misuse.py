@@ -15,7 +15,18 @@ from elasticai.creator.file_generation.on_disk_path import OnDiskPath
 from elasticai.creator.frontend import translate
 from elasticai.creator.ir.serialize import load_graph
 from elasticai.creator.nn import Sequential
-from elasticai.creator.nn.fixed_point import Linear, ReLU
+from elasticai.creator.nn.fixed_point import (
+    AdaptiveAvgPool1d,
+    AvgPool1d,
+    BatchNorm1d,
+    Conv1d,
+    Flatten,
+    Linear,
+    MaxPool1d,
+    PReLU,
+    ReLU,
+    Sigmoid,
+)
 
 TABLE = Path(__file__).parents[2] / "docs" / "errors.md"
 
@@ -115,6 +126,38 @@ TRIGGERS = {
     "loading a pickle": lambda tmp, mp: pickled(tmp),
     "GHDL missing": lambda tmp, mp: without("ghdl", mp),
     "Yosys missing": lambda tmp, mp: without("yosys", mp),
+    "convolution first without input_shape": lambda tmp, mp: Sequential(
+        Conv1d(2, 4, 3, 8, 4)
+    ).create_design("m"),
+    "kernel larger than the input": lambda tmp, mp: Sequential(Conv1d(2, 4, 5, 8, 4)).create_design(
+        "m", input_shape=(2, 3)
+    ),
+    "wrong number of channels": lambda tmp, mp: Sequential(Conv1d(2, 4, 3, 8, 4)).create_design(
+        "m", input_shape=(3, 10)
+    ),
+    "interval faster than a convolution allows": lambda tmp, mp: Sequential(
+        Conv1d(1, 2, 3, 8, 4)
+    ).create_design("m", input_shape=(1, 10), target_ii=2),
+    "padding mode other than zeros": lambda tmp, mp: Conv1d(
+        2, 4, 3, 8, 4, padding=1, padding_mode="reflect"
+    ),
+    "pooling with ceil_mode": lambda tmp, mp: MaxPool1d(2, ceil_mode=True),
+    "average pooling not counting the padding": lambda tmp, mp: AvgPool1d(
+        3, padding=1, count_include_pad=False
+    ),
+    "adaptive pooling to more than one": lambda tmp, mp: AdaptiveAvgPool1d(2),
+    "pooling without a format outside a Sequential": lambda tmp, mp: MaxPool1d(2)(
+        torch.zeros(1, 2, 4)
+    ),
+    "PReLU with a slope per channel": lambda tmp, mp: PReLU(8, 4, num_parameters=3),
+    "too many segments": lambda tmp, mp: Sigmoid(8, 4, segments=5000),
+    "Flatten of some dimensions": lambda tmp, mp: Flatten(2),
+    "batch norm first": lambda tmp, mp: Sequential(BatchNorm1d(3, 8, 4)).create_design("m"),
+    "map input in the wrong layout": lambda tmp, mp: (
+        Sequential(Conv1d(2, 4, 3, 8, 4))
+        .create_design("m", input_shape=(2, 10))
+        .simulate(torch.zeros(1, 10, 2))
+    ),
 }
 
 

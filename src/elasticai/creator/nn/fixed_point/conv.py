@@ -119,10 +119,13 @@ def _window(
     size = _spatial(in_type, dims)
     out = _out_size(size, kernel, stride, dilation, padding, total_padding)
     if min(out) < 1:
+
+        def show(pair: tuple[int, int]) -> str:
+            return "x".join(str(v) for v in pair[2 - dims :])
+
         raise ValueError(
-            f"{where}: the kernel ({'x'.join(map(str, kernel[2 - dims :]))}, dilation "
-            f"{dilation[2 - dims :]}) does not fit the input of size "
-            f"{'x'.join(map(str, size[2 - dims :]))} with padding {padding[2 - dims :]}"
+            f"{where}: a kernel of {show(kernel)} (dilation {show(dilation)}) does not fit "
+            f"an input of {show(size)} with padding {show(padding)}"
         )
     return WindowParams(
         channels=in_type.shape[-1],
