@@ -6,7 +6,20 @@ import pytest
 import torch
 
 from elasticai.creator.nn import Sequential
-from elasticai.creator.nn.fixed_point import HardSigmoid, HardTanh, Linear, ReLU
+from elasticai.creator.nn.fixed_point import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    Conv1d,
+    Conv2d,
+    Flatten,
+    HardSigmoid,
+    HardTanh,
+    Linear,
+    MaxPool1d,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+)
 from elasticai.creator.synth import KEYS, synthesize
 from elasticai.creator.synth.estimate import estimate
 from elasticai.creator.timing import predict_timing
@@ -29,6 +42,27 @@ def model(*layers: torch.nn.Module) -> Sequential:
         ((Linear(7, 5, 8, 4), HardTanh(8, 4), Linear(5, 3, 8, 4)), {"parallelism": "full"}),
         ((Linear(9, 4, 8, 4, parallelism=(3, 2)), ReLU(8, 2), Linear(4, 4, 8, 2)), {}),
         ((HardSigmoid(8, 4),), {"input_shape": (5,)}),
+        ((Sigmoid(8, 4),), {"input_shape": (5,)}),
+        (
+            (Conv1d(2, 4, 3, 8, 4, padding=1), ReLU(), MaxPool1d(2), Conv1d(4, 3, 3, 8, 4, 2)),
+            {"input_shape": (2, 13)},
+        ),
+        (
+            (Conv1d(2, 4, 3, 8, 4), AvgPool1d(2), Flatten(), Linear(12, 3, 8, 4)),
+            {"input_shape": (2, 8), "parallelism": "full"},
+        ),
+        (
+            (Conv1d(3, 6, 5, 8, 4, padding=2, dilation=2), Sigmoid(8, 4), MaxPool1d(3, 2, 1)),
+            {"input_shape": (3, 11), "target_ii": 80},
+        ),
+        (
+            (Conv2d(1, 4, 3, 8, 4, padding=1), MaxPool2d(2), Conv2d(4, 2, 3, 8, 4, padding=1)),
+            {"input_shape": (1, 6, 6)},
+        ),
+        (
+            (Conv2d(2, 4, 3, 8, 4, stride=2), AdaptiveAvgPool2d(1), Flatten(), Linear(4, 2, 8, 4)),
+            {"input_shape": (2, 7, 7), "parallelism": "full"},
+        ),
     ],
 )
 def test_predicted_cycles_equal_the_simulated_ones(layers, options):
