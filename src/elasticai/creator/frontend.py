@@ -364,8 +364,6 @@ def to_graph(
         raise ValueError(
             f"input_shape {given} does not fit {nodes[0].source}, which takes {torch_input}"
         )
-    output_order = chain.order
-    identity = np.arange(chain.type.size) if chain.type is not None else None
     return Graph(
         name=name,
         input_type=nodes[0].input_type,
@@ -375,7 +373,7 @@ def to_graph(
         torch_input_shape=torch_input,
         input_order=_order(input_order),
         torch_output_shape=tuple(chain.torch_shape),
-        output_order=_order(output_order) if not np.array_equal(output_order, identity) else (),
+        output_order=_order(chain.order),
     )
 
 

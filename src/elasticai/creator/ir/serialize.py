@@ -362,7 +362,8 @@ def _int_pair(minimum: int) -> Reader:
     def read(value: Any, where: str) -> tuple[int, int]:
         if not isinstance(value, list) or len(value) != 2:
             raise _wrong(where, "a list of two ints", value)
-        return tuple(_int(minimum)(v, f"{where}[{i}]") for i, v in enumerate(value))  # type: ignore[return-value]
+        read_int = _int(minimum)
+        return read_int(value[0], f"{where}[0]"), read_int(value[1], f"{where}[1]")
 
     return read
 

@@ -68,12 +68,12 @@ class _Exact(torch.autograd.Function):
         exact: torch.Tensor,
         surrogate: torch.Tensor,
         mask: torch.Tensor,
-    ) -> torch.Tensor:  # type: ignore[override]
+    ) -> torch.Tensor:
         ctx.save_for_backward(mask)
         return exact
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
         (mask,) = ctx.saved_tensors  # type: ignore[attr-defined]
         return None, grad * mask, None
 
@@ -82,7 +82,7 @@ def exact_with_surrogate(
     q: torch.Tensor,
     out: FixedType,
     like: torch.Tensor,
-    surrogate: Callable[[], torch.Tensor] | None,
+    surrogate: Callable[[], torch.Tensor | None] | None,
 ) -> torch.Tensor:
     """Integers ``q`` of format ``out`` as real numbers (``like``'s dtype) whose gradient is
     that of ``surrogate()``, stopped where the output saturated."""
@@ -90,7 +90,7 @@ def exact_with_surrogate(
     if surrogate is None or not torch.is_grad_enabled():
         return y
     s = surrogate()
-    if not s.requires_grad:
+    if s is None or not s.requires_grad:
         return y
     mask = (q > out.min_int) & (q < out.max_int)
     return _Exact.apply(y, s, mask)

@@ -186,7 +186,7 @@ class _StepLayer:
         y = run_steps(channels_last(q), in_type, steps)
         torch_shape = (out_type.shape[-1], *out_type.shape[:-1])
         result = channels_first(y, torch_shape)
-        return exact_with_surrogate(result, out_type.dtype, x, lambda: self._surrogate(x))  # type: ignore[arg-type,return-value]
+        return exact_with_surrogate(result, out_type.dtype, x, lambda: self._surrogate(x))
 
 
 def _fold(layer: Any, bn: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -206,6 +206,17 @@ def _bn_scale(bn: Any) -> torch.Tensor:
 
 class _ConvNd(_StepLayer, _FixedPointLayer):
     """Shared by ``Conv1d`` and ``Conv2d``."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    in_channels: int
+    out_channels: int
+    groups: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: str | tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding_mode: Any
 
     def _setup(
         self, total_bits: int, frac_bits: int, rounding: Any, overflow: Any, parallelism: Any
@@ -312,13 +323,13 @@ class _ConvNd(_StepLayer, _FixedPointLayer):
         xq = fake_quantize(x, self.fxp, self.rounding, self.overflow)
         wq = fake_quantize(self.weight, self.fxp)
         bq = None if self.bias is None else fake_quantize(self.bias, self.fxp)
-        return self._conv_forward(xq, wq, bq)  # type: ignore[attr-defined]
+        return self._conv_forward(xq, wq, bq)  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(x, self.fxp, self.rounding, self.overflow)
 
     def extra_repr(self) -> str:
-        return f"{self._conv_repr()}, {_FixedPointLayer.extra_repr(self)}"  # type: ignore[attr-defined]
+        return f"{self._conv_repr()}, {_FixedPointLayer.extra_repr(self)}"  # type: ignore[operator]
 
 
 class Conv1d(_ConvNd, torch.nn.Conv1d):
@@ -345,7 +356,7 @@ class Conv1d(_ConvNd, torch.nn.Conv1d):
         dilation: int = 1,
         groups: int = 1,
         bias: bool = True,
-        padding_mode: str = "zeros",
+        padding_mode: Any = "zeros",
         device: Any = None,
         *,
         rounding: Rounding | str = Rounding.HALF_EVEN,
@@ -388,7 +399,7 @@ class Conv2d(_ConvNd, torch.nn.Conv2d):
         dilation: int | tuple[int, int] = 1,
         groups: int = 1,
         bias: bool = True,
-        padding_mode: str = "zeros",
+        padding_mode: Any = "zeros",
         device: Any = None,
         *,
         rounding: Rounding | str = Rounding.HALF_EVEN,
@@ -415,6 +426,14 @@ class Conv2d(_ConvNd, torch.nn.Conv2d):
 
 
 class _BatchNorm(_StepLayer, _FixedPointLayer):
+    weight: Any
+    bias: Any
+    running_mean: Any
+    running_var: Any
+    num_features: int
+    eps: float
+    momentum: float | None
+
     """Shared by ``BatchNorm1d`` and ``BatchNorm2d``: trained in floating point with batch
     statistics, then quantized to ``FixedType(total_bits, frac_bits)``. In ``eval()``:
     folded into the layer before it (see the module), or on its own a per-channel
@@ -448,6 +467,12 @@ class _BatchNorm(_StepLayer, _FixedPointLayer):
         )
         return [Step(Op.LINEAR, "batch_norm", TensorType(in_type.shape, self.fxp), params)]
 
+    def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
+        """The float batch norm with the running statistics (the gradient in ``eval()``)."""
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+        )
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
             y = F.batch_norm(
@@ -467,12 +492,14 @@ class _BatchNorm(_StepLayer, _FixedPointLayer):
         if x.dim() == 2:
             q = to_int(x, self.fxp, self.rounding, self.overflow)
             in_type = TensorType((x.shape[1],), self.fxp)
-            y = run_steps(q.numpy(), in_type, self.steps(in_type))
-            return exact_with_surrogate(torch.from_numpy(y), self.fxp, x, None)
+            y_int = run_steps(q.numpy(), in_type, self.steps(in_type))
+            return exact_with_surrogate(
+                torch.from_numpy(y_int), self.fxp, x, lambda: self._surrogate(x)
+            )
         return self._run(x, self.fxp, self.rounding, self.overflow)
 
     def extra_repr(self) -> str:
-        return f"{torch.nn.modules.batchnorm._NormBase.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"
+        return f"{torch.nn.modules.batchnorm._NormBase.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"  # type: ignore[arg-type]
 
 
 class BatchNorm1d(_BatchNorm, torch.nn.BatchNorm1d):
@@ -594,7 +621,7 @@ class _Pool(_StepLayer, torch.nn.Module):
         return fxp
 
     def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        return self._float_pool(x)  # type: ignore[attr-defined]
+        return self._float_pool(x)  # type: ignore[operator]
 
 
 def _pool_steps(
@@ -639,12 +666,12 @@ class _WindowPool(_Pool):
         self,
     ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]:
         d = self.dims
-        stride = self.stride if self.stride is not None else self.kernel_size  # type: ignore[attr-defined]
+        stride = self.stride if self.stride is not None else self.kernel_size
         return (
-            _pair(self.kernel_size, d),  # type: ignore[attr-defined]
+            _pair(self.kernel_size, d),
             _pair(stride, d),
             _pair(getattr(self, "dilation", 1), d),
-            _pad_pair(self.padding, d),  # type: ignore[attr-defined]
+            _pad_pair(self.padding, d),
         )
 
     def _check(self) -> None:
@@ -742,7 +769,12 @@ class AvgPool1d(_WindowPool, torch.nn.AvgPool1d):
         overflow: Overflow | str = Overflow.SATURATE,
     ) -> None:
         torch.nn.AvgPool1d.__init__(
-            self, kernel_size, stride, padding, ceil_mode, count_include_pad
+            self,
+            kernel_size,
+            stride,  # type: ignore[arg-type]  # None: the kernel size, as in PyTorch
+            padding,
+            ceil_mode,
+            count_include_pad,
         )
         self._setup(total_bits, frac_bits, rounding, overflow)
         self._check()
@@ -785,7 +817,7 @@ class _GlobalAvgPool(_Pool):
     kind = "avg"
 
     def _check_output(self) -> None:
-        size = self.output_size  # type: ignore[attr-defined]
+        size = self.output_size
         sizes = size if isinstance(size, tuple | list) else (size,) * self.dims
         if any(s != 1 for s in sizes):
             raise ValueError(
