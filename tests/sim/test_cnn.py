@@ -98,7 +98,9 @@ CONV2D = [
 @pytest.mark.parametrize("case", CONV2D, ids=[f"conv2d{i}" for i in range(len(CONV2D))])
 def test_conv2d_alone(case, setting):
     c_in, c_out, k, stride, pad, dil, groups, (h, w) = case
-    model = trained(Sequential(Conv2d(c_in, c_out, k, 8, 4, stride, pad, dil, groups)), (c_in, h, w))
+    model = trained(
+        Sequential(Conv2d(c_in, c_out, k, 8, 4, stride, pad, dil, groups)), (c_in, h, w)
+    )
     assert_bit_exact(model, maps(3, (c_in, h, w)), input_shape=(c_in, h, w), **setting)
 
 
