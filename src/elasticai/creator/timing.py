@@ -5,10 +5,10 @@ The model follows one sample through the pipeline with no stalls, beat by beat:
 - element-wise stage (``ec_pointwise``): each beat leaves one cycle after it arrived,
   two where the scale ``mul`` needs an adder (it is not 0 or +-2**k: the shift-add tree
   gets a register of its own, see :func:`pointwise_stages`);
-- folded Linear (``ec_linear``): the first pass over the input issues input beat
-  ``ib`` one cycle after it arrived (early start), the other output blocks follow
-  back to back, and each output beat leaves ``FOLDED_PIPELINE`` cycles after its
-  last multiply-accumulate was issued;
+- folded Linear (``ec_linear``): one step per non-zero block of weights, each issued
+  no earlier than one cycle after its input beat arrived (early start), back to back
+  otherwise; each output beat leaves ``FOLDED_PIPELINE`` cycles after its block's last
+  multiply-accumulate was issued;
 - unrolled Linear (``ec_linear_unrolled``): each beat leaves ``stages`` cycles later;
 - a Linear over the positions of a map (``ROWS`` > 1) does the above row after row;
 - window (``ec_window``): a beat leaves ``WINDOW_PIPELINE`` cycles after the input beat
@@ -68,7 +68,7 @@ def node_cycles(node: Node, in_lanes: int = 1) -> int:
         rows = node.input_type.size // in_features
         if p.stages:
             return rows
-        return rows * _beats(in_features, p.p_in) * _beats(out_features, p.p_out)
+        return rows * p.steps(p.p_in, p.p_out)
     if isinstance(p, WindowParams):
         return max(_beats(node.input_type.size, in_lanes), p.positions * _beats(p.window, p.lanes))
     if isinstance(p, ReduceParams):
@@ -96,15 +96,16 @@ def _window_needs(p: WindowParams, in_lanes: int) -> list[int]:
 
 
 def _folded_linear(p: LinearParams, rows: int, arrivals: list[int]) -> list[int]:
+    """One step per cycle over the visited blocks, each no earlier than the cycle after its
+    input beat arrived; an output beat leaves ``FOLDED_PIPELINE`` after its block's last step."""
     n_in = _beats(p.weight.shape[1], p.p_in)
-    n_out = _beats(p.weight.shape[0], p.p_out)
+    used = p.blocks(p.p_in, p.p_out)
     issue, out = -1, []
     for r in range(rows):
-        for arrival in arrivals[r * n_in : (r + 1) * n_in]:  # first pass follows the input
-            issue = max(arrival + 1, issue + 1)
-        first_block_done = issue
-        out += [first_block_done + ob * n_in + FOLDED_PIPELINE for ob in range(n_out)]
-        issue += (n_out - 1) * n_in  # the other output blocks, back to back
+        for row in used:
+            for ib in row.nonzero()[0]:
+                issue = max(arrivals[r * n_in + int(ib)] + 1, issue + 1)
+            out.append(issue + FOLDED_PIPELINE)
     return out
 
 

@@ -3,7 +3,8 @@
 A ``Linear`` with ``n_in`` inputs and ``n_out`` outputs reading ``l_in`` elements per
 beat and writing ``l_out`` per beat has ``l_in * l_out`` multipliers and needs
 ``rows * ceil(n_in / l_in) * ceil(n_out / l_out)`` cycles per sample (``rows``: the
-positions of a convolution). A ``Window`` writes each window in ``ceil(window / l_out)``
+positions of a convolution), less one per block of ``l_out x l_in`` weights that are all
+zero (grouped and depthwise convolutions, pruned weights: ``LinearParams.steps``). A ``Window`` writes each window in ``ceil(window / l_out)``
 beats. Streams join layers, so one layer's ``l_out`` is the next one's ``l_in``;
 element-wise layers and pooling reducers pass lanes on (and need a beat per ``l``
 elements). Streams of a map (more than one position) carry whole positions: their
@@ -20,7 +21,9 @@ MLPs; one position per clock for convolutions).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from elasticai.creator.ir.graph import (
     Graph,
@@ -77,10 +80,14 @@ class _Layer:
     divides_out: int = 0  # the output stream's lanes must divide this (0: any)
     divides_in: int = 0  # the input stream's lanes must divide this (0: any)
     checks: tuple[_Check, ...] = ()  # element-wise stages on the output stream
+    # cycles per vector where some weight blocks are zero (skipped); None: dense
+    steps: Callable[[int, int], int] | None = field(default=None, compare=False)
 
     def cycles(self, l_in: int, l_out: int) -> int:
         if self.window:
             return max(math.ceil(self.n_in / l_in), self.positions * math.ceil(self.n_out / l_out))
+        if self.steps is not None:
+            return self.rows * self.steps(l_in, l_out)
         return self.rows * layer_cycles(self.n_in, self.n_out, l_in, l_out)
 
     def cost(self, l_in: int, l_out: int) -> int:
@@ -288,6 +295,7 @@ def _layers(graph: Graph) -> tuple[list[_Layer], tuple[_Check, ...]]:
                     rows,
                     divides_out=divides_out,
                     divides_in=divides_in,
+                    steps=None if (p.weight != 0).all() else lru_cache(maxsize=None)(p.steps),
                 )
             )
         elif isinstance(p, WindowParams):

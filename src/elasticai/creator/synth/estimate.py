@@ -73,7 +73,7 @@ def _folded_linear(node: Node, p: LinearParams) -> dict[str, int]:
     ni, no = math.ceil(in_features / p.p_in), math.ceil(out_features / p.p_out)
     mults = p.p_in * p.p_out
     per_mult = _dsps_per_multiplier(x_bits, w_bits)
-    rom_luts, bram = _rom(ni * no * mults * w_bits, mults * w_bits)
+    rom_luts, bram = _rom(p.steps(p.p_in, p.p_out) * mults * w_bits, mults * w_bits)
     counter_bits = (ni * no).bit_length() + 2 * (2 * ni).bit_length()
     tree = (p.p_in - 1) * p.p_out * (x_bits + w_bits)
     lut_mults = 0 if per_mult else mults * x_bits * w_bits // 2

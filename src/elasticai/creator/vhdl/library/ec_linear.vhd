@@ -12,6 +12,10 @@
 -- One (ob, ib) step per cycle: a sample takes NI*NO cycles; the first pass over the input
 -- follows the arriving beats (early start). An output beat leaves 5 cycles after the issue
 -- of its block's last step.
+-- Blocks of weights that are all zero (P_OUT x P_IN; grouped and depthwise convolutions,
+-- pruned layers) are skipped where that saves at least a quarter of the steps: the steps are
+-- then the non-zero blocks only, in (ob, ib) order, at least one per output block (NS steps a
+-- vector; else NS = NI*NO), walked by small schedule ROMs instead of counters.
 -- ROWS (default 1): vectors per sample (the positions of a convolution, one window each);
 -- m_axis_tlast marks the last output beat of the ROWS-th vector only. Input tlast is unused
 -- (beats are counted).
@@ -66,20 +70,19 @@ architecture rtl of ec_linear is
   subtype xword_t is std_logic_vector(P_IN * X_WIDTH - 1 downto 0);
   type xmem_t is array (0 to 2 * NI - 1) of xword_t;
   subtype wword_t is std_logic_vector(P_OUT * P_IN * W_WIDTH - 1 downto 0);
-  type wrom_t is array (0 to NO * NI - 1) of wword_t;
-  subtype bword_t is std_logic_vector(P_OUT * ACC_WIDTH - 1 downto 0);
-  type brom_t is array (0 to NO - 1) of bword_t;
-  type prod_t is array (0 to P_OUT * P_IN - 1) of signed(PW - 1 downto 0);
-  type acc_t is array (natural range <>) of signed(ACC_WIDTH - 1 downto 0);
 
-  -- word ob*NI+ib holds w[ob*P_OUT+lo][ib*P_IN+li] at bits (lo*P_IN+li)*W_WIDTH
-  function build_wrom return wrom_t is
-    variable r : wrom_t := (others => (others => '0'));
+  -- which (ob, ib) blocks hold a non-zero weight (the first of an all-zero row counts)
+  type used_t is array (0 to NO * NI - 1) of boolean;
+  function block_used return used_t is
+    variable r : used_t := (others => false);
+    variable n : natural := 0;
     variable wn : std_logic_vector(WEIGHTS'length - 1 downto 0);
-    variable o, i, src, dst : natural;
+    variable o, i, src : natural;
+    variable row : boolean;
   begin
     wn := WEIGHTS;
     for ob in 0 to NO - 1 loop
+      row := false;
       for ib in 0 to NI - 1 loop
         for lo in 0 to P_OUT - 1 loop
           for li in 0 to P_IN - 1 loop
@@ -87,10 +90,91 @@ architecture rtl of ec_linear is
             i := ib * P_IN + li;
             if o < OUT_FEATURES and i < IN_FEATURES then
               src := (o * IN_FEATURES + i) * W_WIDTH;
-              dst := (lo * P_IN + li) * W_WIDTH;
-              r(ob * NI + ib)(dst + W_WIDTH - 1 downto dst) := wn(src + W_WIDTH - 1 downto src);
+              for b in 0 to W_WIDTH - 1 loop
+                if wn(src + b) = '1' then
+                  r(ob * NI + ib) := true;
+                end if;
+              end loop;
             end if;
           end loop;
+        end loop;
+        if r(ob * NI + ib) then
+          row := true;
+        end if;
+      end loop;
+      if not row then
+        r(ob * NI) := true;
+      end if;
+    end loop;
+    for k in r'range loop
+      if r(k) then
+        n := n + 1;
+      end if;
+    end loop;
+    if 4 * n > 3 * NO * NI then  -- too few zero blocks to be worth the schedule ROMs
+      r := (others => true);
+    end if;
+    return r;
+  end function;
+
+  constant USED : used_t := block_used;
+
+  function count_steps return positive is
+    variable n : natural := 0;
+  begin
+    for k in USED'range loop
+      if USED(k) then
+        n := n + 1;
+      end if;
+    end loop;
+    return n;
+  end function;
+
+  constant NS : positive := count_steps;
+  constant SPARSE : boolean := NS < NO * NI;
+  type steps_t is array (0 to NS - 1) of natural;
+
+  -- the block of every step: ob * NI + ib
+  function step_blocks return steps_t is
+    variable r : steps_t := (others => 0);
+    variable s : natural := 0;
+  begin
+    for k in USED'range loop
+      if USED(k) then
+        r(s) := k;
+        s := s + 1;
+      end if;
+    end loop;
+    return r;
+  end function;
+
+  constant STEP_BLOCK : steps_t := step_blocks;
+  type wrom_t is array (0 to NS - 1) of wword_t;
+  subtype bword_t is std_logic_vector(P_OUT * ACC_WIDTH - 1 downto 0);
+  type brom_t is array (0 to NO - 1) of bword_t;
+  type prod_t is array (0 to P_OUT * P_IN - 1) of signed(PW - 1 downto 0);
+  type acc_t is array (natural range <>) of signed(ACC_WIDTH - 1 downto 0);
+
+  -- word s (the step of block ob*NI+ib) holds w[ob*P_OUT+lo][ib*P_IN+li] at bits
+  -- (lo*P_IN+li)*W_WIDTH
+  function build_wrom return wrom_t is
+    variable r : wrom_t := (others => (others => '0'));
+    variable wn : std_logic_vector(WEIGHTS'length - 1 downto 0);
+    variable o, i, src, dst, ob, ib : natural;
+  begin
+    wn := WEIGHTS;
+    for s in 0 to NS - 1 loop
+      ob := STEP_BLOCK(s) / NI;
+      ib := STEP_BLOCK(s) mod NI;
+      for lo in 0 to P_OUT - 1 loop
+        for li in 0 to P_IN - 1 loop
+          o := ob * P_OUT + lo;
+          i := ib * P_IN + li;
+          if o < OUT_FEATURES and i < IN_FEATURES then
+            src := (o * IN_FEATURES + i) * W_WIDTH;
+            dst := (lo * P_IN + li) * W_WIDTH;
+            r(s)(dst + W_WIDTH - 1 downto dst) := wn(src + W_WIDTH - 1 downto src);
+          end if;
         end loop;
       end loop;
     end loop;
@@ -182,12 +266,14 @@ architecture rtl of ec_linear is
 
   -- issue stage
   signal rb    : natural range 0 to 1 := 0;
-  signal ib    : natural range 0 to NI - 1 := 0;
+  signal ib    : natural range 0 to NI - 1 := STEP_BLOCK(0) mod NI;
   signal ob    : natural range 0 to NO - 1 := 0;
-  signal waddr : natural range 0 to NO * NI - 1 := 0;
+  signal waddr : natural range 0 to NS - 1 := 0;  -- the step
   signal avail : std_logic;
   signal ce    : std_logic;
   signal issue : std_logic;
+  signal first_step : std_logic;
+  signal last_step  : std_logic;
 
   -- stage 1: memory outputs
   signal x1     : xword_t := (others => '0');
@@ -249,7 +335,7 @@ begin
 
   -- weight ROM, synchronous read; bias ROM read one stage later. With a single word
   -- (fully unrolled) they are plain constants, so the multipliers become constant ones.
-  rom_gen : if NO * NI > 1 generate
+  rom_gen : if NS > 1 generate
     rom_proc : process (clk)
     begin
       if rising_edge(clk) then
@@ -284,8 +370,6 @@ begin
         widx <= 0;
         filled <= "00";
         rb <= 0;
-        ib <= 0;
-        ob <= 0;
         waddr <= 0;
       else
         if wr_en = '1' then
@@ -298,17 +382,31 @@ begin
           end if;
         end if;
         if issue = '1' then
-          if waddr = NO * NI - 1 then
+          if waddr = NS - 1 then
             waddr <= 0;
+            filled(rb) <= '0';
+            rb <= 1 - rb;
           else
             waddr <= waddr + 1;
           end if;
+        end if;
+      end if;
+    end if;
+  end process;
+
+  -- the block (ob, ib) of the current step
+  dense_gen : if not SPARSE generate
+    block_proc : process (clk)
+    begin
+      if rising_edge(clk) then
+        if rst = '1' then
+          ib <= 0;
+          ob <= 0;
+        elsif issue = '1' then
           if ib = NI - 1 then
             ib <= 0;
             if ob = NO - 1 then
               ob <= 0;
-              filled(rb) <= '0';
-              rb <= 1 - rb;
             else
               ob <= ob + 1;
             end if;
@@ -317,8 +415,61 @@ begin
           end if;
         end if;
       end if;
-    end if;
-  end process;
+    end process;
+    first_step <= '1' when ib = 0 else '0';
+    last_step <= '1' when ib = NI - 1 else '0';
+  else generate
+    -- schedule ROMs read synchronously at the next step's address (0 on reset), so that
+    -- synthesis can map them like the weight ROM
+    type ib_rom_t is array (0 to NS - 1) of natural range 0 to NI - 1;
+    type ob_rom_t is array (0 to NS - 1) of natural range 0 to NO - 1;
+
+    function ib_rom return ib_rom_t is
+      variable r : ib_rom_t;
+    begin
+      for s in 0 to NS - 1 loop
+        r(s) := STEP_BLOCK(s) mod NI;
+      end loop;
+      return r;
+    end function;
+
+    function ob_rom return ob_rom_t is
+      variable r : ob_rom_t;
+    begin
+      for s in 0 to NS - 1 loop
+        r(s) := STEP_BLOCK(s) / NI;
+      end loop;
+      return r;
+    end function;
+
+    constant IB_OF : ib_rom_t := ib_rom;
+    constant OB_OF : ob_rom_t := ob_rom;
+    signal next_step : natural range 0 to NS - 1;
+    signal after_next : natural range 0 to NS - 1;
+    signal ob_next   : natural range 0 to NO - 1 := OB_OF(imin(1, NS - 1));
+    signal ob_prev   : natural range 0 to NO - 1 := NO - 1;
+  begin
+    next_step <= 0 when rst = '1' or waddr = NS - 1 else waddr + 1;
+    after_next <= 0 when next_step = NS - 1 else next_step + 1;
+    schedule_proc : process (clk)
+    begin
+      if rising_edge(clk) then
+        if rst = '1' or issue = '1' then
+          ib <= IB_OF(next_step);
+          ob <= OB_OF(next_step);
+          ob_next <= OB_OF(after_next);
+        end if;
+        if rst = '1' then
+          ob_prev <= NO - 1;
+        elsif issue = '1' then
+          ob_prev <= ob;
+        end if;
+      end if;
+    end process;
+    -- output blocks follow each other in order, each with at least one step
+    first_step <= '1' when waddr = 0 or ob_prev /= ob else '0';
+    last_step <= '1' when waddr = NS - 1 or ob_next /= ob else '0';
+  end generate;
 
   pipe_proc : process (clk)
     variable s : signed(ACC_WIDTH - 1 downto 0);
@@ -328,8 +479,8 @@ begin
       if ce = '1' then
         -- stage 1 flags (data registered in mem_proc / rom_proc)
         v1 <= avail;
-        if ib = 0 then first1 <= '1'; else first1 <= '0'; end if;
-        if ib = NI - 1 then last1 <= '1'; else last1 <= '0'; end if;
+        first1 <= first_step;
+        last1 <= last_step;
         ob1 <= ob;
         -- stage 2: products, bias
         for lo in 0 to P_OUT - 1 loop
