@@ -94,8 +94,9 @@ def piecewise_params(
         slope = (at(b) - at(a)) / ((b - a) / scale_in)
         pieces.append(line(a, slope, at(a)))
         breaks.append(a)
-    pieces.append(line(knots[-1], right[0], right[0] * knots[-1] / scale_in + right[1]))
-    breaks.append(knots[-1])
+    if hi * scale_in <= t_in.max_int or len(knots) == 1:  # else the last chord reaches the end
+        pieces.append(line(knots[-1], right[0], right[0] * knots[-1] / scale_in + right[1]))
+        breaks.append(knots[-1])
     bases, muls, adds = (tuple(p[i] for p in pieces) for i in range(3))
     return PiecewiseParams(kind, tuple(breaks), bases, muls, adds, SLOPE_BITS, rounding, overflow)
 
