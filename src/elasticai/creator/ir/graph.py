@@ -122,7 +122,7 @@ class LinearParams:
         no, ni = -(-out_features // p_out), -(-in_features // p_in)
         padded = np.zeros((no * p_out, ni * p_in), dtype=bool)
         padded[:out_features, :in_features] = self.weight != 0
-        used = padded.reshape(no, p_out, ni, p_in).any(axis=(1, 3))
+        used: np.ndarray = np.asarray(padded.reshape(no, p_out, ni, p_in).any(axis=(1, 3)))
         used[~used.any(axis=1), 0] = True
         if 4 * used.sum() > 3 * used.size:
             used[:] = True
