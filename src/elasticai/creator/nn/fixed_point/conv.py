@@ -41,10 +41,11 @@ from elasticai.creator.nn.fixed_point._steps import (
     run_steps,
 )
 from elasticai.creator.nn.fixed_point.layers import (
-    Linear,
     _FixedPointLayer,
+    _Foldable,
     _parse,
     _parse_parallelism,
+    bn_scale,
 )
 
 __all__ = [
@@ -189,22 +190,7 @@ class _StepLayer:
         return exact_with_surrogate(result, out_type.dtype, x, lambda: self._surrogate(x))
 
 
-def _fold(layer: Any, bn: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float weight and bias of ``layer`` with ``bn`` (running statistics) folded in."""
-    scale = _bn_scale(bn)
-    shape = (-1,) + (1,) * (layer.weight.dim() - 1)
-    weight = layer.weight.detach() * scale.reshape(shape)
-    bias = layer.bias.detach() if layer.bias is not None else torch.zeros_like(scale)
-    shift = bn.bias.detach() if bn.bias is not None else torch.zeros_like(scale)
-    return weight, (bias - bn.running_mean) * scale + shift
-
-
-def _bn_scale(bn: Any) -> torch.Tensor:
-    gamma = bn.weight.detach() if bn.weight is not None else torch.ones_like(bn.running_var)
-    return gamma / torch.sqrt(bn.running_var + bn.eps)
-
-
-class _ConvNd(_StepLayer, _FixedPointLayer):
+class _ConvNd(_StepLayer, _Foldable):
     """Shared by ``Conv1d`` and ``Conv2d``."""
 
     weight: torch.Tensor
@@ -226,27 +212,6 @@ class _ConvNd(_StepLayer, _FixedPointLayer):
             raise ValueError(f"padding_mode must be 'zeros', not {self.padding_mode!r}")
         window = self.in_channels // self.groups * math.prod(self.kernel_size)
         self.parallelism = _parse_parallelism(parallelism, window * self.groups, self.out_channels)
-
-    # folding ------------------------------------------------------------------
-    @property
-    def batch_norm(self) -> Any:
-        """The batch norm folded into this layer in ``eval()`` (set by ``Sequential``)."""
-        return self.__dict__.get("_folded_batch_norm")
-
-    def _folding(self) -> bool:
-        return self.batch_norm is not None and not self.training and not self.batch_norm.training
-
-    def output_format(self) -> FixedType:
-        return self.batch_norm.fxp if self._folding() else self.fxp
-
-    def int_weight(self) -> torch.Tensor:
-        weight = _fold(self, self.batch_norm)[0] if self._folding() else self.weight
-        return to_int(weight, self.fxp)
-
-    def int_bias(self) -> torch.Tensor | None:
-        if self._folding():
-            return to_int(_fold(self, self.batch_norm)[1], self.fxp)
-        return None if self.bias is None else to_int(self.bias, self.fxp)
 
     # IR -----------------------------------------------------------------------
     def _padding(self, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -304,17 +269,7 @@ class _ConvNd(_StepLayer, _FixedPointLayer):
         if not _is_identity(window):
             w_type = _map_type(window.out_size, window.window, self.dims, self.fxp)
             steps.append(Step(Op.WINDOW, "window", w_type, window))
-        bias = self.int_bias()
-        params = LinearParams(
-            weight=frozen_array(self.dense_weight()),
-            bias=None if bias is None else frozen_array(bias.numpy()),
-            w_type=self.fxp,
-            b_type=None if bias is None else self.fxp,
-            rounding=self.rounding,
-            overflow=self.overflow,
-            p_in=self.parallelism[0] if self.parallelism else 0,
-            p_out=self.parallelism[1] if self.parallelism else 0,
-        )
+        params = self.linear_params(self.dense_weight())
         out = _map_type(window.out_size, self.out_channels, self.dims, self.output_format())
         steps.append(Step(Op.LINEAR, "conv", out, params))
         return steps
@@ -453,7 +408,7 @@ class _BatchNorm(_StepLayer, _FixedPointLayer):
             raise ValueError(
                 f"{where or type(self).__name__} expects {self.num_features} channels, not {channels}"
             )
-        scale = _bn_scale(self)
+        scale = bn_scale(self)
         shift = (self.bias.detach() if self.bias is not None else torch.zeros_like(scale)) - (
             self.running_mean * scale
         )
@@ -543,7 +498,7 @@ class BatchNorm2d(_BatchNorm, torch.nn.BatchNorm2d):
 def link_batch_norm(layer: torch.nn.Module, bn: torch.nn.Module) -> bool:
     """Fold ``bn`` into ``layer`` (both fixed point, channels matching); whether it did."""
     channels = getattr(layer, "out_channels", getattr(layer, "out_features", None))
-    if not isinstance(layer, _ConvNd | Linear) or not isinstance(bn, _BatchNorm):
+    if not isinstance(layer, _Foldable) or not isinstance(bn, _BatchNorm):
         return False
     if channels != bn.num_features:
         return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, requantize
@@ -66,7 +67,66 @@ def _parse(enum: Any, value: Any, name: str) -> Any:
         raise ValueError(f"{name} must be one of {allowed}, not {value!r}") from None
 
 
-class Linear(_FixedPointLayer, torch.nn.Linear):
+class _Foldable(_FixedPointLayer):
+    """A layer computing ``W x + b`` into which ``Sequential`` may fold a batch norm."""
+
+    weight: torch.Tensor
+    bias: Any
+    parallelism: tuple[int, int] | None
+
+    @property
+    def batch_norm(self) -> Any:
+        """The batch norm folded into this layer in ``eval()`` (set by ``Sequential``)."""
+        return self.__dict__.get("_folded_batch_norm")
+
+    def _folding(self) -> bool:
+        return self.batch_norm is not None and not self.training and not self.batch_norm.training
+
+    def output_format(self) -> FixedType:
+        """The format of the output: the folded batch norm's in ``eval()``, else the layer's."""
+        return self.batch_norm.fxp if self._folding() else self.fxp
+
+    def int_weight(self) -> torch.Tensor:
+        weight = _fold(self, self.batch_norm)[0] if self._folding() else self.weight
+        return to_int(weight, self.fxp)
+
+    def int_bias(self) -> torch.Tensor | None:
+        if self._folding():
+            return to_int(_fold(self, self.batch_norm)[1], self.fxp)
+        return None if self.bias is None else to_int(self.bias, self.fxp)
+
+    def linear_params(self, weight: np.ndarray) -> LinearParams:
+        """The IR constants with integer ``weight`` (``(out, in)``, in stream order)."""
+        bias = self.int_bias()
+        return LinearParams(
+            weight=frozen_array(weight),
+            bias=None if bias is None else frozen_array(bias.numpy()),
+            w_type=self.fxp,
+            b_type=None if bias is None else self.fxp,
+            rounding=self.rounding,
+            overflow=self.overflow,
+            p_in=self.parallelism[0] if self.parallelism else 0,
+            p_out=self.parallelism[1] if self.parallelism else 0,
+        )
+
+
+def _fold(layer: Any, bn: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float weight and bias of ``layer`` with ``bn`` (running statistics) folded in."""
+    scale = bn_scale(bn)
+    shape = (-1,) + (1,) * (layer.weight.dim() - 1)
+    weight = layer.weight.detach() * scale.reshape(shape)
+    bias = layer.bias.detach() if layer.bias is not None else torch.zeros_like(scale)
+    shift = bn.bias.detach() if bn.bias is not None else torch.zeros_like(scale)
+    return weight, (bias - bn.running_mean) * scale + shift
+
+
+def bn_scale(bn: Any) -> torch.Tensor:
+    """``gamma / sqrt(running_var + eps)`` of a batch norm."""
+    gamma = bn.weight.detach() if bn.weight is not None else torch.ones_like(bn.running_var)
+    return gamma / torch.sqrt(bn.running_var + bn.eps)
+
+
+class Linear(_Foldable, torch.nn.Linear):
     """``y = W x + b`` on fixed-point numbers, exact inside, rounded once at the output.
 
     The accumulator is wide enough for every sum, so the only rounding is
@@ -94,32 +154,6 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
         self._init_format(total_bits, frac_bits, rounding, overflow)
         self.parallelism = _parse_parallelism(parallelism, in_features, out_features)
 
-    @property
-    def batch_norm(self) -> Any:
-        """The batch norm folded into this layer in ``eval()`` (set by ``Sequential``)."""
-        return self.__dict__.get("_folded_batch_norm")
-
-    def _folding(self) -> bool:
-        return self.batch_norm is not None and not self.training and not self.batch_norm.training
-
-    def output_format(self) -> FixedType:
-        """The format of the output: the folded batch norm's in ``eval()``, else the layer's."""
-        return self.batch_norm.fxp if self._folding() else self.fxp
-
-    def int_weight(self) -> torch.Tensor:
-        if self._folding():
-            from elasticai.creator.nn.fixed_point.conv import _fold
-
-            return to_int(_fold(self, self.batch_norm)[0], self.fxp)
-        return to_int(self.weight, self.fxp)
-
-    def int_bias(self) -> torch.Tensor | None:
-        if self._folding():
-            from elasticai.creator.nn.fixed_point.conv import _fold
-
-            return to_int(_fold(self, self.batch_norm)[1], self.fxp)
-        return None if self.bias is None else to_int(self.bias, self.fxp)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._folding():
             from elasticai.creator.nn.fixed_point._steps import exact_with_surrogate, run_steps
@@ -136,17 +170,7 @@ class Linear(_FixedPointLayer, torch.nn.Linear):
         """This layer as IR steps (see ``_steps``) for inputs of ``in_type``."""
         from elasticai.creator.nn.fixed_point._steps import Step
 
-        bias = self.int_bias()
-        params = LinearParams(
-            weight=frozen_array(self.int_weight().numpy()),
-            bias=None if bias is None else frozen_array(bias.numpy()),
-            w_type=self.fxp,
-            b_type=None if bias is None else self.fxp,
-            rounding=self.rounding,
-            overflow=self.overflow,
-            p_in=self.parallelism[0] if self.parallelism else 0,
-            p_out=self.parallelism[1] if self.parallelism else 0,
-        )
+        params = self.linear_params(self.int_weight().numpy())
         rows = in_type.shape[:-1]
         out = TensorType((*rows, self.out_features), self.output_format())
         return [Step(Op.LINEAR, "linear", out, params)]
