@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import os
 
+import torch
 from hypothesis import HealthCheck, settings
+
+# The models under test are small: torch's thread pool only costs time, a lot when the
+# workers of ``-n 2`` share two cores.
+torch.set_num_threads(1)
 
 settings.register_profile(
     "ci",

@@ -69,15 +69,6 @@ BOUNDS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small tensors: torch's thread pool only costs time (a lot with ``-n 2`` on 2 cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def every_input(t: FixedType) -> torch.Tensor:
     """Every value of format ``t``, ascending, as float64."""
     return torch.arange(t.min_int, t.max_int + 1, dtype=torch.float64) * t.resolution

@@ -39,16 +39,6 @@ from elasticai.creator.nn.fixed_point import (
 )
 from elasticai.creator.nn.fixed_point.conv import avg_pool_constants
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small tensors: torch's thread pool only costs time (a lot with ``-n 2`` on 2 cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --- references -------------------------------------------------------------------------
 
 
