@@ -221,3 +221,8 @@ def test_linear_with_folded_batch_norm():
     )
     assert model[1].folded
     assert_bit_exact(model, maps(5, (6,)), target_ii=8)
+
+
+def test_activation_before_the_first_convolution():
+    model = trained(Sequential(Tanh(8, 4), Conv1d(2, 3, 3, 8, 4), MaxPool1d(2)), (2, 9))
+    assert_bit_exact(model, maps(3, (2, 9)), input_shape=(2, 9))

@@ -81,20 +81,30 @@ class _Chain:
         self.nodes.append(Node(name, op, (self.value,), in_type, out_type, params, source))
         self.value, self.type = name, out_type
 
-    def start(
-        self, torch_shape: tuple[int, ...], stream: TensorType, order: np.ndarray | None
-    ) -> None:
+    def start(self, torch_shape: tuple[int, ...], fxp: FixedType) -> TensorType:
+        """The model's input: a vector, or a ``(channels, *spatial)`` map streamed channels
+        last."""
+        order: np.ndarray | None = None
+        stream = TensorType(torch_shape, fxp)
+        if len(torch_shape) > 1:
+            stream = TensorType((*torch_shape[1:], torch_shape[0]), fxp)
+            order = _channels_last_order(torch_shape)
         self.type, self.torch_shape, self.order = stream, torch_shape, order
         self.first = (torch_shape, order)
+        return stream
 
     def enter(self, fxp: FixedType, layer: Any, shape: tuple[int, ...], source: str) -> TensorType:
         """The input of a layer of format ``fxp``: converted if the value before differs."""
-        wanted = TensorType(shape, fxp)
         if self.type is None:
-            self.start(shape, wanted, None)
-            return wanted
+            return self.start(shape, fxp)
         if self.type.shape != shape:
             raise ValueError(f"{source} expects shape {shape}, not {self.type.shape}")
+        return self.convert(fxp, layer, source)
+
+    def enter_elementwise(self, fxp: FixedType, layer: Any, source: str) -> TensorType:
+        """The input of an element-wise layer: any shape (``input_shape``, else one value)."""
+        if self.type is None:
+            return self.start(self.input_shape or (1,), fxp)
         return self.convert(fxp, layer, source)
 
     def convert(self, fxp: FixedType, layer: Any, source: str) -> TensorType:
@@ -117,10 +127,11 @@ class _Chain:
                 )
             if fxp is None:
                 raise ValueError(f"{source} is the first layer: give it total_bits and frac_bits")
-            stream = TensorType((*shape[1:], shape[0]), fxp)
-            self.start(tuple(shape), stream, _channels_last_order(tuple(shape)))
-            return stream
-        if len(self.torch_shape) != dims + 1 or not _is_map_order(self.torch_shape, self.order):
+            return self.start(tuple(shape), fxp)
+        is_map = self.order is not None and np.array_equal(
+            self.order, _channels_last_order(self.torch_shape)
+        )
+        if len(self.torch_shape) != dims + 1 or not is_map:
             raise ValueError(
                 f"{source} takes (batch, channels, {'length' if dims == 1 else 'height, width'}) "
                 f"maps, but the layer before it gives {tuple(self.torch_shape)}"
@@ -142,17 +153,6 @@ def _channels_last_order(torch_shape: tuple[int, ...]) -> np.ndarray:
     """Model flat index of each stream element of a channels-last map."""
     index = np.arange(int(np.prod(torch_shape))).reshape(torch_shape)
     return np.moveaxis(index, 0, -1).ravel()
-
-
-def _is_map_order(torch_shape: tuple[int, ...], order: np.ndarray | None) -> bool:
-    if len(torch_shape) < 2:
-        return False
-    expected = _channels_last_order(torch_shape)
-    return (
-        order is not None
-        and np.array_equal(order, expected)
-        or (order is None and np.array_equal(expected, np.arange(expected.size)))
-    )
 
 
 def _check_finite(tensor: torch.Tensor, what: str, source: str) -> None:
@@ -213,10 +213,7 @@ def _flatten(m: Any, chain: _Chain, source: str) -> None:
 
 
 def _piecewise(m: Any, chain: _Chain, source: str) -> None:
-    if chain.type is None:
-        shape = tuple(chain.input_shape) if chain.input_shape is not None else (1,)
-        chain.start(shape, TensorType(shape, m.fxp), None)
-    in_type = chain.convert(m.fxp, m, source)
+    in_type = chain.enter_elementwise(m.fxp, m, source)
     steps = m.steps(in_type, source)
     for step in steps:
         chain.add(step.op, step.kind, in_type, step.output_type, step.params, source)
@@ -237,10 +234,7 @@ def _pointwise_layer(m: _PointwiseLayer, chain: _Chain, source: str) -> None:
     else:
         fxp = m.fxp
         params = m.pointwise_params()
-    if chain.type is None:
-        shape = tuple(chain.input_shape) if chain.input_shape is not None else (1,)
-        chain.start(shape, TensorType(shape, fxp), None)
-    in_type = chain.convert(fxp, m, source)
+    in_type = chain.enter_elementwise(fxp, m, source)
     chain.add(Op.POINTWISE, params.kind, in_type, in_type, params, source)
 
 

@@ -149,14 +149,6 @@ def _is_identity(w: WindowParams) -> bool:
     )
 
 
-def _window_type(w: WindowParams, dims: int, t: FixedType) -> TensorType:
-    return _map_type(w.out_size, w.window // 1, dims, t)
-
-
-def _spatial_map_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return shape
-
-
 class _StepLayer:
     """Mixin: a layer whose forward runs its ``steps`` on channels-last integers."""
 
