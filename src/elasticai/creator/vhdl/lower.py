@@ -6,7 +6,7 @@ from the passes. Per-op lowering lives in the ``LOWER`` table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +112,14 @@ def _stream_ports(source: Stream, sink: Stream) -> list[tuple[str, str]]:
     return ports
 
 
+def _instance(
+    node: Node, entity: str, generics: Mapping[str, object], source: Stream, sink: Stream
+) -> Instance:
+    """``node`` as an instance of the library entity ``entity``, reading ``source``."""
+    generic_map = [(k, str(v)) for k, v in generics.items()]
+    return Instance(node.name, entity, generic_map, _stream_ports(source, sink))
+
+
 def _vector_literal(values: np.ndarray, width: int) -> str:
     """Element ``k`` of ``values`` in bits ``k*width ..`` (element 0 lowest), in lines."""
     mask = (1 << width) - 1
@@ -171,9 +179,7 @@ def _lower_linear(node: Node, source: Stream, sink: Stream) -> tuple[list[Consta
         entity = "ec_linear_unrolled"
         del generics["P_IN"], generics["P_OUT"]
         generics["STAGES"] = p.stages
-    generic_map = [(k, str(v)) for k, v in generics.items()]
-    instance = Instance(node.name, entity, generic_map, _stream_ports(source, sink))
-    return constants, instance
+    return constants, _instance(node, entity, generics, source, sink)
 
 
 def _lower_pointwise(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
@@ -192,9 +198,7 @@ def _lower_pointwise(node: Node, source: Stream, sink: Stream) -> tuple[list[Con
         "HI": _signed_generic(p.high),
         "PAD_LANES": str(-node.output_type.size % p.lanes),
     }
-    return [], Instance(
-        node.name, "ec_pointwise", list(generics.items()), _stream_ports(source, sink)
-    )
+    return [], _instance(node, "ec_pointwise", generics, source, sink)
 
 
 def _lower_window(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
@@ -220,8 +224,7 @@ def _lower_window(node: Node, source: Stream, sink: Stream) -> tuple[list[Consta
         "IN_LANES": source.lanes,
         "OUT_LANES": p.lanes,
     }
-    generic_map = [(k, str(v)) for k, v in generics.items()]
-    return [], Instance(node.name, "ec_window", generic_map, _stream_ports(source, sink))
+    return [], _instance(node, "ec_window", generics, source, sink)
 
 
 def _lower_reduce(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
@@ -235,8 +238,7 @@ def _lower_reduce(node: Node, source: Stream, sink: Stream) -> tuple[list[Consta
         "LANES": p.lanes,
         "KIND": 0 if p.kind == "max" else 1,
     }
-    generic_map = [(k, str(v)) for k, v in generics.items()]
-    return [], Instance(node.name, "ec_reduce", generic_map, _stream_ports(source, sink))
+    return [], _instance(node, "ec_reduce", generics, source, sink)
 
 
 def _lower_piecewise(node: Node, source: Stream, sink: Stream) -> tuple[list[Constant], Instance]:
@@ -278,8 +280,7 @@ def _lower_piecewise(node: Node, source: Stream, sink: Stream) -> tuple[list[Con
         "OVERFLOW": p.overflow.code,
         "PAD_LANES": -node.output_type.size % p.lanes,
     }
-    generic_map = [(k, str(v)) for k, v in generics.items()]
-    return constants, Instance(node.name, "ec_piecewise", generic_map, _stream_ports(source, sink))
+    return constants, _instance(node, "ec_piecewise", generics, source, sink)
 
 
 LOWER: dict[Op, Callable[[Node, Stream, Stream], tuple[list[Constant], Instance]]] = {
