@@ -253,6 +253,17 @@ def unrolled_stages(node: Node) -> int:
     return max(1, math.ceil(math.ceil(math.log2(terms)) / 4)) if terms > 1 else 1
 
 
+#: Weights up to which the planner counts the zero blocks a layer skips for every lane
+#: option; larger layers are planned as dense (their hardware is then faster than planned).
+SPARSE_PLANNING_LIMIT = 1 << 16
+
+
+def _sparse_steps(p: LinearParams) -> Callable[[int, int], int] | None:
+    if p.weight.size > SPARSE_PLANNING_LIMIT or (p.weight != 0).all():
+        return None
+    return lru_cache(maxsize=None)(p.steps)
+
+
 def _check(node: Node) -> _Check:
     """Reducers take whole positions (lanes divide the channels); element-wise nodes any."""
     p = node.params
@@ -295,7 +306,7 @@ def _layers(graph: Graph) -> tuple[list[_Layer], tuple[_Check, ...]]:
                     rows,
                     divides_out=divides_out,
                     divides_in=divides_in,
-                    steps=None if (p.weight != 0).all() else lru_cache(maxsize=None)(p.steps),
+                    steps=_sparse_steps(p),
                 )
             )
         elif isinstance(p, WindowParams):
