@@ -226,3 +226,25 @@ def test_linear_with_folded_batch_norm():
 def test_activation_before_the_first_convolution():
     model = trained(Sequential(Tanh(8, 4), Conv1d(2, 3, 3, 8, 4), MaxPool1d(2)), (2, 9))
     assert_bit_exact(model, maps(3, (2, 9)), input_shape=(2, 9))
+
+
+@pytest.mark.parametrize("setting", [{}, {"target_ii": 6}])
+def test_zero_blocks_are_skipped_and_the_bank_waits_for_the_whole_vector(setting):
+    """Pruned weights: all-zero blocks cost no cycle, and a vector whose last visited block
+    is not its last input word still waits for that word before freeing its input bank
+    (found by the randomised equivalence: a 2-input layer with the weights [-2, 0])."""
+    model = Sequential(Linear(2, 1, 2, 0, bias=False, rounding="floor"), Linear(1, 1, 2, 0))
+    pruned = Sequential(Linear(12, 6, 8, 4))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[-2.0, 0.0]]))
+        model[1].weight.fill_(1.0)
+        pruned[0].weight.copy_(torch.randn(6, 12).clamp(-1, 1))
+        pruned[0].weight[:, 8:] = 0.0  # the last third of the inputs unused
+        pruned[0].weight[3:, :4] = 0.0
+    assert_bit_exact(model, maps(8, (2,), scale=3.0))
+    assert_bit_exact(pruned, maps(8, (12,)), **setting)
+    design = pruned.create_design("pruned", **setting)
+    report = design.report(synthesis=False)
+    assert report["initiation_interval"] == report["predicted_initiation_interval"]
+    if not setting:
+        assert report["initiation_interval"] == 6 * 12 - 3 * 8 - 3 * 4  # 36 of 72 blocks

@@ -97,14 +97,19 @@ def _window_needs(p: WindowParams, in_lanes: int) -> list[int]:
 
 def _folded_linear(p: LinearParams, rows: int, arrivals: list[int]) -> list[int]:
     """One step per cycle over the visited blocks, each no earlier than the cycle after its
-    input beat arrived; an output beat leaves ``FOLDED_PIPELINE`` after its block's last step."""
+    input beat arrived (the vector's last step: after the whole vector, as it frees the
+    input bank); an output beat leaves ``FOLDED_PIPELINE`` after its block's last step."""
     n_in = _beats(p.weight.shape[1], p.p_in)
     used = p.blocks(p.p_in, p.p_out)
     issue, out = -1, []
+    last_step = (len(used) - 1, int(used[-1].nonzero()[0][-1]))
     for r in range(rows):
-        for row in used:
+        vector_done = arrivals[(r + 1) * n_in - 1]
+        for ob, row in enumerate(used):
             for ib in row.nonzero()[0]:
                 issue = max(arrivals[r * n_in + int(ib)] + 1, issue + 1)
+                if (ob, int(ib)) == last_step:  # releases the input bank: the whole vector
+                    issue = max(issue, vector_done + 1)
             out.append(issue + FOLDED_PIPELINE)
     return out
 

@@ -313,7 +313,10 @@ begin
   wr_en <= s_axis_tvalid and s_ready;
 
   ce <= m_axis_tready or not m_valid;
-  avail <= '1' when filled(rb) = '1' or (wb = rb and widx > ib) else '0';
+  -- early start: a step may read a word as soon as it is written; the vector's last step
+  -- releases the bank, so it waits for the whole vector (with skipped blocks its word may
+  -- not be the last one)
+  avail <= '1' when filled(rb) = '1' or (wb = rb and widx > ib and waddr /= NS - 1) else '0';
   issue <= ce and avail;
 
   m_axis_tdata <= m_data;
@@ -420,7 +423,7 @@ begin
     last_step <= '1' when ib = NI - 1 else '0';
   else generate
     -- schedule ROMs read synchronously at the next step's address (0 on reset), so that
-    -- synthesis can map them like the weight ROM
+    -- they map to memory like the weight ROM
     type ib_rom_t is array (0 to NS - 1) of natural range 0 to NI - 1;
     type ob_rom_t is array (0 to NS - 1) of natural range 0 to NO - 1;
 
@@ -449,8 +452,8 @@ begin
     signal ob_next   : natural range 0 to NO - 1 := OB_OF(imin(1, NS - 1));
     signal ob_prev   : natural range 0 to NO - 1 := NO - 1;
   begin
-    next_step <= 0 when rst = '1' or waddr = NS - 1 else waddr + 1;
-    after_next <= 0 when next_step = NS - 1 else next_step + 1;
+    next_step <= 0 when rst = '1' or waddr = NS - 1 else imin(waddr + 1, NS - 1);
+    after_next <= 0 when next_step = NS - 1 else imin(next_step + 1, NS - 1);
     schedule_proc : process (clk)
     begin
       if rising_edge(clk) then

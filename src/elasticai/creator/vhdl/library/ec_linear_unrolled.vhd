@@ -68,8 +68,8 @@ architecture rtl of ec_linear_unrolled is
     return signed(bn(o * B_WIDTH + B_WIDTH - 1 downto o * B_WIDTH));
   end function;
 
-  -- bit loops instead of numeric_std's signed/integer operators, which GHDL 2.0's
-  -- synthesis cannot evaluate at elaboration
+  -- bit loops instead of numeric_std's signed/integer operators, which GHDL 2.0 cannot
+  -- evaluate at elaboration when it synthesizes
   function is_zero(v : signed) return boolean is
   begin
     for k in v'range loop
