@@ -245,10 +245,10 @@ def quantize_float(
     if Overflow(overflow_mode) is Overflow.SATURATE:
         r = np.clip(r, t.min_int, t.max_int)
         return r.astype(np.int64)
-    limit = float(1 << 62)
-    if np.abs(r).max(initial=0.0) >= limit:
-        raise ValueError(f"cannot wrap values as large as {np.abs(r).max()} into {t}")
-    return wrap(r.astype(np.int64), t)
+    if not np.isfinite(r).all():
+        raise ValueError(f"cannot wrap infinite values into {t}")
+    # fmod of floats is exact: the remainder of any (integer) value fits int64 afterwards
+    return wrap(np.fmod(r, math.ldexp(1.0, t.total_bits)).astype(np.int64), t)
 
 
 def affine_clamp(

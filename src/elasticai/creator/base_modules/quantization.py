@@ -36,9 +36,10 @@ def to_int(
         v = torch.round(v)  # ties to even
     if Overflow(overflow_mode) is Overflow.SATURATE:
         return v.clamp(t.min_int, t.max_int).to(torch.int64)
-    limit = float(1 << 62)
-    if v.abs().max() >= limit:
-        raise ValueError(f"cannot wrap values as large as {v.abs().max().item()} into {t}")
+    if not torch.isfinite(v).all():
+        raise ValueError(f"cannot wrap infinite values into {t}")
+    # fmod of floats is exact: the remainder of any (integer) value fits int64 afterwards
+    v = torch.fmod(v, math.ldexp(1.0, t.total_bits))
     return overflow(v.to(torch.int64), t, Overflow.WRAP)
 
 
