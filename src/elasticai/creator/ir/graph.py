@@ -195,6 +195,58 @@ class WindowParams:
         index = np.where(inside, (rows * iw + cols) * c + chan, -1)
         return np.broadcast_to(index, (oh, ow, kh, kw, c)).reshape(oh * ow, kh * kw * c)
 
+    def memory_words(self, in_lanes: int) -> int:
+        """``ec_window``'s ``MEM_WORDS`` for input beats of ``in_lanes`` elements: the words
+        of its ring (line buffer), or 0 for its double buffer of ``2 * NW`` words
+        (``NW = ceil(h * w * channels / in_lanes)``, one sample) where a ring would not save
+        at least half of that (more than ``NW`` words).
+
+        For window ``p`` (row-major), ``LOW[p]`` is the lowest word it or a later window of
+        the sample may read, as ``ec_window`` computes it (its header: the word of the
+        window's top-left corner, negative in the padding), and ``HI[p]`` its highest word
+        read (none where it is all padding). The ring holds a window and the next one,
+        ``max over p of max(HI[p], HI[p + 1]) - LOW[p] + 1`` words, so that the writer
+        fetches the next window's words while the current one is read (the window after
+        the last is the next sample's first, at ``NW + HI[0]``; the sample's last beat waits
+        for word ``NW - 1``), plus 2 words of slack, rounded up to a power of two (the
+        ring's RAM has that many words anyway). In 1-D that is the window's span plus one
+        stride of positions, in 2-D about the span plus a stride of rows.
+
+        >>> conv = WindowParams(8, (1, 32), (1, 32), (1, 3), padding=(0, 1), lanes=1)
+        >>> conv.memory_words(1), conv.memory_words(8)  # span 24 (3) + stride 8 (1) + 2
+        (64, 8)
+        >>> pool = WindowParams(8, (1, 64), (1, 32), (1, 2), stride=(1, 2), lanes=1)
+        >>> pool.memory_words(1)  # span 16 + stride 16 + 2 (a sample is 512 words)
+        64
+        >>> conv2d = WindowParams(4, (8, 8), (8, 8), (3, 3), padding=(1, 1), lanes=1)
+        >>> conv2d.memory_words(1)  # rows of 32 words; widest: a row's end to the next, 80
+        128
+        >>> conv2d.memory_words(64)  # 4 words a sample: the double buffer (8 words)
+        0
+        """
+        (ih, iw), (oh, ow), (kh, kw) = self.in_size, self.out_size, self.kernel
+        (s_h, s_w), (d_h, d_w), (p_t, p_l) = self.stride, self.dilation, self.padding
+        c, lanes = self.channels, in_lanes
+        nw = -(-ih * iw * c // lanes)
+        top = np.arange(oh)[:, None] * s_h - p_t
+        left = np.arange(ow)[None, :] * s_w - p_l
+        low = ((top * iw + left) * c) // lanes
+        if oh > 1 and (ow - 1) * s_w > s_h * iw:  # windows beyond a row's end
+            next_row = ((top * iw - p_l) * c) // lanes + (s_h * iw * c) // lanes
+            low = np.where(np.arange(oh)[:, None] < oh - 1, np.minimum(low, next_row), low)
+        low = np.minimum(low, nw).reshape(-1)
+        rows = top[:, :, None] + np.arange(kh) * d_h  # (oh, 1, kh)
+        cols = left[:, :, None] + np.arange(kw) * d_w  # (1, ow, kw)
+        last_row = np.where((rows >= 0) & (rows < ih), rows, -1).max(axis=2)  # (oh, 1)
+        last_col = np.where((cols >= 0) & (cols < iw), cols, -1).max(axis=2)  # (1, ow)
+        high = ((last_row * iw + last_col) * c + c - 1) // lanes
+        high = np.where((last_row >= 0) & (last_col >= 0), high, 0).reshape(-1)
+        following = np.append(high[1:], nw + high[0])
+        need = np.maximum(high, following)
+        need[-1] = max(int(need[-1]), nw - 1)
+        words = 1 << (int((need - low).max()) + 1 + 2 - 1).bit_length()
+        return words if words <= nw else 0
+
 
 @dataclass(frozen=True)
 class ReduceParams:

@@ -122,16 +122,21 @@ def _pointwise(node: Node, p: PointwiseParams) -> dict[str, int]:
 
 
 def _window(node: Node, p: WindowParams, in_lanes: int) -> dict[str, int]:
-    """``ec_window``: per output lane a copy of the double-buffered sample memory, an
-    address adder, four bound comparisons and an element multiplexer."""
+    """``ec_window``: per output lane a copy of the sample memory (the double buffer of two
+    samples, or the ring of ``WindowParams.memory_words`` words, with the writer's
+    counters), an address adder, four bound comparisons and an element multiplexer."""
     x_bits = node.input_type.dtype.total_bits
     copies = min(p.lanes, p.window)
-    words = 2 * math.ceil(node.input_type.size / in_lanes)
+    ring = p.memory_words(in_lanes)
+    words = ring or 2 * math.ceil(node.input_type.size / in_lanes)
     ram_luts, bram = _rom(words * in_lanes * x_bits, in_lanes * x_bits)
     address = max(1, words.bit_length())
     return {
         "lut": 60 + copies * (ram_luts + 3 * address + x_bits * max(1, in_lanes // 2)),
-        "ff": 40 + copies * (x_bits + address + 4) + p.lanes * x_bits,
+        "ff": 40
+        + (4 * address if ring else 0)
+        + copies * (x_bits + address + 4)
+        + p.lanes * x_bits,
         "dsp": 0,
         "bram": copies * bram,
         "carry": 4 + copies * math.ceil(3 * address / 4),

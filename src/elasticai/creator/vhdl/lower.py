@@ -223,6 +223,7 @@ def _lower_window(node: Node, source: Stream, sink: Stream) -> tuple[list[Consta
         "PAD_VALUE": slv_literal(p.pad_value, width),
         "IN_LANES": source.lanes,
         "OUT_LANES": p.lanes,
+        "MEM_WORDS": p.memory_words(source.lanes),  # 0: double buffer, else a ring
     }
     return [], _instance(node, "ec_window", generics, source, sink)
 

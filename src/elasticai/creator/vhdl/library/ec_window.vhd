@@ -10,26 +10,57 @@
 -- of OUT_LANES elements (lanes beyond KC in its last beat are 0); m_axis_tlast marks the
 -- last beat of the sample's last window.
 -- Architecture:
---   * Sample memory, double-buffered (2 banks of NW = ceil(N / IN_LANES) words of IN_LANES
---     elements, word address 2*word + bank), one copy per output lane (an output lane may
---     need any element): each input beat is written to every copy, each copy has one
---     synchronous read port (simple dual-port RAM). Sample n+1 is written while the
---     windows of sample n are read.
+--   * Sample memory, one copy per output lane (an output lane may need any element): each
+--     input beat is written to every copy, each copy has one synchronous read port (simple
+--     dual-port RAM). Two modes (MEM_WORDS):
+--     - MEM_WORDS = 0, double buffer: 2 banks of NW = ceil(N / IN_LANES) words of IN_LANES
+--       elements (word address 2*word + bank). Sample n+1 is written while the windows of
+--       sample n are read.
+--     - MEM_WORDS > 0, ring (line buffer): the words stream through a ring continuously
+--       across samples (word w of sample n is word g = n*NW + w of the stream, at ring
+--       address g mod P, P = MEM_WORDS rounded up to a power of two), which holds only the
+--       band of rows (2-D) / positions (1-D) the windows still need. The writer may write
+--       word g only while g < LOW + MEM_WORDS, LOW (below) a lower bound of every word the
+--       beat in the address stage and all later beats read, so it never overwrites a word
+--       a beat still reads (a beat reads the RAM when it issues). The reader issues a beat
+--       once its words are written, as in the double buffer.
 --   * Beat sequencer: beat-in-window b, window position (oh*STRIDE_H, ow*STRIDE_W) and the
 --     running base address of the window (element index of its top-left corner, kept
 --     biased to be >= 0 and split into word and element-in-word: stepping is an add and
 --     one conditional subtract, no division). Constant per-beat, per-lane tables (built
 --     at elaboration) give each lane's row/column offset and address offset.
 --   * Address stage (registered): per lane the word, the element in the word, and whether
---     the lane is padding (PAD_VALUE) or beyond KC (0).
+--     the lane is padding (PAD_VALUE) or beyond KC (0); in ring mode also the writer's
+--     limit from the window's LOW.
 --   * Issue (early start): the beat in the address stage issues when every word its
---     non-padding lanes read has been written to its bank (lane word < words written),
+--     non-padding lanes read has been written (lane word < words of its sample written),
 --     and at least the sample's first input beat has arrived; the sample's last output
---     beat waits for the whole sample (it releases the bank).
+--     beat waits for the whole sample (in the double buffer it releases the bank).
 --   * RAM read register -> output register (element select, PAD_VALUE, 0).
 --   A global clock enable (ce) freezes address stage, read and output registers while the
 --   output register is full and not accepted; the input side keeps accepting into the
---   free bank.
+--   free bank (into the ring while it has room).
+-- Ring mode in detail. Window (oh, ow) has its top-left corner at element
+-- u(oh, ow) = ((oh*STRIDE_H - PAD_T)*IN_W + ow*STRIDE_W - PAD_L)*CHANNELS (< 0 in the
+-- padding) of its sample, and
+--     LOW(oh, ow) = min(floor(u(oh, ow) / IN_LANES), R(oh), NW)   (words of the sample)
+-- with R(oh) = floor(u(oh, 0) / IN_LANES) + floor(STRIDE_H*IN_W*CHANNELS / IN_LANES) for
+-- oh < OUT_H - 1 if ROW_MIN, else no bound. A window reads elements >= u only, the later
+-- windows of its row have larger u, those of later rows u >= u(oh+1, 0) (which the row's
+-- windows never pass unless ROW_MIN: (OUT_W-1)*STRIDE_W > STRIDE_H*IN_W, windows beyond
+-- the row's end), later samples words >= NW: so LOW bounds every word still to be read.
+-- It is the window's base word (the sequencer's), the other two terms exist only where
+-- the geometry needs them. The writer keeps WREL, the words of the address-stage beat's
+-- sample written so far (it drops by NW when the address stage moves on to the next
+-- sample), and may write while WREL < LOW + MEM_WORDS; a beat's lane word w is written
+-- when w < WREL. Minimum size (elaboration assert): a beat needs the words up to HI (its
+-- highest non-padding word, at least word 0; NW - 1 for the sample's last beat), the
+-- writer gets to LOW + MEM_WORDS - 1, so the ring cannot deadlock iff
+--     MEM_WORDS >= max(max over windows of max(HI, 0) - LOW + 1, NW - LOW(last window))
+-- (the span of a window in words, from its top-left corner, plus what the sample's last
+-- beat waits for). A ring that size may hold the writer back until the current window is
+-- done; one that also holds the next window (WindowParams.memory_words) keeps the reader
+-- fed as the double buffer does.
 -- Timing (exact, when not frozen by the consumer): a beat issues one cycle after the input
 -- handshake (rising edge t) that completes what it waits for: the input beat holding the
 -- largest word its non-padding lanes read, at least the sample's first input beat (so an
@@ -39,11 +70,14 @@
 -- edge t+3. Beats issue at most one per cycle, so with the consumer always ready the
 -- output beat k leaves at cycle max(t_k + 3, out_{k-1} + 1), t_k its input handshake's
 -- cycle: one beat per clock once the data are there, also across samples (no gap at a
--- sample boundary).
--- Resources: RL = min(OUT_LANES, KC) RAM copies of 2*NW words x IN_LANES*X_WIDTH bits
--- (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry offset table (a constant
--- when a window is one beat), four position comparisons, one word comparison and an
--- IN_LANES:1 element multiplexer; the sequencer's counters. No multipliers or dividers.
+-- sample boundary). The same holds in ring mode while the ring does not hold the writer
+-- back.
+-- Resources: RL = min(OUT_LANES, KC) RAM copies of 2*NW words (ring: P words) x
+-- IN_LANES*X_WIDTH bits (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry
+-- offset table (a constant when a window is one beat), four position comparisons, one
+-- word comparison and an IN_LANES:1 element multiplexer (ring: and a ring address adder);
+-- the sequencer's counters (ring: the writer's address, WREL, the limit LOW + MEM_WORDS
+-- and its comparison). No multipliers or dividers.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -67,7 +101,8 @@ entity ec_window is
     PAD_L     : natural := 0;        -- padding columns on the left (right: implied by OUT_W)
     PAD_VALUE : std_logic_vector;    -- X_WIDTH bits, value of padded elements
     IN_LANES  : positive := 1;
-    OUT_LANES : positive := 1
+    OUT_LANES : positive := 1;
+    MEM_WORDS : natural := 0         -- 0: double buffer; else the ring's words (see above)
   );
   port (
     clk           : in  std_logic;
@@ -108,6 +143,16 @@ architecture rtl of ec_window is
   constant OW_MAX   : natural := OFF_MAX / IN_LANES;
   constant W_MAX    : natural := BW_MAX + OW_MAX + 1;
 
+  -- ring mode (see the header); LOW is held biased like base_w (LOW + BIAS_W >= 0)
+  constant RING    : boolean := MEM_WORDS > 0;
+  constant M       : positive := imax(MEM_WORDS, 1);
+  constant PB      : positive := index_width(M);                    -- ring address bits
+  constant RS_W    : natural := ROW_STEP / IN_LANES;
+  constant ROW_MIN : boolean := OUT_H > 1 and (OUT_W - 1) * COL_STEP > ROW_STEP;
+  constant LOW_TOP : natural := NW + BIAS_W;                        -- LOW <= NW, biased
+  constant CLAMP   : boolean := BW_MAX > LOW_TOP;
+  constant LIM_MAX : natural := BW_MAX + RS_W + M;
+
   subtype row_t is natural range 0 to ROW_MAX;
   subtype col_t is natural range 0 to COL_MAX;
   subtype bw_t is natural range 0 to BW_MAX;
@@ -146,7 +191,53 @@ architecture rtl of ec_window is
     return t;
   end function;
 
+  -- floor(a / b) for any sign of a (VHDL's "/" truncates)
+  function floor_div(a : integer; b : positive) return integer is
+  begin
+    if a >= 0 then
+      return a / b;
+    end if;
+    return -((b - 1 - a) / b);
+  end function;
+
+  -- ring mode: the smallest MEM_WORDS that cannot deadlock (the header's formula)
+  function ring_minimum return natural is
+    variable best, lo, hi, top, left : integer;
+  begin
+    if not RING then
+      return 0;
+    end if;
+    best := 1;
+    for oh in 0 to OUT_H - 1 loop
+      top := oh * STRIDE_H - PAD_T;
+      for ow in 0 to OUT_W - 1 loop
+        left := ow * STRIDE_W - PAD_L;
+        lo := floor_div((top * IN_W + left) * C, IN_LANES);
+        if ROW_MIN and oh /= OUT_H - 1 then
+          lo := imin(lo, floor_div((top * IN_W - PAD_L) * C, IN_LANES) + RS_W);
+        end if;
+        lo := imin(lo, NW);
+        -- the highest word read: the last in-bounds row and column, the last channel
+        hi := -1;
+        for kh in K_H - 1 downto 0 loop
+          for kw in K_W - 1 downto 0 loop
+            if hi < 0 and top + kh * DIL_H >= 0 and top + kh * DIL_H < IN_H
+               and left + kw * DIL_W >= 0 and left + kw * DIL_W < IN_W then
+              hi := (((top + kh * DIL_H) * IN_W + left + kw * DIL_W) * C + C - 1) / IN_LANES;
+            end if;
+          end loop;
+        end loop;
+        best := imax(best, imax(hi, 0) - lo + 1);
+        if oh = OUT_H - 1 and ow = OUT_W - 1 then
+          best := imax(best, NW - lo);
+        end if;
+      end loop;
+    end loop;
+    return best;
+  end function;
+
   constant TAB  : table_t := build_table;
+  constant MIN_WORDS : natural := ring_minimum;
   constant PADV : std_logic_vector(X_WIDTH - 1 downto 0) := PAD_VALUE;
 
   subtype lword_t is std_logic_vector(IN_LANES * X_WIDTH - 1 downto 0);
@@ -162,6 +253,9 @@ architecture rtl of ec_window is
   signal filled  : std_logic_vector(0 to 1) := "00";
   signal s_ready : std_logic;
   signal wr_en   : std_logic;
+  -- ring writer: ring address, words of the address-stage beat's sample written (WREL)
+  signal waddr   : unsigned(PB - 1 downto 0) := (others => '0');
+  signal wrel    : natural range 0 to LIM_MAX := 0;
 
   -- beat sequencer (the beat after the one in the address stage)
   signal sb     : natural range 0 to NB - 1 := 0;
@@ -182,6 +276,10 @@ architecture rtl of ec_window is
   signal a_pad  : flags_t := (others => '0');
   signal a_zero : flags_t := (others => '0');
   signal a_need : flags_t := (others => '0');
+  -- ring: the writer's limit LOW + MEM_WORDS (in words of the beat's sample), the ring
+  -- address of the sample's word 0
+  signal a_lim  : integer range -BIAS_W to LIM_MAX := BASE0 / IN_LANES + M - BIAS_W;
+  signal a_samp : unsigned(PB - 1 downto 0) := (others => '0');
   signal avail  : std_logic;
   signal ce     : std_logic;
   signal issue  : std_logic;
@@ -203,7 +301,11 @@ begin
   assert PAD_VALUE'length = X_WIDTH
     report "ec_window: PAD_VALUE must have X_WIDTH bits" severity failure;
 
-  s_ready <= not filled(wb);
+  assert MEM_WORDS = 0 or MEM_WORDS >= MIN_WORDS
+    report "ec_window: MEM_WORDS = " & integer'image(MEM_WORDS) & " can deadlock, needs >= "
+      & integer'image(MIN_WORDS) severity failure;
+
+  s_ready <= not filled(wb) when not RING else '1' when wrel < a_lim else '0';
   s_axis_tready <= s_ready;
   wr_en <= s_axis_tvalid and s_ready;
 
@@ -215,17 +317,29 @@ begin
   m_axis_tvalid <= m_valid;
   m_axis_tlast <= m_last;
 
-  -- every needed word written to the beat's bank (last beat of a sample: the whole sample)
+  -- every needed word written (to the beat's bank; last beat of a sample: the whole sample)
   avail_proc : process (all)
     variable ok : std_logic;
   begin
     ok := '1';
     for l in 0 to OUT_LANES - 1 loop
-      if a_need(l) = '1' and a_word(l) >= widx then
+      if RING then
+        if a_need(l) = '1' and a_word(l) >= wrel then
+          ok := '0';
+        end if;
+      elsif a_need(l) = '1' and a_word(l) >= widx then
         ok := '0';
       end if;
     end loop;
-    if filled(a_bank) = '1' then
+    if RING then
+      if wrel >= NW then
+        avail <= '1';
+      elsif a_last = '0' and wrel > 0 then
+        avail <= ok;
+      else
+        avail <= '0';
+      end if;
+    elsif filled(a_bank) = '1' then
       avail <= '1';
     elsif a_last = '0' and wb = a_bank and widx > 0 then
       avail <= ok;
@@ -235,20 +349,44 @@ begin
   end process;
 
   -- sample memory: one copy per reading lane, one write and one synchronous read port each
-  mem_gen : for l in 0 to RL - 1 generate
-    signal mem : mem_t;
-  begin
-    mem_proc : process (clk)
+  bank_gen : if not RING generate
+    mem_gen : for l in 0 to RL - 1 generate
+      signal mem : mem_t;
     begin
-      if rising_edge(clk) then
-        if wr_en = '1' then
-          mem(2 * widx + wb) <= s_axis_tdata;
+      mem_proc : process (clk)
+      begin
+        if rising_edge(clk) then
+          if wr_en = '1' then
+            mem(2 * widx + wb) <= s_axis_tdata;
+          end if;
+          if issue = '1' then
+            rd1(l) <= mem(2 * a_word(l) + a_bank);
+          end if;
         end if;
-        if issue = '1' then
-          rd1(l) <= mem(2 * a_word(l) + a_bank);
+      end process;
+    end generate;
+  end generate;
+
+  ring_gen : if RING generate
+    type ring_t is array (0 to 2 ** PB - 1) of lword_t;  -- P words
+    constant NWB : positive := index_width(NW);
+  begin
+    mem_gen : for l in 0 to RL - 1 generate
+      signal mem : ring_t;
+    begin
+      mem_proc : process (clk)
+      begin
+        if rising_edge(clk) then
+          if wr_en = '1' then
+            mem(to_integer(waddr)) <= s_axis_tdata;
+          end if;
+          if issue = '1' then
+            -- ring address of word a_word of the beat's sample
+            rd1(l) <= mem(to_integer(a_samp + resize(to_unsigned(a_word(l), NWB), PB)));
+          end if;
         end if;
-      end if;
-    end process;
+      end process;
+    end generate;
   end generate;
 
   -- writer bookkeeping, beat sequencer and address stage
@@ -258,19 +396,35 @@ begin
     variable s  : natural range 0 to 2 * IN_LANES - 2;
     variable w  : natural range 0 to W_MAX;
     variable e  : entry_t;
+    variable wn : natural range 0 to LIM_MAX;
+    variable lv : natural range 0 to BW_MAX + RS_W;
   begin
     if rising_edge(clk) then
-      if wr_en = '1' then
-        if widx = NW - 1 then
-          widx <= 0;
-          filled(wb) <= '1';
-          wb <= 1 - wb;
-        else
-          widx <= widx + 1;
+      if RING then
+        wn := wrel;
+        if wr_en = '1' then
+          wn := wn + 1;
+          waddr <= waddr + 1;
         end if;
-      end if;
-      if issue = '1' and a_last = '1' then
-        filled(a_bank) <= '0';  -- wr_en never completes this bank in the same cycle
+        if load_a = '1' and a_v = '1' and sb = 0 and srow = 0 and scol = 0 then
+          -- the address stage moves on to the next sample (its last beat saw wrel >= NW)
+          wn := wn - NW;
+          a_samp <= a_samp + to_unsigned(NW mod 2 ** PB, PB);
+        end if;
+        wrel <= wn;
+      else
+        if wr_en = '1' then
+          if widx = NW - 1 then
+            widx <= 0;
+            filled(wb) <= '1';
+            wb <= 1 - wb;
+          else
+            widx <= widx + 1;
+          end if;
+        end if;
+        if issue = '1' and a_last = '1' then
+          filled(a_bank) <= '0';  -- wr_en never completes this bank in the same cycle
+        end if;
       end if;
 
       if load_a = '1' then
@@ -307,6 +461,17 @@ begin
             a_sel(l) <= s;
           end if;
         end loop;
+        if RING then
+          -- LOW of the window (the header), biased like base_w, and the writer's limit
+          lv := base_w;
+          if ROW_MIN and srow /= ROW_MAX and row_w + RS_W < lv then
+            lv := row_w + RS_W;
+          end if;
+          if CLAMP and lv > LOW_TOP then
+            lv := LOW_TOP;
+          end if;
+          a_lim <= lv + M - BIAS_W;
+        end if;
 
         -- sequencer: next beat, window, row, sample
         if sb /= NB - 1 then
@@ -361,6 +526,10 @@ begin
         base_w <= BASE0 / IN_LANES;
         row_s <= BASE0 mod IN_LANES;
         row_w <= BASE0 / IN_LANES;
+        waddr <= (others => '0');
+        wrel <= 0;
+        a_lim <= BASE0 / IN_LANES + M - BIAS_W;
+        a_samp <= (others => '0');
         a_v <= '0';
         a_last <= '0';
         a_bank <= 0;
