@@ -20,6 +20,7 @@ from elasticai.creator.arithmetic import (
     signed_width,
 )
 from elasticai.creator.sim import ghdl
+from elasticai.creator.sim.stream_files import after_last_reset
 
 pytestmark = pytest.mark.sim
 
@@ -85,15 +86,22 @@ def run_stream(
     stall_out: int = 0,
     seed: int = 1,
     max_cycles: int = 200000,
+    reset_ns: int = 0,
 ) -> StreamResult:
     """Source -> dut -> sink testbench; ``dut`` is an entity instantiation text using
-    a_tdata/a_tvalid/a_tready/a_tlast (input) and b_* (output)."""
+    a_tdata/a_tvalid/a_tready/a_tlast (input) and b_* (output). ``reset_ns > 0`` pulses
+    rst a second time then (the source starts its file over); the result holds only the
+    beats the sink took after that reset."""
     _counter[0] += 1
     name = f"tb{_counter[0]}"
     iw, ow = in_width * in_lanes, out_width * out_lanes
     (workdir / f"{name}_in.txt").write_text(
         "".join(f"{pack(v, in_width)} {last}\n" for v, last in beats)
     )
+    reset_wave = "rst <= '1', '0' after 32 ns"
+    if reset_ns:
+        reset_wave += f", '1' after {reset_ns} ns, '0' after {reset_ns + 20} ns"
+    reset_wave += ";"
     tb = f"""
 library ieee;
 use ieee.std_logic_1164.all;
@@ -110,7 +118,7 @@ architecture sim of {name} is
   signal done : std_logic;
 begin
   clk <= not clk after 5 ns;
-  rst <= '1', '0' after 32 ns;
+  {reset_wave}
   src : entity work.ec_stream_source
     generic map (WIDTH => {iw}, FILE_NAME => "{name}_in.txt", SEED => {seed},
                  STALL_PERCENT => {stall_in}, LOG_NAME => "{name}_src.txt")
@@ -128,12 +136,19 @@ end architecture;
     src = workdir / f"{name}.vhd"
     src.write_text(tb)
     text = ghdl.simulate([src], name, workdir)
+    received = (workdir / f"{name}_out.txt").read_text()
+    if reset_ns:
+        assert received.count("reset") == 1
+        received = after_last_reset(received)
     out = []
-    for line in (workdir / f"{name}_out.txt").read_text().split("\n"):
+    for line in received.split("\n"):
         if line.strip():
             bits, last, cycle = line.split()
             out.append((unpack(bits, out_width), int(last), int(cycle)))
-    src_cycles = [int(x) for x in (workdir / f"{name}_src.txt").read_text().split() if x.strip()]
+    sent = (workdir / f"{name}_src.txt").read_text()
+    if reset_ns:
+        sent = after_last_reset(sent)
+    src_cycles = [int(x) for x in sent.split() if x.strip()]
     return StreamResult(out, src_cycles, text)
 
 

@@ -10,8 +10,7 @@ import pytest
 
 from elasticai.creator.ir.graph import WindowParams
 from elasticai.creator.sim import ghdl
-from elasticai.creator.sim.stream_files import after_last_reset
-from tests.sim.test_library import PORTS, StreamResult, pack, run_stream, slv, unpack
+from tests.sim.test_library import PORTS, StreamResult, run_stream, slv
 
 pytestmark = pytest.mark.sim
 
@@ -439,51 +438,21 @@ def run_with_reset(
 ) -> list[tuple[list[int], int]]:
     """Source -> ec_window -> sink with a second reset pulse at ``reset_ns``: the source
     starts its file over after it; returns the beats the sink took after the reset."""
-    name = "tb_window_reset"
-    iw, ow = w.x_width * w.in_lanes, w.x_width * w.out_lanes
-    (workdir / f"{name}_in.txt").write_text(
-        "".join(f"{pack(v, w.x_width)} {last}\n" for v, last in beats)
+    result = run_stream(
+        workdir,
+        w.dut(),
+        w.x_width,
+        w.in_lanes,
+        w.x_width,
+        w.out_lanes,
+        beats,
+        samples,
+        stall_in=20,
+        stall_out=20,
+        seed=3,
+        reset_ns=reset_ns,
     )
-    tb = f"""
-library ieee;
-use ieee.std_logic_1164.all;
-entity {name} is
-end entity;
-architecture sim of {name} is
-  signal clk : std_logic := '0';
-  signal rst : std_logic := '1';
-  signal a_tdata : std_logic_vector({iw - 1} downto 0);
-  signal a_tvalid, a_tready, a_tlast : std_logic;
-  signal b_tdata : std_logic_vector({ow - 1} downto 0);
-  signal b_tvalid, b_tready, b_tlast : std_logic;
-  signal done : std_logic;
-begin
-  clk <= not clk after 5 ns;
-  rst <= '1', '0' after 32 ns, '1' after {reset_ns} ns, '0' after {reset_ns + 20} ns;
-  src : entity work.ec_stream_source
-    generic map (WIDTH => {iw}, FILE_NAME => "{name}_in.txt", SEED => 3, STALL_PERCENT => 20,
-                 LOG_NAME => "{name}_src.txt")
-    port map (clk => clk, rst => rst, m_axis_tdata => a_tdata, m_axis_tvalid => a_tvalid,
-              m_axis_tlast => a_tlast, m_axis_tready => a_tready, done => done);
-  {w.dut()}
-  snk : entity work.ec_stream_sink
-    generic map (WIDTH => {ow}, FILE_NAME => "{name}_out.txt", SEED => 4, STALL_PERCENT => 20,
-                 EXPECTED_SAMPLES => {samples})
-    port map (clk => clk, rst => rst, s_axis_tdata => b_tdata, s_axis_tvalid => b_tvalid,
-              s_axis_tready => b_tready, s_axis_tlast => b_tlast);
-end architecture;
-"""
-    src = workdir / f"{name}.vhd"
-    src.write_text(tb)
-    ghdl.simulate([src], name, workdir)
-    text = (workdir / f"{name}_out.txt").read_text()
-    assert text.count("reset") == 1
-    out = []
-    for line in after_last_reset(text).split("\n"):
-        if line.strip():
-            bits, last, _ = line.split()
-            out.append((unpack(bits, w.x_width), int(last)))
-    return out
+    return [(data, last) for data, last, _ in result.beats]
 
 
 def test_reset_mid_sample(workdir: pathlib.Path) -> None:
