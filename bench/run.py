@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from elasticai.creator.arithmetic import FixedType  # noqa: E402
 from elasticai.creator.examples import digits  # noqa: E402
-from elasticai.creator.ir.graph import LinearParams  # noqa: E402
 from elasticai.creator.nn import Sequential  # noqa: E402
 from elasticai.creator.nn.fixed_point import (  # noqa: E402
     AdaptiveAvgPool2d,
@@ -39,6 +38,7 @@ from elasticai.creator.nn.fixed_point import (  # noqa: E402
     MaxPool2d,
     ReLU,
 )
+from elasticai.creator.ops import LinearOp  # noqa: E402
 
 
 def random_weights(model: torch.nn.Module, seed: int) -> torch.nn.Module:
@@ -191,10 +191,10 @@ def row(
         exact = int((hardware == model(x)).sum())
     routed = fmax and options.get("parallelism") != "full"  # unrolled jets exceed an ECP5-85k
     report = design.report(fmax=routed)
-    linears = [n for n in design.graph.nodes if isinstance(n.params, LinearParams)]
-    mults = sum(n.params.p_in * n.params.p_out for n in linears)  # type: ignore[union-attr]
+    linears = [n for n in design.graph.nodes if isinstance(n.op, LinearOp)]
+    mults = sum(n.op.p_in * n.op.p_out for n in linears)  # type: ignore[union-attr]
     macs = sum(
-        n.params.macs() * (n.input_type.size // n.params.weight.shape[1])  # type: ignore[union-attr]
+        n.op.macs() * (n.input_type.size // n.op.weight.shape[1])  # type: ignore[union-attr]
         for n in linears
     )
     utilisation = macs / (report["initiation_interval"] * mults)

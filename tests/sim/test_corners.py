@@ -36,9 +36,9 @@ def test_longest_sums_of_largest_products_do_not_overflow(total, frac, n_in, opt
         design = model.create_design("corner", **options)
         x = torch.tensor([[t.min_value] * n_in, [t.max_value] * n_in, [0.0] * n_in], dtype=dtype)
         x_int = design.quantize_input(x)
-        exact = x_int.astype(object) @ design.graph.nodes[0].params.weight.astype(object).T
+        exact = x_int.astype(object) @ design.graph.nodes[0].op.weight.astype(object).T
         assert (
-            design.graph.nodes[0].params.acc_bits
+            design.graph.nodes[0].op.acc_bits
             >= max(abs(int(v)) for v in exact.ravel()).bit_length()
         )
         simulated = design.run(x_int, stall_percent=10).outputs

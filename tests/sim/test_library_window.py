@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
-from elasticai.creator.ir.graph import WindowParams
+from elasticai.creator.ops import WindowOp
 from elasticai.creator.sim import ghdl
 from tests.sim.test_library import PORTS, StreamResult, run_stream, slv
 
@@ -47,7 +47,7 @@ class Win:
     out_h: int = 0  # 0: PyTorch's size for symmetric padding
     out_w: int = 0
     # MEM_WORDS: 0 the double buffer, else the ring's words; "min" (+k): the smallest ring
-    # (ring_min) plus k, "auto": WindowParams.memory_words
+    # (ring_min) plus k, "auto": WindowOp.memory_words
     mem: int | str = 0
 
     def __post_init__(self) -> None:
@@ -59,8 +59,8 @@ class Win:
             assert self.mem.startswith("min")
             self.mem = self.ring_min() + int(self.mem[3:] or 0)
 
-    def params(self) -> WindowParams:
-        return WindowParams(
+    def params(self) -> WindowOp:
+        return WindowOp(
             self.c, (self.in_h, self.in_w), (self.out_h, self.out_w), (self.k_h, self.k_w),
             (self.s_h, self.s_w), (self.d_h, self.d_w), (self.p_t, self.p_l),
             self.pad_value, lanes=self.out_lanes,
@@ -291,7 +291,7 @@ def test_window(workdir: pathlib.Path, w: Win, stall_in: int, stall_out: int) ->
 
 
 # ring mode (MEM_WORDS > 0): "min" the smallest ring, "min+k" k words more, "auto" the
-# size the lowering uses (WindowParams.memory_words). (name, config, stall_in, stall_out)
+# size the lowering uses (WindowOp.memory_words). (name, config, stall_in, stall_out)
 RING_CASES = [
     ("1d_plain_min", Win(1, 1, 8, 1, 3, mem="min"), 0, 0),
     ("1d_s2_p1_c3_min", Win(3, 1, 10, 1, 3, s_w=2, p_l=1, in_lanes=3, out_lanes=2, pad_min=True, mem="min"), 40, 40),
@@ -401,23 +401,23 @@ def test_ring_low_bounds_every_later_read() -> None:
 def test_memory_words() -> None:
     """The sizes the lowering uses (a window and the next + 2, rounded up to a power of two):
     the time-series convolution and pooling, a long signal, a 2-D convolution."""
-    conv = WindowParams(8, (1, 32), (1, 32), (1, 3), padding=(0, 1), lanes=1)
+    conv = WindowOp(8, (1, 32), (1, 32), (1, 3), padding=(0, 1), lanes=1)
     assert conv.memory_words(1) == pow2(3 * 8 + 8 + 2)  # span + stride + 2; a sample: 256
     assert conv.memory_words(8) == pow2(3 + 1 + 2)
-    long = WindowParams(64, (1, 1000), (1, 1000), (1, 3), padding=(0, 1), lanes=64)
+    long = WindowOp(64, (1, 1000), (1, 1000), (1, 3), padding=(0, 1), lanes=64)
     assert long.memory_words(1) == 256 + 256  # instead of 2 * 64000
     assert long.memory_words(64) == 8
-    pool = WindowParams(8, (1, 64), (1, 32), (1, 2), stride=(1, 2), lanes=1)
+    pool = WindowOp(8, (1, 64), (1, 32), (1, 2), stride=(1, 2), lanes=1)
     assert pool.memory_words(1) == pow2(2 * 16 + 2)
-    conv2d = WindowParams(1, (28, 28), (28, 28), (3, 3), padding=(1, 1), lanes=1)
+    conv2d = WindowOp(1, (28, 28), (28, 28), (3, 3), padding=(1, 1), lanes=1)
     # the widest pair: a row's last window (from column 26 of the row above) and the next
     # row's first (to column 1 three rows down), 2 rows + 6 words; instead of 2 * 784
     assert conv2d.memory_words(1) == pow2((3 * 28 + 1) - 26 + 1 + 2) == 64
     # a word a row (8 a sample): a window and the next read 4 words (from the end of the
     # row above theirs), + 2: a ring of 8 words; with 2 rows a word the double buffer
-    assert WindowParams(4, (8, 8), (8, 8), (3, 3), padding=(1, 1)).memory_words(32) == 8
-    assert WindowParams(4, (8, 8), (8, 8), (3, 3), padding=(1, 1)).memory_words(64) == 0
-    assert WindowParams(1, (1, 4), (1, 2), (1, 3), lanes=1).memory_words(1) == 0
+    assert WindowOp(4, (8, 8), (8, 8), (3, 3), padding=(1, 1)).memory_words(32) == 8
+    assert WindowOp(4, (8, 8), (8, 8), (3, 3), padding=(1, 1)).memory_words(64) == 0
+    assert WindowOp(1, (1, 4), (1, 2), (1, 3), lanes=1).memory_words(1) == 0
 
 
 def test_throughput_one_beat_per_cycle(workdir: pathlib.Path) -> None:

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from elasticai.creator.arithmetic import FixedType
-from elasticai.creator.ir.graph import Op
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import HardSigmoid, HardTanh, Linear, ReLU
+from elasticai.creator.ops import LinearOp
 from elasticai.creator.passes.choose_parallelism import layer_cycles
 from tests.strategies import saturating_inputs, set_extreme_weights
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.sim
 
 
 def lanes(design):
-    return [(n.params.p_in, n.params.p_out) for n in design.graph.nodes if n.op is Op.LINEAR]
+    return [(n.op.p_in, n.op.p_out) for n in design.graph.nodes if isinstance(n.op, LinearOp)]
 
 
 def odd_model(total=8, frac=4, **first):

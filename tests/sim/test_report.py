@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from elasticai.creator.analysis.estimate import estimate
+from elasticai.creator.analysis.timing import predict_timing
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import (
     AdaptiveAvgPool2d,
@@ -21,8 +23,6 @@ from elasticai.creator.nn.fixed_point import (
     Sigmoid,
 )
 from elasticai.creator.synth import KEYS, synthesize
-from elasticai.creator.synth.estimate import estimate
-from elasticai.creator.timing import predict_timing
 from tests.strategies import set_extreme_weights
 
 pytestmark = pytest.mark.sim

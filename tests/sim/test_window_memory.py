@@ -1,4 +1,4 @@
-"""Simulation tier: the windows' line buffers (ec_window's ring, WindowParams.memory_words)
+"""Simulation tier: the windows' line buffers (ec_window's ring, WindowOp.memory_words)
 in whole designs: bit-exact, and cycle for cycle the same as with the double buffer."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from elasticai.creator.ir.graph import WindowParams
+from elasticai.creator.analysis.estimate import estimate
+from elasticai.creator.analysis.timing import predict_timing
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import (
     AvgPool2d,
@@ -17,8 +18,7 @@ from elasticai.creator.nn.fixed_point import (
     MaxPool1d,
     ReLU,
 )
-from elasticai.creator.synth.estimate import estimate
-from elasticai.creator.timing import predict_timing
+from elasticai.creator.ops import WindowOp
 from tests.sim.test_cnn import maps, trained
 from tests.sim.test_designs import assert_bit_exact
 
@@ -64,7 +64,7 @@ def test_rings_keep_every_cycle(build, shape, options, monkeypatch):
     with_rings = design.run(zeros, stall_percent=0)
     bits = estimate(design.graph)[0]
 
-    monkeypatch.setattr(WindowParams, "memory_words", lambda self, in_lanes: 0)
+    monkeypatch.setattr(WindowOp, "memory_words", lambda self, in_lanes: 0)
     buffered = model.create_design("ring", input_shape=shape, **options)
     assert not any(ring_sizes(buffered))
     with_buffers = buffered.run(zeros, stall_percent=0)

@@ -77,8 +77,8 @@ def test_rom_contents_survive_ghdl_rewrite_and_yosys(tmp_path: Path) -> None:
     model, weights = linear_with_weights(n_in, n_out, total, 4, seed=5)
     design = model.create_design("romcheck")
     (node,) = design.graph.nodes
-    np.testing.assert_array_equal(node.params.weight, weights)
-    p_in, p_out = node.params.p_in, node.params.p_out
+    np.testing.assert_array_equal(node.op.weight, weights)
+    p_in, p_out = node.op.p_in, node.op.p_out
     ni, no = -(-n_in // p_in), -(-n_out // p_out)
     assert ni * no > 1, "needs a ROM (not fully unrolled)"
 

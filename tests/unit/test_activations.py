@@ -17,8 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from elasticai.creator.arithmetic import FixedType
-from elasticai.creator.ir import interpret
-from elasticai.creator.ir.graph import INPUT, Node, Op, TensorType
+from elasticai.creator.ir.graph import INPUT, Node, TensorType
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import (
     HardSwish,
@@ -231,8 +230,8 @@ def test_the_layer_computes_the_interpreters_piecewise_function(fmt):
     x_int = np.arange(t.min_int, t.max_int + 1, dtype=np.int64)[None, :]
     tt = TensorType((x_int.shape[1],), t)
     for layer in _layers(fmt):
-        node = Node("a", Op.PIECEWISE, (INPUT,), tt, tt, layer.piecewise())
-        expected = interpret.piecewise(x_int, node).astype(np.float64)[0] * t.resolution
+        node = Node("a", layer.piecewise(), (INPUT,), (tt,), tt)
+        expected = node.op.interpret(node, [x_int]).astype(np.float64)[0] * t.resolution
         with torch.no_grad():
             got = layer(x)
         assert torch.equal(got, torch.from_numpy(expected)), repr(layer)

@@ -4,13 +4,15 @@ import itertools
 import math
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elasticai.creator.ir.graph import Op
+from elasticai.creator.frontend import to_graph
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import Linear, ReLU
-from elasticai.creator.passes.choose_parallelism import _Layer, lane_plan, layer_cycles
+from elasticai.creator.ops import LinearOp
+from elasticai.creator.passes.choose_parallelism import lane_plan, layer_cycles
 
 
 def brute_force(sizes, ii):
@@ -27,21 +29,28 @@ def brute_force(sizes, ii):
     return best
 
 
+def mlp_graph(sizes):
+    torch.manual_seed(0)
+    layers = [Linear(a, b, 8, 4) for a, b in itertools.pairwise(sizes)]
+    return to_graph(Sequential(*layers), "m")
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(1, 7), min_size=2, max_size=4), st.integers(1, 50))
 def test_plan_has_the_fewest_multipliers_that_reach_the_interval(sizes, ii):
-    layers = [_Layer(a, b, 0, 0) for a, b in itertools.pairwise(sizes)]
-    found = lane_plan(layers, ii)
+    graph = mlp_graph(sizes)
+    found = lane_plan(graph, ii)
     expected = brute_force(sizes, ii)
     if expected is None:
         assert found is None
         return
-    cost, plan = found
-    assert cost == expected
+    assert found is not None
+    assert found.multipliers == expected
+    lanes = [found.lanes["x"]] + [found.lanes[n.name] for n in graph.nodes]
     assert all(
         layer_cycles(a, b, la, lb) <= ii
         for (a, b), (la, lb) in zip(
-            itertools.pairwise(sizes), itertools.pairwise(plan), strict=True
+            itertools.pairwise(sizes), itertools.pairwise(lanes), strict=True
         )
     )
 
@@ -59,7 +68,7 @@ def jet():
 
 
 def plan_of(design):
-    return [(n.params.p_in, n.params.p_out) for n in design.graph.nodes if n.op is Op.LINEAR]
+    return [(n.op.p_in, n.op.p_out) for n in design.graph.nodes if isinstance(n.op, LinearOp)]
 
 
 def test_default_is_one_multiplier_per_layer():
@@ -83,13 +92,7 @@ def test_budget_gives_the_fastest_design_that_fits():
         math.ceil(i / a) * math.ceil(o / b)
         for (a, b), (i, o) in zip(plan, [(16, 64), (64, 32), (32, 32), (32, 5)], strict=True)
     )
-    assert (
-        lane_plan(
-            [_Layer(16, 64, 0, 0), _Layer(64, 32, 0, 0), _Layer(32, 32, 0, 0), _Layer(32, 5, 0, 0)],
-            interval - 1,
-        )[0]
-        > 20
-    )
+    assert lane_plan(to_graph(jet(), "j"), interval - 1).multipliers > 20
 
 
 @pytest.mark.parametrize(

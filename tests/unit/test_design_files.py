@@ -153,7 +153,7 @@ def test_long_weight_constant_is_split_into_chunks_that_decode(design):
     package = design.files["my_model_pkg.vhd"]
     assert '" &\n' in package
     bits = constant_bits(package, "LINEAR_0_WEIGHTS")
-    expected = design.graph.nodes[0].params.weight.ravel().tolist()
+    expected = design.graph.nodes[0].op.weight.ravel().tolist()
     assert decode(bits, 20, 16) == expected
 
 

@@ -5,7 +5,7 @@ import torch
 
 from elasticai.creator.arithmetic import FixedType
 from elasticai.creator.frontend import UnsupportedModuleError, to_graph, translate
-from elasticai.creator.ir.graph import Op, TensorType
+from elasticai.creator.ir.graph import TensorType
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import HardSigmoid, HardTanh, Linear, ReLU
 
@@ -184,14 +184,13 @@ def test_different_formats_get_explicit_convert_node():
     model = Sequential(Linear(3, 2, total_bits=16, frac_bits=8), HardSigmoid(8, 4))
     graph = to_graph(model, "m")
     summary = [
-        (n.name, n.op, getattr(n.params, "kind", None), n.inputs, n.input_type, n.output_type)
-        for n in graph.nodes
+        (n.name, n.op.name, n.op.kind, n.inputs, n.input_type, n.output_type) for n in graph.nodes
     ]
     assert summary == [
-        ("linear_0", Op.LINEAR, None, ("x",), TensorType((3,), Q16), TensorType((2,), Q16)),
+        ("linear_0", "linear", "linear", ("x",), TensorType((3,), Q16), TensorType((2,), Q16)),
         (
             "convert_1",
-            Op.POINTWISE,
+            "pointwise",
             "convert",
             ("linear_0",),
             TensorType((2,), Q16),
@@ -199,7 +198,7 @@ def test_different_formats_get_explicit_convert_node():
         ),
         (
             "hard_sigmoid_2",
-            Op.POINTWISE,
+            "pointwise",
             "hard_sigmoid",
             ("convert_1",),
             TensorType((2,), Q8),
@@ -220,7 +219,7 @@ def test_relu_without_format_inherits_previous_format():
     assert [n.name for n in graph.nodes] == ["linear_0", "relu_1"]
     relu = graph.nodes[1]
     assert relu.input_type == relu.output_type == TensorType((2,), Q8)
-    assert (relu.params.low, relu.params.high) == (0, Q8.max_int)
+    assert (relu.op.low, relu.op.high) == (0, Q8.max_int)
 
 
 def test_relu_with_matching_total_bits_inherits_previous_format():
@@ -318,7 +317,7 @@ def test_graph_carries_first_layer_rounding_and_overflow():
         Linear(3, 2, total_bits=16, frac_bits=8, rounding="floor", overflow="wrap"), ReLU()
     )
     graph = to_graph(model, "m")
-    assert (graph.input_rounding.value, graph.input_overflow.value) == ("floor", "wrap")
+    assert (graph.input.rounding.value, graph.input.overflow.value) == ("floor", "wrap")
 
 
 def test_a_plain_torch_layer_as_the_whole_model_is_named():

@@ -31,7 +31,7 @@ def test_pytorch_forward_equals_integer_interpreter(case):
     from elasticai.creator.arithmetic import quantize_float
 
     x_int = quantize_float(
-        x.numpy(), graph.input_type.dtype, graph.input_rounding, graph.input_overflow
+        x.numpy(), graph.input_type.dtype, graph.input.rounding, graph.input.overflow
     )
     np.testing.assert_array_equal(interpret.run(graph, x_int), expected)
 

@@ -12,10 +12,11 @@ import torch
 from elasticai.creator.arithmetic import FixedType
 from elasticai.creator.design import Design
 from elasticai.creator.file_generation.on_disk_path import OnDiskPath
-from elasticai.creator.ir.graph import Graph, LinearParams, Node, Op, TensorType, frozen_array
+from elasticai.creator.ir.graph import Graph, Node, TensorType, frozen_array
 from elasticai.creator.ir.serialize import graph_from_json, graph_to_json, load_graph
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import HardSigmoid, Linear, ReLU
+from elasticai.creator.ops import LinearOp
 from elasticai.creator.vhdl.lower import lower
 
 OPTIONS = [{}, {"target_ii": 4}, {"max_multipliers": 3}, {"parallelism": "full"}]
@@ -32,23 +33,22 @@ def model(total_bits: int, frac_bits: int, seed: int = 0) -> Sequential:
 
 
 def assert_same_graph(a: Graph, b: Graph) -> None:
-    """Field by field; ``LinearParams`` compares its arrays by value and dtype kind."""
+    """Field by field; ``LinearOp`` compares its arrays by value and dtype kind."""
     assert [getattr(a, f.name) for f in fields(a) if f.name != "nodes"] == [
         getattr(b, f.name) for f in fields(b) if f.name != "nodes"
     ]
     assert len(a.nodes) == len(b.nodes)
     for x, y in zip(a.nodes, b.nodes, strict=True):
-        assert (x.name, x.op, x.inputs, x.input_type, x.output_type, x.source) == (
+        assert (x.name, x.inputs, x.input_types, x.output_type, x.source) == (
             y.name,
-            y.op,
             y.inputs,
-            y.input_type,
+            y.input_types,
             y.output_type,
             y.source,
         )
-        assert type(x.params) is type(y.params)
-        for f in fields(x.params):
-            u, v = getattr(x.params, f.name), getattr(y.params, f.name)
+        assert type(x.op) is type(y.op)
+        for f in fields(x.op):
+            u, v = getattr(x.op, f.name), getattr(y.op, f.name)
             if isinstance(u, np.ndarray):
                 assert isinstance(v, np.ndarray) and not v.flags.writeable
                 assert u.shape == v.shape and u.tolist() == v.tolist()
@@ -70,7 +70,7 @@ def test_round_trip_is_exact_and_lowers_to_identical_vhdl(options, total_bits, f
 
 def test_json_is_versioned_and_plain_data():
     data = json.loads(graph_to_json(model(8, 4).create_design("net").graph))
-    assert (data["format"], data["version"]) == ("elasticai.creator.graph", 1)
+    assert (data["format"], data["version"]) == ("elasticai.creator.graph", 2)
     assert isinstance(data["nodes"][0]["params"]["weight"][0][0], int)
 
 
@@ -79,11 +79,11 @@ def test_32_bit_extreme_weights_survive():
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[-(2.0**31), 2.0**31, 12345.0], [-1.0, 0.0, 1.0]]))
     design = layer.create_design("wide")
-    weight = design.graph.nodes[0].params.weight
+    weight = design.graph.nodes[0].op.weight
     assert weight.tolist()[0][:2] == [-(2**31), 2**31 - 1]
     loaded = graph_from_json(graph_to_json(design.graph))
-    assert loaded.nodes[0].params.weight.tolist() == weight.tolist()
-    assert loaded.nodes[0].params.acc_bits > 32
+    assert loaded.nodes[0].op.weight.tolist() == weight.tolist()
+    assert loaded.nodes[0].op.acc_bits > 32
     assert lower(loaded) == lower(design.graph)
 
 
@@ -92,16 +92,14 @@ def test_weights_wider_than_int64_survive(bits):
     t = FixedType(bits, 0)
     values = [[t.min_int, t.max_int], [-1, 1 << (bits - 2)]]
     weight = frozen_array(np.array(values, dtype=object))
-    params = LinearParams(
-        weight, frozen_array(np.array([t.max_int, t.min_int], dtype=object)), t, t
-    )
-    node = Node("linear_0", Op.LINEAR, ("x",), TensorType((2,), t), TensorType((2,), t), params)
-    graph = Graph("wide", TensorType((2,), t), (node,))
+    params = LinearOp(weight, frozen_array(np.array([t.max_int, t.min_int], dtype=object)), t, t)
+    node = Node("linear_0", params, ("x",), (TensorType((2,), t),), TensorType((2,), t))
+    graph = Graph.chain("wide", TensorType((2,), t), (node,))
     text = graph_to_json(graph)
     assert str(t.max_int) in text
     loaded = graph_from_json(text)
     assert_same_graph(loaded, graph)
-    assert loaded.nodes[0].params.weight.tolist() == values
+    assert loaded.nodes[0].op.weight.tolist() == values
     assert graph_to_json(loaded) == text
 
 
@@ -152,39 +150,39 @@ IDENTIFIER_RULE = (
     "must be a VHDL identifier (a letter, then letters, digits and single underscores, "
     "not ending in one)"
 )
-GRAPH_KEYS = (
-    "format, version, name, input_type, input_rounding, input_overflow, input_lanes, "
-    "parallelism, meta, torch_input_shape, input_order, torch_output_shape, output_order, nodes"
-)
+GRAPH_KEYS = "format, version, name, inputs, outputs, parallelism, meta, nodes"
+OPS_LIST = "'linear', 'pointwise', 'window', 'reduce', 'piecewise', 'add', 'concat', 'buffer'"
 EVIL = "__import__('os').system('touch pwned')"
 
 MALFORMED = [
     (
         "nodes.0.op",
         "conv",
-        "nodes[0].op must be one of 'linear', 'pointwise', 'window', 'reduce', 'piecewise', not 'conv'",
+        f"nodes[0].op must be one of {OPS_LIST}, not 'conv'",
     ),
     (
         "nodes.0.op",
         EVIL,
-        f"nodes[0].op must be one of 'linear', 'pointwise', 'window', 'reduce', 'piecewise', not \"{EVIL}\"",
+        f'nodes[0].op must be one of {OPS_LIST}, not "{EVIL}"',
     ),
     ("nodes.0.params.acc_bits", "12", "nodes[0].params.acc_bits must be an int, not '12'"),
     ("nodes.0.params.acc_bits", -1, "nodes[0].params.acc_bits must be at least 0, not -1"),
     ("nodes.0.params.p_in", 1.0, "nodes[0].params.p_in must be an int, not 1.0"),
-    ("input_lanes", True, "input_lanes must be an int, not True"),
+    ("inputs.0.lanes", True, "inputs[0].lanes must be an int, not True"),
     (
-        "input_type.dtype.total_bits",
+        "inputs.0.type.dtype.total_bits",
         -3,
-        "input_type.dtype.total_bits must be at least 2, not -3",
+        "inputs[0].type.dtype.total_bits must be at least 2, not -3",
     ),
     (
         "nodes.1.output_type.dtype.frac_bits",
         9,
         "nodes[1].output_type.dtype: frac_bits must not exceed total_bits (8), not 9",
     ),
-    ("input_type.shape", [0], "input_type.shape[0] must be at least 1, not 0"),
-    ("input_type.shape", [], "input_type.shape must be a list of at least 1 items, not []"),
+    ("inputs.0.type.shape", [0], "inputs[0].type.shape[0] must be at least 1, not 0"),
+    ("inputs.0.type.shape", [], "inputs[0].type.shape must be a list of at least 1 items, not []"),
+    ("outputs.0.value", "nowhere", "the output 'nowhere' is not a value of the graph"),
+    ("inputs", [], "inputs must be a list of at least 1 items, not []"),
     (
         "nodes.0.params.weight",
         [[16, -16, 8]],
@@ -247,15 +245,15 @@ MALFORMED = [
         "nodes.1.evil",
         1,
         "nodes[1] has an unknown key 'evil' (known: name, op, inputs, "
-        "input_type, output_type, params, source)",
+        "input_types, output_type, params, source)",
     ),
     ("nodes.0.params.stages", DELETE, "nodes[0].params lacks the key 'stages'"),
     ("__class__", "os.system", f"the file has an unknown key '__class__' (known: {GRAPH_KEYS})"),
     ("nodes", {"0": 1}, "nodes must be a list, not {'0': 1}"),
     ("format", "pickle", "format must be 'elasticai.creator.graph', not 'pickle'"),
     ("format", DELETE, "format must be 'elasticai.creator.graph', not None"),
-    ("version", 2, "version must be 1 (the only one this elasticai.creator reads), not 2"),
-    ("version", True, "version must be 1 (the only one this elasticai.creator reads), not True"),
+    ("version", 3, "version must be 1 or 2 (the ones this elasticai.creator reads), not 3"),
+    ("version", True, "version must be 1 or 2 (the ones this elasticai.creator reads), not True"),
 ]
 
 
@@ -343,3 +341,20 @@ def test_graph_from_json_reads_only_text():
     with pytest.raises(TypeError) as error:
         graph_from_json(b"{}")  # type: ignore[arg-type]
     assert str(error.value) == "graph_from_json reads a str, not bytes"
+
+
+def test_a_version_1_file_still_loads_and_computes_what_it_did():
+    """``design_v1.json`` was written by the chain-only elasticai.creator (Conv1d, ReLU,
+    MaxPool1d, Flatten, Linear, HardSigmoid at target_ii=16); its interpreter gave
+    [[3, 0], [6, 6]] for these inputs."""
+    from pathlib import Path
+
+    from elasticai.creator.ir import interpret
+
+    graph = load_graph(Path(__file__).parent / "data" / "design_v1.json")
+    assert graph.output.value == graph.nodes[-1].name
+    assert graph.input.torch_shape == (2, 8)
+    x = np.linspace(-3, 3, 32).reshape(2, 2, 8)
+    x_int = Design(graph).quantize_input(x)
+    assert interpret.run(graph, x_int).tolist() == [[3, 0], [6, 6]]
+    assert graph_from_json(graph_to_json(graph)) is not None

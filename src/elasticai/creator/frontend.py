@@ -21,8 +21,9 @@ from elasticai.creator.design import Design
 from elasticai.creator.ir.graph import (
     INPUT,
     Graph,
+    GraphInput,
+    GraphOutput,
     Node,
-    Op,
     ParallelismTarget,
     TensorType,
     frozen_array,
@@ -75,10 +76,10 @@ class _Chain:
     first: tuple[tuple[int, ...], np.ndarray | None] | None = None  # model input shape, order
 
     def add(
-        self, op: Op, kind: str, in_type: TensorType, out_type: TensorType, params: Any, source: str
+        self, kind: str, in_type: TensorType, out_type: TensorType, op: Any, source: str
     ) -> None:
         name = f"{kind}_{len(self.nodes)}"
-        self.nodes.append(Node(name, op, (self.value,), in_type, out_type, params, source))
+        self.nodes.append(Node(name, op, (self.value,), (in_type,), out_type, source))
         self.value, self.type = name, out_type
 
     def start(self, torch_shape: tuple[int, ...], fxp: FixedType) -> TensorType:
@@ -112,7 +113,7 @@ class _Chain:
         wanted = TensorType(self.type.shape, fxp)
         if self.type.dtype != fxp:
             params = _pointwise.convert_params(self.type.dtype, fxp, layer.rounding, layer.overflow)
-            self.add(Op.POINTWISE, "convert", self.type, wanted, params, source)
+            self.add("convert", self.type, wanted, params, source)
         return wanted
 
     def enter_map(self, fxp: FixedType | None, layer: Any, dims: int, source: str) -> TensorType:
@@ -141,7 +142,7 @@ class _Chain:
     def add_steps(self, steps: list[Any], in_type: TensorType, source: str) -> None:
         t = in_type
         for step in steps:
-            self.add(step.op, step.kind, t, step.output_type, step.params, source)
+            self.add(step.kind, t, step.output_type, step.op, source)
             t = step.output_type
         shape = t.shape
         if len(shape) > 1:  # a map: the model sees (channels, *spatial)
@@ -171,8 +172,8 @@ def _linear(m: Linear, chain: _Chain, source: str) -> None:
     (step,) = m.steps(in_type, source)
     if chain.order is not None and not np.array_equal(chain.order, np.arange(in_type.size)):
         # the stream carries element order[i] at i: permute the columns to match
-        weight = step.params.weight[:, chain.order]
-        step = replace(step, params=replace(step.params, weight=frozen_array(weight)))
+        weight = step.op.weight[:, chain.order]
+        step = replace(step, op=replace(step.op, weight=frozen_array(weight)))
     chain.add_steps([step], in_type, source)
     chain.torch_shape, chain.order = (m.out_features,), None
 
@@ -216,7 +217,7 @@ def _piecewise(m: Any, chain: _Chain, source: str) -> None:
     in_type = chain.enter_elementwise(m.fxp, m, source)
     steps = m.steps(in_type, source)
     for step in steps:
-        chain.add(step.op, step.kind, in_type, step.output_type, step.params, source)
+        chain.add(step.kind, in_type, step.output_type, step.op, source)
 
 
 def _pointwise_layer(m: _PointwiseLayer, chain: _Chain, source: str) -> None:
@@ -235,7 +236,7 @@ def _pointwise_layer(m: _PointwiseLayer, chain: _Chain, source: str) -> None:
         fxp = m.fxp
         params = m.pointwise_params()
     in_type = chain.enter_elementwise(fxp, m, source)
-    chain.add(Op.POINTWISE, params.kind, in_type, in_type, params, source)
+    chain.add(params.kind, in_type, in_type, params, source)
 
 
 def _identity(m: torch.nn.Module, chain: _Chain, source: str) -> None:
@@ -358,17 +359,16 @@ def to_graph(
         raise ValueError(
             f"input_shape {given} does not fit {nodes[0].source}, which takes {torch_input}"
         )
-    return Graph(
-        name=name,
-        input_type=nodes[0].input_type,
-        nodes=tuple(nodes),
-        input_rounding=first_module.rounding,
-        input_overflow=first_module.overflow,
-        torch_input_shape=torch_input,
-        input_order=_order(input_order),
-        torch_output_shape=tuple(chain.torch_shape),
-        output_order=_order(chain.order),
+    graph_input = GraphInput(
+        INPUT,
+        nodes[0].input_type,
+        first_module.rounding,
+        first_module.overflow,
+        torch_shape=torch_input,
+        order=_order(input_order),
     )
+    output = GraphOutput(nodes[-1].name, tuple(chain.torch_shape), _order(chain.order))
+    return Graph(name, (graph_input,), tuple(nodes), (output,))
 
 
 def _order(order: np.ndarray | None) -> tuple[int, ...]:

@@ -1,25 +1,24 @@
-"""Intermediate representation (graph), its verifier and its integer interpreter."""
+"""Intermediate representation: the graph, the op interface and the integer interpreter."""
 
 from elasticai.creator.ir.graph import (
     INPUT,
     Graph,
-    LinearParams,
+    GraphInput,
+    GraphOutput,
     Node,
-    Op,
     ParallelismTarget,
-    PointwiseParams,
-    TensorType,
-    frozen_array,
 )
+from elasticai.creator.ir.op import OpDef
+from elasticai.creator.ir.types import TensorType, frozen_array
 
 __all__ = [
     "INPUT",
     "Graph",
-    "LinearParams",
+    "GraphInput",
+    "GraphOutput",
     "Node",
-    "Op",
+    "OpDef",
     "ParallelismTarget",
-    "PointwiseParams",
     "TensorType",
     "frozen_array",
 ]

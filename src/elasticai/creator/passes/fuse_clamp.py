@@ -1,7 +1,7 @@
 """Merge a ReLU or HardTanh into the Linear before it: one pipeline stage less.
 
-A pointwise node that only clamps (``mul=1, add=0, shift=0``), keeps the format,
-and reads a Linear's output becomes the Linear's ``low``/``high``:
+A pointwise node that only clamps (``mul=1, add=0, shift=0``), keeps the format, and
+is the only reader of a Linear's output becomes the Linear's ``low``/``high``:
 ``clamp(requantize(acc), low, high)`` is exactly what the two nodes computed.
 """
 
@@ -9,43 +9,43 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from elasticai.creator.ir.graph import Graph, LinearParams, Node, Op, PointwiseParams
+from elasticai.creator.ir.graph import Graph, Node
+from elasticai.creator.ops import LinearOp, PointwiseOp
 
 
 def _is_plain_clamp(node: Node, producer: Node) -> bool:
-    p = node.params
+    p = node.op
     return (
-        isinstance(p, PointwiseParams)
-        and (p.mul, p.add, p.shift) == (1, 0, 0)
+        isinstance(p, PointwiseOp)
+        and p.is_clamp()
         and node.input_type == node.output_type == producer.output_type
         and node.output_type.dtype.min_int <= p.low <= p.high <= node.output_type.dtype.max_int
     )
 
 
 def fuse_clamp(graph: Graph) -> Graph:
-    readers: dict[str, int] = {}
-    for node in graph.nodes:
-        for source in node.inputs:
-            readers[source] = readers.get(source, 0) + 1
-    nodes: list[Node] = []
+    readers = graph.consumers()
+    nodes: dict[str, Node] = {}
     renamed: dict[str, str] = {}
     for node in graph.nodes:
         node = replace(node, inputs=tuple(renamed.get(s, s) for s in node.inputs))
-        producer = nodes[-1] if nodes else None
+        producer = nodes.get(node.inputs[0])
         if (
             producer is not None
-            and producer.op is Op.LINEAR
-            and node.inputs == (producer.name,)
-            and readers.get(producer.name) == 1
+            and isinstance(producer.op, LinearOp)
+            and len(node.inputs) == 1
+            and len(readers[producer.name]) == 1
             and _is_plain_clamp(node, producer)
         ):
-            p, q = producer.params, node.params
-            assert isinstance(p, LinearParams) and isinstance(q, PointwiseParams)
+            p, q = producer.op, node.op
+            assert isinstance(q, PointwiseOp)
             low = q.low if p.low is None else max(p.low, q.low)
             high = q.high if p.high is None else min(p.high, q.high)
-            fused = producer.with_params(low=low, high=high)
-            nodes[-1] = replace(fused, source=f"{producer.source} + {node.source}")
+            fused = producer.with_op(low=low, high=high)
+            nodes[producer.name] = replace(fused, source=f"{producer.source} + {node.source}")
             renamed[node.name] = producer.name
             continue
-        nodes.append(node)
-    return graph.replace_nodes(nodes)
+        nodes[node.name] = node
+    for old, new in renamed.items():
+        graph = graph.rename_output(old, new)
+    return graph.replace_nodes(nodes.values())

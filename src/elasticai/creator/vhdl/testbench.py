@@ -12,7 +12,8 @@ the design under test.
 from __future__ import annotations
 
 from elasticai.creator.ir.graph import Graph
-from elasticai.creator.vhdl.lower import Stream, top_streams
+from elasticai.creator.vhdl.lower import top_streams
+from elasticai.creator.vhdl.streams import Stream
 from elasticai.creator.vhdl.syntax import (
     Architecture,
     DesignFile,
@@ -49,13 +50,16 @@ def testbench_name(graph: Graph) -> str:
 
 
 def _wires(prefix: str, stream: Stream) -> list[tuple[str, str]]:
-    return [(f"{prefix}_t{p}", stream.signal(p)) for p in ("data", "valid", "ready", "last")]
+    return stream.ports(prefix)
 
 
 def testbench(graph: Graph) -> dict[str, str]:
     """``{file name: text}`` of the testbench of ``graph``."""
     source, sink = top_streams(graph)
-    ins, outs = Stream("x", source.lanes, source.width), Stream("y", sink.lanes, sink.width)
+    ins, outs = (
+        Stream.named("x", source.lanes, source.width),
+        Stream.named("y", sink.lanes, sink.width),
+    )
     name = testbench_name(graph)
     statements: list[Emittable] = [
         Raw(

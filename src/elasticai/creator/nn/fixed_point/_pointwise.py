@@ -21,7 +21,7 @@ from elasticai.creator.arithmetic import (
     shift_round,
 )
 from elasticai.creator.base_modules.quantization import to_float, to_int
-from elasticai.creator.ir.graph import PointwiseParams
+from elasticai.creator.ops import PointwiseOp
 
 #: Extra fractional bits of the constant 1/6 in ``HardSigmoid`` beyond the data's own.
 HARD_SIGMOID_EXTRA_BITS = 4
@@ -29,20 +29,20 @@ HARD_SIGMOID_EXTRA_BITS = 4
 
 def relu_params(
     t: FixedType, rounding: Rounding = Rounding.HALF_EVEN, overflow: Overflow = Overflow.SATURATE
-) -> PointwiseParams:
+) -> PointwiseOp:
     """``y = max(x, 0)``."""
-    return PointwiseParams("relu", 1, 0, 0, 0, t.max_int, rounding, overflow)
+    return PointwiseOp("relu", 1, 0, 0, 0, t.max_int, rounding, overflow)
 
 
 def hard_tanh_params(
     t: FixedType, min_val: float, max_val: float, rounding: Rounding, overflow: Overflow
-) -> PointwiseParams:
+) -> PointwiseOp:
     """``y = min(max(x, min_val), max_val)``, the bounds rounded onto the grid of ``t``."""
     low, high = (int(quantize_float(v, t, Rounding.HALF_EVEN)) for v in (min_val, max_val))
-    return PointwiseParams("hard_tanh", 1, 0, 0, low, high, rounding, overflow)
+    return PointwiseOp("hard_tanh", 1, 0, 0, low, high, rounding, overflow)
 
 
-def hard_sigmoid_params(t: FixedType, rounding: Rounding, overflow: Overflow) -> PointwiseParams:
+def hard_sigmoid_params(t: FixedType, rounding: Rounding, overflow: Overflow) -> PointwiseOp:
     """``y = min(max(x * C / 2**k + 1/2, 0), 1)`` with ``k = frac_bits + 4``, ``C = round(2**k / 6)``.
 
     In integers: ``y_q = clamp(shift_round(x_q * C + 2**(f+k-1), k), 0, 2**f)``. The
@@ -52,19 +52,19 @@ def hard_sigmoid_params(t: FixedType, rounding: Rounding, overflow: Overflow) ->
     k = t.frac_bits + HARD_SIGMOID_EXTRA_BITS
     mul = ((1 << k) + 3) // 6  # round(2**k / 6); never a tie
     add = 1 << (t.frac_bits + k - 1)
-    return PointwiseParams("hard_sigmoid", mul, add, k, 0, 1 << t.frac_bits, rounding, overflow)
+    return PointwiseOp("hard_sigmoid", mul, add, k, 0, 1 << t.frac_bits, rounding, overflow)
 
 
 def convert_params(
     a: FixedType, b: FixedType, rounding: Rounding, overflow: Overflow
-) -> PointwiseParams:
+) -> PointwiseOp:
     """Format conversion ``a -> b``: ``y = overflow(shift_round(x, a.frac - b.frac))``."""
     shift = a.frac_bits - b.frac_bits
     low, high = (int(shift_round(v, shift, rounding)) for v in (a.min_int, a.max_int))
-    return PointwiseParams("convert", 1, 0, shift, low, high, rounding, overflow)
+    return PointwiseOp("convert", 1, 0, shift, low, high, rounding, overflow)
 
 
-def apply(x: torch.Tensor, p: PointwiseParams, t_in: FixedType, t_out: FixedType) -> torch.Tensor:
+def apply(x: torch.Tensor, p: PointwiseOp, t_in: FixedType, t_out: FixedType) -> torch.Tensor:
     """Quantize ``x`` to ``t_in`` and apply ``p``: the layer's forward, with a clipped STE."""
     return _PointwiseFunction.apply(x, p, t_in, t_out)
 
@@ -74,7 +74,7 @@ class _PointwiseFunction(torch.autograd.Function):
     def forward(
         ctx: torch.autograd.function.FunctionCtx,
         x: torch.Tensor,
-        p: PointwiseParams,
+        p: PointwiseOp,
         t_in: FixedType,
         t_out: FixedType,
     ) -> torch.Tensor:

@@ -18,28 +18,28 @@ import torch
 
 from elasticai.creator.arithmetic import FixedType
 from elasticai.creator.base_modules.quantization import to_float
-from elasticai.creator.ir.graph import INPUT, Node, Op, Params, TensorType
-from elasticai.creator.ir.interpret import OPS
+from elasticai.creator.ir.graph import INPUT, Node
+from elasticai.creator.ir.op import OpDef
+from elasticai.creator.ir.types import TensorType
 
 __all__ = ["Step", "run_steps", "channels_last", "channels_first", "exact_with_surrogate"]
 
 
 @dataclass(frozen=True)
 class Step:
-    """One IR node to be: what it computes, what it yields, with which constants."""
+    """One IR node to be: its name's stem, what it yields, its op (with its constants)."""
 
-    op: Op
     kind: str
     output_type: TensorType
-    params: Params
+    op: OpDef
 
 
 def run_steps(x: np.ndarray, in_type: TensorType, steps: list[Step]) -> np.ndarray:
     """The interpreter's result of ``steps`` on integers ``x`` of shape ``(batch, size)``."""
     value, t = x, in_type
     for k, step in enumerate(steps):
-        node = Node(f"{step.kind}_{k}", step.op, (INPUT,), t, step.output_type, step.params)
-        value = OPS[step.op](value, node)
+        node = Node(f"{step.kind}_{k}", step.op, (INPUT,), (t,), step.output_type)
+        value = step.op.interpret(node, [value])
         t = step.output_type
     return np.asarray(value).astype(np.int64)
 

@@ -6,7 +6,7 @@ for sigmoid and SiLU, ``[-4, 4]`` for tanh, ``[-3, 3]`` for hard swish), with th
 function's asymptotes outside it. ``LeakyReLU`` and ``PReLU`` are two exact segments
 (the negative slope rounded to ``SLOPE_BITS`` fractional bits), ``ReLU6`` a clamp.
 
-In integers (``ir.graph.PiecewiseParams``): segment ``k`` of ``x`` computes
+In integers (``ir.graph.PiecewiseOp``): segment ``k`` of ``x`` computes
 ``shift_round((x - base[k]) * mul[k] + add[k], SLOPE_BITS)``, saturated to the output
 format. The forward pass, the interpreter and the VHDL (``ec_piecewise``) evaluate
 this same formula, so they agree bit for bit. The gradient is the float function's
@@ -25,10 +25,11 @@ import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
 from elasticai.creator.base_modules.quantization import to_int
-from elasticai.creator.ir.graph import Op, PiecewiseParams, PointwiseParams, TensorType
+from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point import _pointwise
 from elasticai.creator.nn.fixed_point._steps import Step, exact_with_surrogate, run_steps
 from elasticai.creator.nn.fixed_point.layers import _FixedPointLayer, _PointwiseLayer
+from elasticai.creator.ops import PiecewiseOp, PointwiseOp
 
 __all__ = [
     "Sigmoid",
@@ -67,7 +68,7 @@ def piecewise_params(
     segments: int,
     rounding: Rounding = Rounding.HALF_EVEN,
     overflow: Overflow = Overflow.SATURATE,
-) -> PiecewiseParams:
+) -> PiecewiseOp:
     """The integer constants of ``kind`` (a key of ``FUNCTIONS``) with ``segments`` pieces
     between its knots, for inputs of ``t_in`` and outputs of ``t_out``."""
     fn, lo, hi, left, right = FUNCTIONS[kind]
@@ -98,15 +99,15 @@ def piecewise_params(
         pieces.append(line(knots[-1], right[0], right[0] * knots[-1] / scale_in + right[1]))
         breaks.append(knots[-1])
     bases, muls, adds = (tuple(p[i] for p in pieces) for i in range(3))
-    return PiecewiseParams(kind, tuple(breaks), bases, muls, adds, SLOPE_BITS, rounding, overflow)
+    return PiecewiseOp(kind, tuple(breaks), bases, muls, adds, SLOPE_BITS, rounding, overflow)
 
 
 def two_slope_params(
     kind: str, slope: float, t: FixedType, rounding: Rounding, overflow: Overflow
-) -> PiecewiseParams:
+) -> PiecewiseOp:
     """``x`` for ``x >= 0``, ``round(slope * 2**SLOPE_BITS) / 2**SLOPE_BITS * x`` below."""
     unit = 1 << SLOPE_BITS
-    return PiecewiseParams(
+    return PiecewiseOp(
         kind,
         (t.min_int, 0),
         (0, 0),
@@ -121,7 +122,7 @@ def two_slope_params(
 class _PiecewiseLayer(_FixedPointLayer, torch.nn.Module):
     """An activation given by ``piecewise`` constants; one format in and out."""
 
-    def piecewise(self) -> PiecewiseParams:
+    def piecewise(self) -> PiecewiseOp:
         raise NotImplementedError
 
     def _float(self, x: torch.Tensor) -> torch.Tensor:
@@ -129,7 +130,7 @@ class _PiecewiseLayer(_FixedPointLayer, torch.nn.Module):
 
     def steps(self, in_type: TensorType, where: str = "") -> list[Step]:
         p = self.piecewise()
-        return [Step(Op.PIECEWISE, p.kind, TensorType(in_type.shape, self.fxp), p)]
+        return [Step(p.kind, TensorType(in_type.shape, self.fxp), p)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q = to_int(x, self.fxp, self.rounding, self.overflow)
@@ -157,7 +158,7 @@ class _FittedActivation(_PiecewiseLayer):
             raise ValueError(f"segments must be an int from 1 to 1024, not {segments!r}")
         self.segments = segments
 
-    def piecewise(self) -> PiecewiseParams:
+    def piecewise(self) -> PiecewiseOp:
         return piecewise_params(
             self.kind, self.fxp, self.fxp, self.segments, self.rounding, self.overflow
         )
@@ -218,7 +219,7 @@ class LeakyReLU(_PiecewiseLayer):
             raise ValueError(f"negative_slope must be a finite number, not {negative_slope}")
         self.negative_slope = float(negative_slope)
 
-    def piecewise(self) -> PiecewiseParams:
+    def piecewise(self) -> PiecewiseOp:
         return two_slope_params(
             "leaky_relu", self.negative_slope, self.fxp, self.rounding, self.overflow
         )
@@ -248,7 +249,7 @@ class PReLU(_PiecewiseLayer):
             )
         self.weight = torch.nn.Parameter(torch.tensor([float(init)]))
 
-    def piecewise(self) -> PiecewiseParams:
+    def piecewise(self) -> PiecewiseOp:
         slope = float(self.weight.detach()[0])
         if not math.isfinite(slope):
             raise ValueError(f"PReLU has a non-finite slope ({slope})")
@@ -272,8 +273,6 @@ class ReLU6(_PointwiseLayer):
         torch.nn.Module.__init__(self)
         self._init_format(total_bits, frac_bits, rounding, overflow)
 
-    def pointwise_params(self) -> PointwiseParams:
+    def pointwise_params(self) -> PointwiseOp:
         p = _pointwise.hard_tanh_params(self.fxp, 0.0, 6.0, self.rounding, self.overflow)
-        return PointwiseParams(
-            "relu6", p.mul, p.add, p.shift, p.low, p.high, p.rounding, p.overflow
-        )
+        return PointwiseOp("relu6", p.mul, p.add, p.shift, p.low, p.high, p.rounding, p.overflow)

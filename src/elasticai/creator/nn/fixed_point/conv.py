@@ -24,15 +24,7 @@ import torch.nn.functional as F
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
 from elasticai.creator.base_modules.quantization import fake_quantize, to_int
-from elasticai.creator.ir.graph import (
-    LinearParams,
-    Op,
-    PointwiseParams,
-    ReduceParams,
-    TensorType,
-    WindowParams,
-    frozen_array,
-)
+from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.nn.fixed_point._steps import (
     Step,
     channels_first,
@@ -47,6 +39,7 @@ from elasticai.creator.nn.fixed_point.layers import (
     _parse_parallelism,
     bn_scale,
 )
+from elasticai.creator.ops import LinearOp, PointwiseOp, ReduceOp, WindowOp
 
 __all__ = [
     "Conv1d",
@@ -116,7 +109,7 @@ def _window(
     total_padding: tuple[int, int],
     pad_value: int,
     where: str,
-) -> WindowParams:
+) -> WindowOp:
     size = _spatial(in_type, dims)
     out = _out_size(size, kernel, stride, dilation, padding, total_padding)
     if min(out) < 1:
@@ -128,7 +121,7 @@ def _window(
             f"{where}: a kernel of {show(kernel)} (dilation {show(dilation)}) does not fit "
             f"an input of {show(size)} with padding {show(padding)}"
         )
-    return WindowParams(
+    return WindowOp(
         channels=in_type.shape[-1],
         in_size=size,
         out_size=out,
@@ -140,7 +133,7 @@ def _window(
     )
 
 
-def _is_identity(w: WindowParams) -> bool:
+def _is_identity(w: WindowOp) -> bool:
     return (
         w.kernel == (1, 1)
         and w.stride == (1, 1)
@@ -220,7 +213,7 @@ class _ConvNd(_StepLayer, _Foldable):
         pad = _pad_pair(self.padding, self.dims)
         return pad, (2 * pad[0], 2 * pad[1])
 
-    def window_params(self, in_type: TensorType, where: str = "") -> WindowParams:
+    def window_params(self, in_type: TensorType, where: str = "") -> WindowOp:
         size = _spatial(in_type, self.dims)
         first, total = self._padding(size)
         return _window(
@@ -260,10 +253,10 @@ class _ConvNd(_StepLayer, _Foldable):
         steps: list[Step] = []
         if not _is_identity(window):
             w_type = _map_type(window.out_size, window.window, self.dims, self.fxp)
-            steps.append(Step(Op.WINDOW, "window", w_type, window))
+            steps.append(Step("window", w_type, window))
         params = self.linear_params(self.dense_weight())
         out = _map_type(window.out_size, self.out_channels, self.dims, self.output_format())
-        steps.append(Step(Op.LINEAR, "conv", out, params))
+        steps.append(Step("conv", out, params))
         return steps
 
     def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
@@ -404,7 +397,7 @@ class _BatchNorm(_StepLayer, _FixedPointLayer):
         shift = (self.bias.detach() if self.bias is not None else torch.zeros_like(scale)) - (
             self.running_mean * scale
         )
-        params = LinearParams(
+        params = LinearOp(
             weight=frozen_array(np.diag(to_int(scale, self.fxp).numpy())),
             bias=frozen_array(to_int(shift, self.fxp).numpy()),
             w_type=self.fxp,
@@ -412,7 +405,7 @@ class _BatchNorm(_StepLayer, _FixedPointLayer):
             rounding=self.rounding,
             overflow=self.overflow,
         )
-        return [Step(Op.LINEAR, "batch_norm", TensorType(in_type.shape, self.fxp), params)]
+        return [Step("batch_norm", TensorType(in_type.shape, self.fxp), params)]
 
     def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
         """The float batch norm with the running statistics (the gradient in ``eval()``)."""
@@ -572,7 +565,7 @@ class _Pool(_StepLayer, torch.nn.Module):
 
 
 def _pool_steps(
-    window: WindowParams | None,
+    window: WindowOp | None,
     in_type: TensorType,
     dims: int,
     kind: str,
@@ -587,24 +580,21 @@ def _pool_steps(
     if window is not None:
         taps, out_size = window.taps, window.out_size
         if not _is_identity(window):
-            steps.append(
-                Step(Op.WINDOW, "window", _map_type(out_size, window.window, dims, t), window)
-            )
+            steps.append(Step("window", _map_type(out_size, window.window, dims, t), window))
     if kind == "max":
         out = _map_type(out_size, channels, dims, t)
-        return [*steps, Step(Op.REDUCE, "max_pool", out, ReduceParams("max", channels, taps))]
+        return [*steps, Step("max_pool", out, ReduceOp("max", channels, taps))]
     sum_type = FixedType(t.total_bits + (taps - 1).bit_length(), t.frac_bits)
     steps.append(
         Step(
-            Op.REDUCE,
             "sum",
             _map_type(out_size, channels, dims, sum_type),
-            ReduceParams("sum", channels, taps),
+            ReduceOp("sum", channels, taps),
         )
     )
     mul, shift = avg_pool_constants(taps, sum_type.total_bits)
-    scale = PointwiseParams("avg_pool", mul, 0, shift, t.min_int, t.max_int, rounding, overflow)
-    steps.append(Step(Op.POINTWISE, "avg_pool", _map_type(out_size, channels, dims, t), scale))
+    scale = PointwiseOp("avg_pool", mul, 0, shift, t.min_int, t.max_int, rounding, overflow)
+    steps.append(Step("avg_pool", _map_type(out_size, channels, dims, t), scale))
     return steps
 
 

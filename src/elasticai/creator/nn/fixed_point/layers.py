@@ -19,9 +19,10 @@ import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, requantize
 from elasticai.creator.base_modules.quantization import fake_quantize, in_range, to_float, to_int
-from elasticai.creator.ir.graph import LinearParams, Op, PointwiseParams, TensorType, frozen_array
+from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.nn.design_creator import DesignCreatorModule
 from elasticai.creator.nn.fixed_point import _pointwise
+from elasticai.creator.ops import LinearOp, PointwiseOp
 
 __all__ = ["Linear", "ReLU", "HardSigmoid", "HardTanh", "quantize"]
 
@@ -95,10 +96,10 @@ class _Foldable(_FixedPointLayer):
             return to_int(_fold(self, self.batch_norm)[1], self.fxp)
         return None if self.bias is None else to_int(self.bias, self.fxp)
 
-    def linear_params(self, weight: np.ndarray) -> LinearParams:
+    def linear_params(self, weight: np.ndarray) -> LinearOp:
         """The IR constants with integer ``weight`` (``(out, in)``, in stream order)."""
         bias = self.int_bias()
-        return LinearParams(
+        return LinearOp(
             weight=frozen_array(weight),
             bias=None if bias is None else frozen_array(bias.numpy()),
             w_type=self.fxp,
@@ -173,7 +174,7 @@ class Linear(_Foldable, torch.nn.Linear):
         params = self.linear_params(self.int_weight().numpy())
         rows = in_type.shape[:-1]
         out = TensorType((*rows, self.out_features), self.output_format())
-        return [Step(Op.LINEAR, "linear", out, params)]
+        return [Step("linear", out, params)]
 
     def extra_repr(self) -> str:
         return f"{torch.nn.Linear.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"
@@ -251,7 +252,7 @@ def _exact_affine(
 class _PointwiseLayer(_FixedPointLayer, torch.nn.Module):
     """An element-wise layer: ``_pointwise.apply`` with this layer's constants."""
 
-    def pointwise_params(self) -> PointwiseParams:
+    def pointwise_params(self) -> PointwiseOp:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -273,7 +274,7 @@ class HardSigmoid(_PointwiseLayer):
         torch.nn.Module.__init__(self)
         self._init_format(total_bits, frac_bits, rounding, overflow)
 
-    def pointwise_params(self) -> PointwiseParams:
+    def pointwise_params(self) -> PointwiseOp:
         return _pointwise.hard_sigmoid_params(self.fxp, self.rounding, self.overflow)
 
 
@@ -296,7 +297,7 @@ class HardTanh(_PointwiseLayer):
         self._init_format(total_bits, frac_bits, rounding, overflow)
         self.min_val, self.max_val = float(min_val), float(max_val)
 
-    def pointwise_params(self) -> PointwiseParams:
+    def pointwise_params(self) -> PointwiseOp:
         return _pointwise.hard_tanh_params(
             self.fxp, self.min_val, self.max_val, self.rounding, self.overflow
         )
@@ -334,7 +335,7 @@ class ReLU(_PointwiseLayer):
                 raise ValueError("ReLU needs total_bits when frac_bits is given")
             self._init_format(total_bits, frac_bits, rounding, overflow)
 
-    def pointwise_params(self) -> PointwiseParams:
+    def pointwise_params(self) -> PointwiseOp:
         return _pointwise.relu_params(self.fxp, self.rounding, self.overflow)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,148 @@
+"""The interface every op implements.
+
+An op is a frozen dataclass holding its constants (weights, shifts, lanes ...); its
+methods answer every question a phase asks about it, so the phases (interpret, verify,
+the lane planner, timing, estimate, lower, serialize) walk the graph and ask the op,
+and none of them switches on op types. Each op lives in one module of
+``elasticai.creator.ops``; ``elasticai.creator.ops.OPS`` is the one registry.
+
+Streams: every value travels as beats of ``lanes`` elements (channels last for maps).
+The methods get the lanes of their input streams as ``lanes_in`` (one per input) and
+know their own output lanes (``lanes``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from elasticai.creator.ir.graph import Graph, Node
+    from elasticai.creator.vhdl.streams import Stream
+    from elasticai.creator.vhdl.syntax import Constant, Instance
+
+__all__ = ["OpDef", "Flow", "candidates", "beats"]
+
+
+def beats(elements: int, lanes: int) -> int:
+    """Beats of ``lanes`` elements that carry ``elements`` (the last one may be partial)."""
+    return -(-elements // lanes)
+
+
+def candidates(n: int) -> list[int]:
+    """Lane counts worth trying for a stream of ``n`` elements: the fewest lanes for each
+    possible number of beats (more lanes for the same beats only waste hardware).
+
+    >>> candidates(6)
+    [1, 2, 3, 6]
+    """
+    return sorted({math.ceil(n / b) for b in range(1, n + 1)})
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One sample through an op, without stalls: the cycle each output beat leaves
+    (``out``) and, per input, the cycle each input beat is taken (``taken``; ``None``:
+    as soon as it arrives)."""
+
+    out: list[int]
+    taken: list[list[int]] | None = None
+
+
+class OpDef:
+    """Base of every op. Subclasses are frozen dataclasses; ``name`` is the op's name in
+    ``design.json``, ``entities`` the library files its hardware may come from, ``arity``
+    its number of inputs."""
+
+    name: ClassVar[str]
+    entities: ClassVar[tuple[str, ...]] = ()
+    arity: ClassVar[int] = 1
+    #: every input and the output carry the same lanes (element-wise ops)
+    tied: ClassVar[bool] = True
+
+    if TYPE_CHECKING:  # a field or a property of every op
+
+        @property
+        def lanes(self) -> int:
+            """Elements per beat of its output stream (0: not settled yet)."""
+
+        @property
+        def kind(self) -> str:
+            """What it implements, for reports (``relu``, ``conv``, ``add`` ...)."""
+
+    # --- structure -----------------------------------------------------------------
+
+    def check(self, node: Node, settled: bool) -> None:
+        """Raise ``ValueError`` naming the broken rule where the op does not fit its
+        tensors; with ``settled`` also where a width or lane count is not decided."""
+        if settled and self.lanes < 1:
+            raise ValueError(f"{node.where}: lanes must be at least 1, not {self.lanes}")
+
+    # --- semantics -----------------------------------------------------------------
+
+    def interpret(self, node: Node, xs: Sequence[np.ndarray]) -> np.ndarray:
+        """The integer outputs ``(batch, size)`` for integer inputs ``(batch, size)``."""
+        raise NotImplementedError
+
+    # --- parallelism ---------------------------------------------------------------
+
+    def lane_domain(self, node: Node, stream: int, graph: Graph) -> list[int] | None:
+        """Lane counts its stream ``stream`` (input index, ``-1`` the output) may carry, or
+        ``None`` for any."""
+        return None
+
+    def lane_cost(
+        self, node: Node, lanes_in: Sequence[int], lanes_out: int
+    ) -> tuple[int, int] | None:
+        """``(multipliers, cycles per sample)`` with these lanes, ``None`` where the op
+        cannot take them."""
+        return 0, beats(node.output_type.size, lanes_out)
+
+    def settle(self, node: Node, lanes_in: Sequence[int], lanes_out: int) -> OpDef:
+        """The op with its lanes decided."""
+        return replace(self, lanes=lanes_out)  # type: ignore[type-var]
+
+    def accepts(self, node: Node, lanes_in: Sequence[int]) -> bool:
+        """Whether its settled op reads streams of ``lanes_in`` (``passes.verify``)."""
+        return self.lane_cost(node, lanes_in, self.lanes) is not None
+
+    def cycles(self, node: Node, lanes_in: Sequence[int]) -> int:
+        """Cycles per sample (its share of the initiation interval)."""
+        cost = self.lane_cost(node, lanes_in, self.lanes)
+        assert cost is not None, f"{node.where}: lanes {list(lanes_in)} -> {self.lanes}"
+        return cost[1]
+
+    # --- timing and cost -----------------------------------------------------------
+
+    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+        """When each output beat of one sample leaves, given when each input beat arrives."""
+        raise NotImplementedError
+
+    def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
+        """Analytic resources: ``lut``, ``ff``, ``dsp``, ``bram``, ``carry`` (and
+        ``fifo_bits`` for buffers)."""
+        raise NotImplementedError
+
+    # --- hardware ------------------------------------------------------------------
+
+    def lower(
+        self, node: Node, sources: Sequence[Stream], sink: Stream
+    ) -> tuple[list[Constant], list[Instance]]:
+        """Its constants (for the design's package) and instances, reading ``sources`` and
+        writing ``sink``."""
+        raise NotImplementedError
+
+    # --- serialization -------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, value: Any, where: str, node: dict[str, Any]) -> OpDef:
+        """The op ``to_json`` wrote; ``node`` holds the node's other fields, already read
+        (``input_types``, ``output_type``). ``ValueError`` naming the field otherwise."""
+        raise NotImplementedError

@@ -1,0 +1,94 @@
+"""``buffer``: a first-in first-out buffer on a skip path (the identity on values).
+
+``passes.insert_buffers`` puts one where a join would otherwise hold up the branch that
+arrives first, with the depth the timing model computes. Hardware: ``ec_fifo``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from elasticai.creator.analysis.resources import rom
+from elasticai.creator.ir import readers as r
+from elasticai.creator.ir.op import Flow, OpDef
+from elasticai.creator.vhdl.streams import instance
+from elasticai.creator.vhdl.syntax import Constant, Instance
+
+if TYPE_CHECKING:
+    from elasticai.creator.ir.graph import Node
+    from elasticai.creator.vhdl.streams import Stream
+
+__all__ = ["BufferOp", "FIFO_LATENCY"]
+
+#: ``ec_fifo``: a beat taken at the input can leave this many cycles later.
+FIFO_LATENCY = 1
+
+
+@dataclass(frozen=True)
+class BufferOp(OpDef):
+    """Holds up to ``depth`` beats of ``lanes`` elements (and their ``tlast``)."""
+
+    name: ClassVar[str] = "buffer"
+    entities: ClassVar[tuple[str, ...]] = ("ec_fifo.vhd",)
+
+    depth: int
+    lanes: int = 0
+
+    @property
+    def kind(self) -> str:
+        return "fifo"
+
+    def bits(self, node: Node) -> int:
+        """Storage: ``depth`` beats of data and ``tlast``."""
+        return self.depth * (self.lanes * node.output_type.dtype.total_bits + 1)
+
+    def interpret(self, node: Node, xs: Sequence[np.ndarray]) -> np.ndarray:
+        """``y = x``: a buffer delays, it does not compute."""
+        return np.asarray(xs[0])
+
+    def check(self, node: Node, settled: bool) -> None:
+        super().check(node, settled)
+        if node.input_type != node.output_type:
+            raise ValueError(f"{node.where}: a buffer keeps its type")
+        if self.depth < 1:
+            raise ValueError(f"{node.where}: depth must be at least 1, not {self.depth}")
+
+    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+        """Each beat leaves ``FIFO_LATENCY`` cycles after it arrived, one per cycle."""
+        out: list[int] = []
+        for a in arrivals[0]:
+            out.append(max(a + FIFO_LATENCY, out[-1] + 1 if out else 0))
+        return Flow(out)
+
+    def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
+        """The memory (LUT-RAM or block RAM), two pointers and a count, the output register;
+        ``fifo_bits`` is its storage."""
+        word = self.lanes * node.output_type.dtype.total_bits + 1
+        ram_luts, bram = rom(self.depth * word, word)
+        pointer = max(1, math.ceil(math.log2(self.depth + 1)))
+        return {
+            "lut": ram_luts + 4 * pointer + 4,
+            "ff": 3 * pointer + word + 2,
+            "dsp": 0,
+            "bram": bram,
+            "carry": math.ceil(3 * pointer / 4),
+            "fifo_bits": self.bits(node),
+        }
+
+    def lower(
+        self, node: Node, sources: Sequence[Stream], sink: Stream
+    ) -> tuple[list[Constant], list[Instance]]:
+        generics = {"WIDTH": sources[0].bits, "DEPTH": self.depth}
+        return [], [instance(node.name, "ec_fifo", generics, [("s_axis", sources[0])], sink)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"depth": int(self.depth), "lanes": int(self.lanes)}
+
+    @classmethod
+    def from_json(cls, value: Any, where: str, node: dict[str, Any]) -> BufferOp:
+        return cls(**r.fields(value, where, {"depth": r.integer(1), "lanes": r.integer(0)}))

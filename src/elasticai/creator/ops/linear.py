@@ -1,0 +1,411 @@
+"""``linear``: ``W x + b`` with an exact accumulator and one rounding at the output.
+
+Linear layers, convolutions (after a ``window``) and batch norms computed on their
+own all lower to this op. A ``linear`` whose input has more elements than its weight
+has columns applies to every row (position of a map): ``y[r, o] = ...x[r, i]...``.
+Hardware: ``ec_linear`` (weights in a ROM, ``p_in x p_out`` multiply-accumulate units)
+or, fully parallel, ``ec_linear_unrolled`` (constant shift-adds, no multipliers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from elasticai.creator.analysis.resources import csd_digits, dsps_per_multiplier, rom
+from elasticai.creator.arithmetic import Overflow, Rounding, clamp, int_array, requantize
+from elasticai.creator.ir import readers as r
+from elasticai.creator.ir.op import Flow, OpDef, beats, candidates
+from elasticai.creator.ir.types import FixedType
+from elasticai.creator.vhdl.streams import instance, signed_generic, slv, vector_literal
+from elasticai.creator.vhdl.syntax import Constant, Instance
+
+if TYPE_CHECKING:
+    from elasticai.creator.ir.graph import Graph, Node
+    from elasticai.creator.vhdl.streams import Stream
+
+__all__ = ["LinearOp", "FOLDED_PIPELINE", "SPARSE_PLANNING_LIMIT", "unrolled_stages"]
+
+#: Cycles from issuing a folded Linear's last step of an output block to its output
+#: handshake: operand read, product register, accumulator, shift-and-round register,
+#: output register (overflow and clamp).
+FOLDED_PIPELINE = 5
+
+#: Weights up to which the planner counts the zero blocks a layer skips for every lane
+#: option; larger layers are planned as dense (their hardware is then faster than planned).
+SPARSE_PLANNING_LIMIT = 1 << 16
+
+
+@dataclass(frozen=True, eq=False)
+class LinearOp(OpDef):
+    """Integer weights ``(out, in)`` of format ``w_type``, bias of ``b_type``.
+
+    ``y[o] = clamp(requantize(sum_i w[o,i] * x[i] + b[o] * 2**bias_shift, acc_frac -> out),
+    low, high)``; the clamp only where a ReLU or HardTanh was fused in (``low``/``high``).
+    ``acc_bits`` is settled by ``passes.infer_accumulator``; ``p_in``/``p_out``
+    (elements per input/output beat, i.e. multipliers per output and outputs in
+    parallel) and ``stages`` (0: folded; >= 1: unrolled, register levels) by
+    ``passes.choose_parallelism``.
+    """
+
+    name: ClassVar[str] = "linear"
+    entities: ClassVar[tuple[str, ...]] = ("ec_linear.vhd", "ec_linear_unrolled.vhd")
+    tied: ClassVar[bool] = False
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    w_type: FixedType
+    b_type: FixedType | None
+    rounding: Rounding = Rounding.HALF_EVEN
+    overflow: Overflow = Overflow.SATURATE
+    acc_bits: int = 0
+    p_in: int = 0  # 0: not fixed yet
+    p_out: int = 0
+    low: int | None = None  # a clamp fused into the output (ReLU, HardTanh); None: none
+    high: int | None = None
+    stages: int = 0
+
+    @property
+    def lanes(self) -> int:
+        return self.p_out
+
+    # --- arithmetic ---------------------------------------------------------------
+
+    def acc_frac_bits(self, x: FixedType) -> int:
+        """Fractional bits of the products and the accumulator."""
+        return x.frac_bits + self.w_type.frac_bits
+
+    def bias_shift(self, x: FixedType) -> int:
+        """Left shift that aligns the bias to the accumulator's fraction."""
+        return 0 if self.b_type is None else self.acc_frac_bits(x) - self.b_type.frac_bits
+
+    def macs(self) -> int:
+        return int(self.weight.size)
+
+    def rows(self, node: Node) -> int:
+        """Vectors per sample: the positions of a map (1 for a vector)."""
+        return node.input_type.size // self.weight.shape[1]
+
+    def interpret(self, node: Node, xs: Sequence[np.ndarray]) -> np.ndarray:
+        """``y[o] = clamp(requantize(sum_i w[o,i] * x[i] + b[o] * 2**bias_shift,
+        acc_frac -> out), low, high)`` (the clamp only where a ReLU or HardTanh was fused in).
+
+        The sum is exact: in ``float64`` (BLAS) where no partial sum can reach 2**52,
+        else in ``int64`` or Python ints; the accumulator has ``x.frac_bits +
+        w.frac_bits`` fractional bits.
+        """
+        (x,) = xs
+        x_type = node.input_type.dtype
+        out_features, in_features = self.weight.shape
+        batch = x.shape[0]
+        rows = np.asarray(x).reshape(-1, in_features)  # every position of a map is one row
+        wide = x_type.total_bits + self.w_type.total_bits + max(1, in_features).bit_length() + 1
+        if wide <= 52 and self.weight.dtype != object and rows.dtype != object:
+            acc = (rows.astype(np.float64) @ self.weight.T.astype(np.float64)).astype(np.int64)
+        else:
+            acc = int_array(rows, wide) @ int_array(self.weight, wide).T
+        if self.bias is not None:
+            bias_wide = wide + max(0, self.bias_shift(x_type)) + 1
+            acc = int_array(acc, bias_wide) + (
+                int_array(self.bias, bias_wide) << self.bias_shift(x_type)
+            )
+        out = node.output_type.dtype
+        y = requantize(acc, self.acc_frac_bits(x_type), out, self.rounding, self.overflow)
+        if self.low is not None and self.high is not None:
+            y = clamp(y, self.low, self.high)
+        return y.reshape(batch, -1)
+
+    def accumulator_range(self, node: Node) -> tuple[int, int]:
+        """Smallest and largest value the accumulator (or any partial sum) can take.
+
+        Every product ``w * x`` lies in ``[min(w*x_min, w*x_max), max(...)]`` and every
+        such interval contains 0, so any partial sum, with or without the bias, lies
+        within ``[min(0, b) + sum(lows), max(0, b) + sum(highs)]`` for the worst output.
+        """
+        x_type = node.input_type.dtype
+        w = self.weight.astype(object)
+        a, b = w * x_type.min_int, w * x_type.max_int
+        lows = np.minimum(a, b).sum(axis=1)
+        highs = np.maximum(a, b).sum(axis=1)
+        if self.bias is not None:
+            bias = self.bias.astype(object) * (1 << self.bias_shift(x_type))
+            lows = lows + np.minimum(bias, 0)
+            highs = highs + np.maximum(bias, 0)
+        return int(lows.min()), int(highs.max())
+
+    # --- structure ----------------------------------------------------------------
+
+    def check(self, node: Node, settled: bool) -> None:
+        where = node.where
+        out_features, in_features = self.weight.shape
+        shape_in, shape_out = node.input_type.shape, node.output_type.shape
+        if (
+            shape_in[-1] != in_features
+            or shape_out[-1] != out_features
+            or shape_in[:-1] != shape_out[:-1]
+        ):
+            raise ValueError(f"{where}: weight shape {self.weight.shape} does not fit its tensors")
+        if self.b_type is not None and self.bias_shift(node.input_type.dtype) < 0:
+            raise ValueError(f"{where}: bias has more fractional bits than the accumulator")
+        if settled and self.acc_bits < 1:
+            raise ValueError(f"{where}: accumulator width not settled ({self.acc_bits})")
+        if settled and min(self.p_in, self.p_out) < 1:
+            raise ValueError(
+                f"{where}: parallelism must be at least 1, not {self.p_in}x{self.p_out}"
+            )
+
+    # --- parallelism --------------------------------------------------------------
+
+    def blocks(self, p_in: int, p_out: int) -> np.ndarray:
+        """``(ceil(out/p_out), ceil(in/p_in))``: which blocks of ``p_out x p_in`` weights
+        a folded layer visits: those with a non-zero weight, and the first block of a
+        block row that has none (the bias still goes out). Zero blocks cost no cycle,
+        where skipping saves at least a quarter of the blocks (``ec_linear``'s rule; else
+        every block is visited)."""
+        out_features, in_features = self.weight.shape
+        no, ni = -(-out_features // p_out), -(-in_features // p_in)
+        padded = np.zeros((no * p_out, ni * p_in), dtype=bool)
+        padded[:out_features, :in_features] = self.weight != 0
+        used: np.ndarray = np.asarray(padded.reshape(no, p_out, ni, p_in).any(axis=(1, 3)))
+        used[~used.any(axis=1), 0] = True
+        if 4 * used.sum() > 3 * used.size:
+            used[:] = True
+        return used
+
+    def steps(self, p_in: int, p_out: int) -> int:
+        """Cycles a folded layer spends on one vector (one position of a map)."""
+        if np.all(self.weight != 0):
+            return beats(self.weight.shape[0], p_out) * beats(self.weight.shape[1], p_in)
+        return int(self.blocks(p_in, p_out).sum())
+
+    def lane_domain(self, node: Node, stream: int, graph: Graph) -> list[int] | None:
+        out_features, in_features = self.weight.shape
+        rows = self.rows(node) > 1
+        if stream == -1:
+            # rows of a map stream whole: every row starts a beat
+            fixed, n, whole = self.p_out, out_features, rows
+        else:
+            # a Window pads the last beat of every window, as the Linear reads it
+            producer = graph.producers().get(node.inputs[0])
+            pads_rows = producer is not None and producer.op.name == "window"
+            fixed, n, whole = self.p_in, in_features, rows and not pads_rows
+        options = [fixed] if fixed else candidates(n)
+        return [lanes for lanes in options if not whole or n % lanes == 0]
+
+    def lane_cost(
+        self, node: Node, lanes_in: Sequence[int], lanes_out: int
+    ) -> tuple[int, int] | None:
+        (p_in,) = lanes_in
+        if self.weight.size <= SPARSE_PLANNING_LIMIT:
+            steps = _steps(self, p_in, lanes_out)
+        else:
+            out_features, in_features = self.weight.shape
+            steps = beats(in_features, p_in) * beats(out_features, lanes_out)
+        return p_in * lanes_out, self.rows(node) * steps
+
+    def accepts(self, node: Node, lanes_in: Sequence[int]) -> bool:
+        return tuple(lanes_in) == (self.p_in,)
+
+    def cycles(self, node: Node, lanes_in: Sequence[int]) -> int:
+        if self.stages:
+            return self.rows(node)
+        return self.rows(node) * self.steps(self.p_in, self.p_out)
+
+    def settle(self, node: Node, lanes_in: Sequence[int], lanes_out: int) -> LinearOp:
+        (p_in,) = lanes_in
+        unrolled = (p_in, lanes_out) == (self.weight.shape[1], self.weight.shape[0])
+        settled = replace(self, p_in=p_in, p_out=lanes_out)
+        return replace(settled, stages=unrolled_stages(settled) if unrolled else 0)
+
+    # --- timing and cost ----------------------------------------------------------
+
+    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+        """Folded (``ec_linear``): one step per cycle over the visited blocks, each no
+        earlier than the cycle after its input beat arrived (the vector's last step:
+        after the whole vector, as it frees the input bank); an output beat leaves
+        ``FOLDED_PIPELINE`` cycles after its block's last step. Unrolled: each beat
+        leaves ``stages`` cycles after it arrived."""
+        (times,) = arrivals
+        if self.stages:
+            return Flow([a + self.stages for a in times])
+        n_in = beats(self.weight.shape[1], self.p_in)
+        used = self.blocks(self.p_in, self.p_out)
+        issue, out = -1, []
+        last_step = (len(used) - 1, int(used[-1].nonzero()[0][-1]))
+        for row in range(self.rows(node)):
+            vector_done = times[(row + 1) * n_in - 1]
+            for ob, visited in enumerate(used):
+                for ib in visited.nonzero()[0]:
+                    issue = max(times[row * n_in + int(ib)] + 1, issue + 1)
+                    if (ob, int(ib)) == last_step:  # releases the input bank
+                        issue = max(issue, vector_done + 1)
+                out.append(issue + FOLDED_PIPELINE)
+        return Flow(out)
+
+    def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
+        return _unrolled_cost(node, self) if self.stages else _folded_cost(node, self)
+
+    # --- hardware -----------------------------------------------------------------
+
+    def lower(
+        self, node: Node, sources: Sequence[Stream], sink: Stream
+    ) -> tuple[list[Constant], list[Instance]]:
+        out_features, in_features = self.weight.shape
+        x_type, y_type = node.input_type.dtype, node.output_type.dtype
+        b_width = self.b_type.total_bits if self.b_type is not None else 1
+        biases = self.bias if self.bias is not None else np.zeros(1, dtype=np.int64)
+        prefix = node.name.upper()
+        w_bits = self.w_type.total_bits
+        constants = [
+            Constant(
+                f"{prefix}_WEIGHTS",
+                slv(self.weight.size * w_bits),
+                vector_literal(self.weight, w_bits),
+            ),
+            Constant(
+                f"{prefix}_BIASES", slv(biases.size * b_width), vector_literal(biases, b_width)
+            ),
+        ]
+        low = y_type.min_int if self.low is None else self.low
+        high = y_type.max_int if self.high is None else self.high
+        generics: dict[str, object] = {
+            "IN_FEATURES": in_features,
+            "OUT_FEATURES": out_features,
+            "X_WIDTH": x_type.total_bits,
+            "W_WIDTH": w_bits,
+            "B_WIDTH": b_width,
+            "Y_WIDTH": y_type.total_bits,
+            "ACC_WIDTH": self.acc_bits,
+            "P_IN": self.p_in,
+            "P_OUT": self.p_out,
+            "HAS_BIAS": "true" if self.bias is not None else "false",
+            "BIAS_SHIFT": self.bias_shift(x_type),
+            "OUT_SHIFT": self.acc_frac_bits(x_type) - y_type.frac_bits,
+            "ROUNDING": self.rounding.code,
+            "OVERFLOW": self.overflow.code,
+            "WEIGHTS": f"{prefix}_WEIGHTS",
+            "BIASES": f"{prefix}_BIASES",
+            "OUT_LO": signed_generic(low),
+            "OUT_HI": signed_generic(high),
+        }
+        rows = self.rows(node)
+        entity = "ec_linear"
+        if rows > 1:
+            generics["ROWS"] = rows
+        if self.stages:
+            generics.pop("ROWS", None)  # every beat is a row; tlast passes through
+            entity = "ec_linear_unrolled"
+            del generics["P_IN"], generics["P_OUT"]
+            generics["STAGES"] = self.stages
+        return constants, [instance(node.name, entity, generics, [("s_axis", sources[0])], sink)]
+
+    # --- serialization ------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "weight": r.ints(self.weight),
+            "bias": None if self.bias is None else r.ints(self.bias),
+            "w_type": r.fixed_json(self.w_type),
+            "b_type": None if self.b_type is None else r.fixed_json(self.b_type),
+            "rounding": self.rounding.value,
+            "overflow": self.overflow.value,
+            "acc_bits": int(self.acc_bits),
+            "p_in": int(self.p_in),
+            "p_out": int(self.p_out),
+            "low": None if self.low is None else int(self.low),
+            "high": None if self.high is None else int(self.high),
+            "stages": int(self.stages),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any, where: str, node: dict[str, Any]) -> LinearOp:
+        read = r.fields(value, where, _SCHEMA)
+        shape = (node["output_type"].shape[-1], node["input_types"][0].shape[-1])
+        read["weight"] = r.int_array(read["weight"], f"{where}.weight", shape, read["w_type"])
+        if (read["bias"] is None) != (read["b_type"] is None):
+            raise r.wrong(f"{where}.b_type", "null exactly when bias is null", read["b_type"])
+        if read["bias"] is not None:
+            bias_shape = node["output_type"].shape[-1:]
+            read["bias"] = r.int_array(read["bias"], f"{where}.bias", bias_shape, read["b_type"])
+        return cls(**read)
+
+    @property
+    def kind(self) -> str:
+        return "linear"
+
+
+_SCHEMA: dict[str, r.Reader] = {
+    "weight": lambda value, where: value,  # checked against the node's types
+    "bias": lambda value, where: value,
+    "w_type": r.fixed,
+    "b_type": r.optional(r.fixed),
+    "rounding": r.ROUNDING,
+    "overflow": r.OVERFLOW,
+    "acc_bits": r.integer(0),
+    "p_in": r.integer(0),
+    "p_out": r.integer(0),
+    "low": r.optional(r.integer()),
+    "high": r.optional(r.integer()),
+    "stages": r.integer(0),
+}
+
+
+@lru_cache(maxsize=1 << 14)
+def _steps(op: LinearOp, p_in: int, p_out: int) -> int:
+    return op.steps(p_in, p_out)
+
+
+def unrolled_stages(op: LinearOp) -> int:
+    """Register levels of a fully unrolled layer: one per four levels of its adder tree.
+
+    Each weight becomes about ``(w_bits + 1) / 3`` shifted terms (canonical signed
+    digits), so a row of ``n_in`` weights is summed by a tree of depth
+    ``log2(n_in * terms)``.
+    """
+    terms = max(1, op.weight.shape[1] * max(1, (op.w_type.total_bits + 1) // 3))
+    return max(1, math.ceil(math.ceil(math.log2(terms)) / 4)) if terms > 1 else 1
+
+
+def _folded_cost(node: Node, p: LinearOp) -> dict[str, int]:
+    """``ec_linear``: accumulators, products and operand registers sit in the DSP slices;
+    LUTs go to control, requantization and output per lane, adder trees, small ROMs."""
+    out_features, in_features = p.weight.shape
+    x_bits, w_bits = node.input_type.dtype.total_bits, p.w_type.total_bits
+    y_bits, acc = node.output_type.dtype.total_bits, p.acc_bits
+    ni, no = math.ceil(in_features / p.p_in), math.ceil(out_features / p.p_out)
+    mults = p.p_in * p.p_out
+    per_mult = dsps_per_multiplier(x_bits, w_bits)
+    rom_luts, bram = rom(p.steps(p.p_in, p.p_out) * mults * w_bits, mults * w_bits)
+    counter_bits = (ni * no).bit_length() + 2 * (2 * ni).bit_length()
+    tree = (p.p_in - 1) * p.p_out * (x_bits + w_bits)
+    lut_mults = 0 if per_mult else mults * x_bits * w_bits // 2
+    return {
+        "lut": 70 + p.p_out * (y_bits + acc // 2) + tree + rom_luts + lut_mults,
+        "ff": p.p_out * (y_bits + 4) + p.p_in * x_bits + 2 * counter_bits + 24 + tree // 2,
+        "dsp": mults * per_mult,
+        "bram": bram,
+        "carry": math.ceil((p.p_out * acc + y_bits + 2 * counter_bits) / 4),
+    }
+
+
+def _unrolled_cost(node: Node, p: LinearOp) -> dict[str, int]:
+    """``ec_linear_unrolled``: one adder (about 0.6 LUT per bit on a carry chain) per
+    canonical signed digit beyond the first of each row."""
+    out_features = p.weight.shape[0]
+    x_bits, acc = node.input_type.dtype.total_bits, p.acc_bits
+    y_bits = node.output_type.dtype.total_bits
+    digits = np.vectorize(csd_digits, otypes=[np.int64])(p.weight) if p.weight.size else 0
+    adders = int(np.sum(np.maximum(np.sum(digits, axis=1) - 1, 0)))
+    adder_bits = adders * min(acc, x_bits + p.w_type.total_bits)
+    return {
+        "lut": adder_bits * 6 // 10 + out_features * (acc + y_bits),
+        "ff": out_features * y_bits + 2 + (p.stages - 1) * out_features * acc * 3 // 2,
+        "dsp": 0,
+        "bram": 0,
+        "carry": math.ceil(adder_bits / 4),
+    }
