@@ -611,13 +611,21 @@ def test_unsupported_pooling_options_are_refused(make, message):
     assert message in str(error.value)
 
 
-@pytest.mark.parametrize(
-    "pool", [MaxPool1d(2), AvgPool1d(2), AdaptiveAvgPool1d(1), MaxPool2d(2), AdaptiveAvgPool2d(1)]
-)
-def test_pool_without_a_format_outside_a_sequential_is_refused(pool):
+@pytest.mark.parametrize("pool", [AvgPool1d(2), AdaptiveAvgPool1d(1), AdaptiveAvgPool2d(1)])
+def test_average_pool_without_a_format_before_translation_is_refused(pool):
     x = torch.randn(1, 2, 4) if "1d" in type(pool).__name__ else torch.randn(1, 2, 4, 4)
     with pytest.raises(ValueError, match="without total_bits and frac_bits"):
         pool(x)
+
+
+@pytest.mark.parametrize("pool", [MaxPool1d(2), MaxPool2d(2, padding=1)])
+def test_max_pool_without_a_format_is_torchs_max_pool_anywhere(pool):
+    """The maximum of values on a grid is on that grid: no format needed."""
+    x = torch.randint(-64, 64, (3, 2, 6) if "1d" in type(pool).__name__ else (3, 2, 5, 5)) / 16
+    reference = (
+        torch.nn.MaxPool1d(2) if "1d" in type(pool).__name__ else torch.nn.MaxPool2d(2, padding=1)
+    )
+    assert torch.equal(pool(x), reference(x))
 
 
 # --- Flatten, Dropout -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from elasticai.creator.arithmetic import FixedType
 from elasticai.creator.frontend import UnsupportedModuleError, to_graph, translate
 from elasticai.creator.ir.graph import TensorType
 from elasticai.creator.nn import Sequential
-from elasticai.creator.nn.fixed_point import HardSigmoid, HardTanh, Linear, ReLU
+from elasticai.creator.nn.fixed_point import HardSigmoid, HardTanh, Linear, ReLU, quantize
 
 Q16 = FixedType(16, 8)
 Q8 = FixedType(8, 4)
@@ -83,15 +83,22 @@ def test_single_layer_create_design_translates_alone(layer, kind, shape):
     assert design.graph.nodes[0].source == f"model ({type(layer).__name__})"
 
 
+SUPPORTED = (
+    "supported layers: AdaptiveAvgPool1d, AdaptiveAvgPool2d, Add, AvgPool1d, AvgPool2d, "
+    "BatchNorm1d, BatchNorm2d, Concatenate, Conv1d, Conv2d, Dropout, Flatten, HardSigmoid, "
+    "HardSwish, HardTanh, Identity, LeakyReLU, Linear, MaxPool1d, MaxPool2d, PReLU, ReLU, "
+    "ReLU6, SiLU, Sigmoid, Tanh; functions: a + b, a - b, torch.cat(dim=1), F.relu, F.relu6, "
+    "F.hardtanh, torch.clamp, F.max_pool1d/2d, torch.flatten(x, 1), x.view(x.size(0), -1), "
+    "fixed_point.quantize"
+)
+
+
 def test_unsupported_module_in_sequential_names_position_and_class():
     model = Sequential(Linear(3, 2, total_bits=16, frac_bits=8), torch.nn.Conv1d(1, 1, 1))
     with pytest.raises(UnsupportedModuleError) as error:
         to_graph(model, "m")
     assert str(error.value) == (
-        "model[1] (torch.nn.modules.conv.Conv1d) is not supported; supported layers: "
-        "AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, "
-        "Conv1d, Conv2d, Dropout, Flatten, HardSigmoid, HardSwish, HardTanh, Identity, "
-        "LeakyReLU, Linear, MaxPool1d, MaxPool2d, PReLU, ReLU, ReLU6, SiLU, Sigmoid, Tanh"
+        f"model[1] (torch.nn.modules.conv.Conv1d) is not supported; {SUPPORTED}"
     )
 
 
@@ -99,35 +106,57 @@ def test_unsupported_module_error_is_a_type_error():
     assert issubclass(UnsupportedModuleError, TypeError)
 
 
-def test_residual_add_is_refused():
-    with pytest.raises(UnsupportedModuleError) as error:
+class QuantizedResidual(Residual):
+    def forward(self, x):
+        x = quantize(x, 16, 8)
+        return x + self.layer(x)
+
+
+def test_residual_add_reads_the_input_and_the_layer():
+    graph = to_graph(QuantizedResidual(), "m")
+    add = graph.nodes[-1]
+    assert (add.name, add.op.name, add.inputs) == ("add_1", "add", ("x", "linear_0"))
+    assert add.output_type == TensorType((2,), FixedType(17, 8))
+    assert add.source.startswith("model.forward line ")
+    assert graph.output.value == "add_1"
+
+
+def test_adding_the_real_valued_input_is_refused():
+    """PyTorch adds ``x`` before any layer rounded it; the design has only integers."""
+    with pytest.raises(ValueError) as error:
         to_graph(Residual(), "m")
+    line = Residual.forward.__code__.co_firstlineno + 1
     assert str(error.value) == (
-        "call_function add (at 'add') is not supported; only chains of supported layers are"
+        f"model.forward line {line} (a + b) reads the real-valued model input, which PyTorch "
+        "does not round there; quantize it first: x = fixed_point.quantize(x, total_bits, "
+        "frac_bits)"
     )
 
 
-def test_layer_reading_earlier_value_is_refused():
-    with pytest.raises(UnsupportedModuleError) as error:
-        to_graph(Parallel(), "m")
-    assert str(error.value) == (
-        "model.b does not take the output of the layer before it; only chains are supported"
-    )
+def test_a_layer_called_twice_is_two_nodes_with_its_weights():
+    graph = to_graph(Parallel(), "m")
+    names = [(n.name, n.inputs) for n in graph.nodes]
+    assert names == [
+        ("linear_0", ("x",)),
+        ("linear_1", ("linear_0",)),
+        ("linear_2", ("x",)),
+        ("add_3", ("linear_1", "linear_2")),
+    ]
+    assert graph.nodes[1].op.weight.tolist() == graph.nodes[2].op.weight.tolist()
 
 
-def test_layer_reading_model_input_twice_is_refused():
-    with pytest.raises(UnsupportedModuleError) as error:
-        to_graph(Skip(), "m")
-    assert str(error.value) == (
-        "model.b does not take the output of the layer before it; only chains are supported"
-    )
+def test_a_layer_whose_result_nothing_reads_is_left_out():
+    graph = to_graph(Skip(), "m")
+    assert [(n.name, n.inputs) for n in graph.nodes] == [("hard_tanh_1", ("x",))]
 
 
-def test_call_function_in_forward_is_refused():
+def test_call_function_in_forward_is_refused_with_its_line():
     with pytest.raises(UnsupportedModuleError) as error:
         to_graph(Sigmoid(), "m")
+    line = Sigmoid.forward.__code__.co_firstlineno + 1
     assert str(error.value) == (
-        "call_function sigmoid (at 'sigmoid') is not supported; only chains of supported layers are"
+        f"model.forward line {line}: torch.sigmoid is not supported "
+        f"[return torch.sigmoid(self.layer(x))]; {SUPPORTED}"
     )
 
 

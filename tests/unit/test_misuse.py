@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from elasticai.creator.file_generation.on_disk_path import OnDiskPath
 from elasticai.creator.frontend import translate
@@ -26,6 +27,7 @@ from elasticai.creator.nn.fixed_point import (
     PReLU,
     ReLU,
     Sigmoid,
+    quantize,
 )
 
 TABLE = Path(__file__).parents[2] / "docs" / "errors.md"
@@ -48,6 +50,49 @@ class Residual(torch.nn.Module):
 
     def forward(self, x):
         return x + self.layer(x)
+
+
+class Graph(torch.nn.Module):
+    """What ``forward`` does is the misuse; one layer of each width is at hand."""
+
+    def __init__(self, forward) -> None:
+        super().__init__()
+        self.a = Linear(3, 3, 8, 4)
+        self.b = Linear(3, 2, 8, 3)
+        self.step = forward
+
+    def forward(self, x):
+        return self.step(self, x)
+
+
+def graph(forward):
+    return translate(Graph(forward), "m")
+
+
+def sigmoid_of(m, x):
+    return torch.sigmoid(m.a(x))
+
+
+def two_formats(m, x):
+    return torch.cat([m.a(x), m.b(x)], dim=1)
+
+
+def different_shapes(m, x):
+    x = quantize(x, 8, 4)
+    return m.a(x) + m.b(x)
+
+
+def cat_batches(m, x):
+    return torch.cat([m.a(x), m.a(x)], dim=0)
+
+
+def unflatten(m, x):
+    y = m.a(x)
+    return y.view(y.size(0), 3, 1)
+
+
+def off_grid_clamp(m, x):
+    return F.hardtanh(m.a(x), -0.3, 0.3)
 
 
 def small_design():
@@ -94,7 +139,13 @@ TRIGGERS = {
     "unsupported layer": lambda tmp, mp: Sequential(
         Linear(3, 2, 8, 4), torch.nn.Conv1d(1, 1, 1)
     ).create_design("m"),
-    "a model that is not a chain": lambda tmp, mp: translate(Residual(), "m"),
+    "adding the real-valued input": lambda tmp, mp: translate(Residual(), "m"),
+    "a function without hardware": lambda tmp, mp: graph(sigmoid_of),
+    "the input read in two formats": lambda tmp, mp: graph(two_formats),
+    "a join of different shapes": lambda tmp, mp: graph(different_shapes),
+    "concatenation of other dimensions": lambda tmp, mp: graph(cat_batches),
+    "a reshape that is not a flatten": lambda tmp, mp: graph(unflatten),
+    "clamp bounds off the grid": lambda tmp, mp: graph(off_grid_clamp),
     "too few bits": lambda tmp, mp: Linear(3, 2, total_bits=1, frac_bits=0),
     "more fraction than bits": lambda tmp, mp: Linear(3, 2, total_bits=8, frac_bits=9),
     "negative fraction": lambda tmp, mp: Linear(3, 2, total_bits=8, frac_bits=-1),
@@ -146,7 +197,7 @@ TRIGGERS = {
         3, padding=1, count_include_pad=False
     ),
     "adaptive pooling to more than one": lambda tmp, mp: AdaptiveAvgPool1d(2),
-    "pooling without a format outside a Sequential": lambda tmp, mp: MaxPool1d(2)(
+    "average pooling without a format before translation": lambda tmp, mp: AvgPool1d(2)(
         torch.zeros(1, 2, 4)
     ),
     "PReLU with a slope per channel": lambda tmp, mp: PReLU(8, 4, num_parameters=3),

@@ -1,21 +1,26 @@
 """Cycle counts predicted from the graph alone (the simulator measures the same numbers).
 
-The model follows one sample through the design with no stalls, beat by beat: the
-input's beats arrive one per cycle, and each op says when each of its output beats
-leaves given when its input beats arrived (``OpDef.timing``, the rules in each op's
-docstring). A fork passes beats on in the cycle they arrive; a join (``add``,
-``concat``) takes matching beats of its inputs together, so the input that arrives
-first waits (``Flow.taken``) -- on a skip path ``passes.insert_buffers`` gives it a
-FIFO that deep.
+The model follows samples through the design with no stalls, beat by beat: each op says
+when each of its output beats leaves given when its input beats arrived
+(``OpDef.timing``, the rules in each op's docstring). A fork passes beats on in the
+cycle they arrive; a join (``add``, ``concat``) takes matching beats of its inputs
+together, so the input that arrives first waits (``Flow.taken``) -- on a skip path
+``passes.insert_buffers`` gives it a FIFO that deep.
 
-The initiation interval is the slowest op's cycles per sample. For graphs with maps,
-the model leaves out the backpressure a busy layer puts on the one before it, so the
-latency is a lower bound there (``Timing.exact`` is false); the interval is exact.
+One sample alone gives the latency (first input beat to last output beat). The
+initiation interval is the slowest op's cycles per sample. Several samples entering one
+interval apart (``samples``, ``period``) show how they follow each other: what an op
+still does for one sample when the next arrives.
+
+For graphs with maps, the model leaves out the backpressure a busy layer puts on the one
+before it, so the latency is a lower bound there (``Timing.exact`` is false).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from elasticai.creator.ir.graph import Graph
 from elasticai.creator.ir.op import beats
@@ -29,21 +34,25 @@ class Timing:
     initiation_interval: int
     per_node: dict[str, tuple[int, int]]  # name -> (own latency, cycles per sample)
     exact: bool = True  # False: the latency is a lower bound (maps, see the module)
-    #: value -> the cycle each beat of one sample leaves its producer
-    arrivals: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    #: value -> the cycle each beat leaves its producer, all samples after each other
+    arrivals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     #: (node, input index) -> the cycle the node takes each beat of that input
-    taken: dict[tuple[str, int], list[int]] = field(default_factory=dict, repr=False)
+    taken: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
 
 
-def predict_timing(graph: Graph) -> Timing:
-    """Latency of one sample (first input beat to last output beat) and initiation interval."""
-    arrivals: dict[str, list[int]] = {}
+def predict_timing(graph: Graph, *, samples: int = 1, period: int = 0) -> Timing:
+    """Latency of one sample (first input beat to last output beat) and initiation
+    interval; with ``samples > 1`` the beats of that many samples, the first beat of each
+    ``period`` cycles after the one before (and after the previous sample's last)."""
+    arrivals: dict[str, np.ndarray] = {}
     lanes: dict[str, int] = {}
     for i in graph.inputs:
         lanes[i.name] = max(1, i.lanes)
-        arrivals[i.name] = list(range(beats(i.type.size, lanes[i.name])))
+        count = beats(i.type.size, lanes[i.name])
+        starts = np.arange(samples) * max(period, count)
+        arrivals[i.name] = (starts[:, None] + np.arange(count)[None, :]).ravel()
     per_node: dict[str, tuple[int, int]] = {}
-    taken: dict[tuple[str, int], list[int]] = {}
+    taken: dict[tuple[str, int], np.ndarray] = {}
     interval = 1
     for node in graph.nodes:
         ins = [arrivals[v] for v in node.inputs]
@@ -53,8 +62,10 @@ def predict_timing(graph: Graph) -> Timing:
             taken[(node.name, k)] = times
         arrivals[node.name], lanes[node.name] = flow.out, node.op.lanes
         cycles = node.op.cycles(node, lanes_in)
-        per_node[node.name] = (flow.out[-1] - min(t[0] for t in ins), cycles)
+        first_out = flow.out[len(flow.out) // samples - 1]
+        per_node[node.name] = (int(first_out - min(t[0] for t in ins)), cycles)
         interval = max(interval, cycles)
     exact = all(len(n.output_type.shape) == 1 for n in graph.nodes)
-    latency = arrivals[graph.output.value][-1] if graph.nodes else 0
+    out = arrivals[graph.output.value]
+    latency = int(out[len(out) // samples - 1]) if graph.nodes else 0
     return Timing(latency, interval, per_node, exact, arrivals, taken)

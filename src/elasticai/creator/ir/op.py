@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from elasticai.creator.vhdl.streams import Stream
     from elasticai.creator.vhdl.syntax import Constant, Instance
 
-__all__ = ["OpDef", "Flow", "candidates", "beats"]
+__all__ = ["OpDef", "Flow", "candidates", "beats", "one_per_cycle"]
 
 
 def beats(elements: int, lanes: int) -> int:
@@ -43,14 +43,25 @@ def candidates(n: int) -> list[int]:
     return sorted({math.ceil(n / b) for b in range(1, n + 1)})
 
 
+def one_per_cycle(times: np.ndarray) -> np.ndarray:
+    """Beats that leave in order, one per cycle at most, each no earlier than ``times``:
+    ``t[j] = max(times[j], t[j - 1] + 1)``, i.e. ``j + max over i <= j of (times[i] - i)``.
+
+    >>> one_per_cycle(np.array([3, 3, 9, 4])).tolist()
+    [3, 4, 9, 10]
+    """
+    steps = np.arange(len(times))
+    return steps + np.maximum.accumulate(np.asarray(times) - steps)
+
+
 @dataclass(frozen=True)
 class Flow:
-    """One sample through an op, without stalls: the cycle each output beat leaves
-    (``out``) and, per input, the cycle each input beat is taken (``taken``; ``None``:
-    as soon as it arrives)."""
+    """Samples through an op, without stalls: the cycle each output beat leaves (``out``)
+    and, per input, the cycle each input beat is taken (``taken``; ``None``: as soon as
+    it arrives). Arrays of ``int64`` over all samples, one after the other."""
 
-    out: list[int]
-    taken: list[list[int]] | None = None
+    out: np.ndarray
+    taken: list[np.ndarray] | None = None
 
 
 class OpDef:
@@ -118,8 +129,9 @@ class OpDef:
 
     # --- timing and cost -----------------------------------------------------------
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
-        """When each output beat of one sample leaves, given when each input beat arrives."""
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
+        """When each output beat leaves, given when each input beat arrives (the beats of
+        one or more samples after each other: what one sample does affects the next)."""
         raise NotImplementedError
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:

@@ -79,11 +79,11 @@ class AddOp(OpDef):
                 f"{self.kind} of {a.dtype} and {b.dtype} (needs {signed_width(low, high)} bits)"
             )
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """Beat ``k`` of both inputs is taken when both have arrived and leaves
         ``ADD_PIPELINE`` cycles later."""
-        taken = [max(a, b) for a, b in zip(*arrivals, strict=True)]
-        return Flow([t + ADD_PIPELINE for t in taken], [taken, taken])
+        taken = np.maximum(arrivals[0], arrivals[1])
+        return Flow(taken + ADD_PIPELINE, [taken, taken])
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """One adder per lane and the output register."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from elasticai.creator.analysis.resources import rom
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef
+from elasticai.creator.ir.op import Flow, OpDef, one_per_cycle
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance
 
@@ -58,12 +58,9 @@ class BufferOp(OpDef):
         if self.depth < 1:
             raise ValueError(f"{node.where}: depth must be at least 1, not {self.depth}")
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """Each beat leaves ``FIFO_LATENCY`` cycles after it arrived, one per cycle."""
-        out: list[int] = []
-        for a in arrivals[0]:
-            out.append(max(a + FIFO_LATENCY, out[-1] + 1 if out else 0))
-        return Flow(out)
+        return Flow(one_per_cycle(arrivals[0] + FIFO_LATENCY))
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """The memory (LUT-RAM or block RAM), two pointers and a count, the output register;

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef
+from elasticai.creator.ir.op import Flow, OpDef, one_per_cycle
 from elasticai.creator.ir.types import common_type
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance
@@ -93,26 +93,25 @@ class ConcatOp(OpDef):
             return 0, a.positions * (a.channels + b.channels) // la
         return None
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
-        """Each output beat is taken one cycle after the input beats it is made of
-        arrived at the earliest, one per cycle, and leaves ``CONCAT_PIPELINE`` later."""
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
+        """Each output beat is taken when the input beats it is made of have arrived, one per
+        cycle in order (sequential: a position's beats of ``a``, then those of ``b``), and
+        leaves ``CONCAT_PIPELINE`` later."""
         a, b = node.input_types
         times_a, times_b = arrivals
         if self.side_by_side(node, lanes_in, self.lanes):
-            taken = [max(ta, tb) for ta, tb in zip(times_a, times_b, strict=True)]
-            return Flow([t + CONCAT_PIPELINE for t in taken], [taken, taken])
+            taken = one_per_cycle(np.maximum(times_a, times_b))
+            return Flow(taken + CONCAT_PIPELINE, [taken, taken])
         per_a, per_b = a.channels // self.lanes, b.channels // self.lanes
-        taken_a: list[int] = []
-        taken_b: list[int] = []
-        out: list[int] = []
-        last = -1
-        for p in range(a.positions):
-            for times, per, taken in ((times_a, per_a, taken_a), (times_b, per_b, taken_b)):
-                for k in range(p * per, (p + 1) * per):
-                    last = max(times[k], last + 1)
-                    taken.append(last)
-                    out.append(last + CONCAT_PIPELINE)
-        return Flow(out, [taken_a, taken_b])
+        positions = len(times_a) // per_a
+        order = np.concatenate(
+            [times_a.reshape(positions, per_a), times_b.reshape(positions, per_b)], axis=1
+        )
+        taken = one_per_cycle(order.ravel()).reshape(positions, per_a + per_b)
+        return Flow(
+            taken.ravel() + CONCAT_PIPELINE,
+            [taken[:, :per_a].ravel(), taken[:, per_a:].ravel()],
+        )
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """An output register and a multiplexer per lane, and a beat counter."""

@@ -20,7 +20,7 @@ import numpy as np
 from elasticai.creator.analysis.resources import csd_digits, dsps_per_multiplier, rom
 from elasticai.creator.arithmetic import Overflow, Rounding, clamp, int_array, requantize
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef, beats, candidates
+from elasticai.creator.ir.op import Flow, OpDef, beats, candidates, one_per_cycle
 from elasticai.creator.ir.types import FixedType
 from elasticai.creator.vhdl.streams import instance, signed_generic, slv, vector_literal
 from elasticai.creator.vhdl.syntax import Constant, Instance
@@ -224,28 +224,24 @@ class LinearOp(OpDef):
 
     # --- timing and cost ----------------------------------------------------------
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
-        """Folded (``ec_linear``): one step per cycle over the visited blocks, each no
-        earlier than the cycle after its input beat arrived (the vector's last step:
-        after the whole vector, as it frees the input bank); an output beat leaves
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
+        """Folded (``ec_linear``): one step per cycle over the visited blocks of every row,
+        each no earlier than the cycle after its input beat arrived (a row's last step:
+        after the whole row, as it frees the input bank); an output beat leaves
         ``FOLDED_PIPELINE`` cycles after its block's last step. Unrolled: each beat
         leaves ``stages`` cycles after it arrived."""
         (times,) = arrivals
         if self.stages:
-            return Flow([a + self.stages for a in times])
+            return Flow(times + self.stages)
         n_in = beats(self.weight.shape[1], self.p_in)
         used = self.blocks(self.p_in, self.p_out)
-        issue, out = -1, []
-        last_step = (len(used) - 1, int(used[-1].nonzero()[0][-1]))
-        for row in range(self.rows(node)):
-            vector_done = times[(row + 1) * n_in - 1]
-            for ob, visited in enumerate(used):
-                for ib in visited.nonzero()[0]:
-                    issue = max(times[row * n_in + int(ib)] + 1, issue + 1)
-                    if (ob, int(ib)) == last_step:  # releases the input bank
-                        issue = max(issue, vector_done + 1)
-                out.append(issue + FOLDED_PIPELINE)
-        return Flow(out)
+        ob, ib = np.nonzero(used)  # the steps of one row, in order
+        rows = len(times) // n_in
+        ready = times.reshape(rows, n_in)[:, ib]  # (rows, steps): when each step's beat came
+        ready[:, -1] = np.maximum(ready[:, -1], times.reshape(rows, n_in)[:, -1])
+        issue = one_per_cycle((ready + 1).ravel()).reshape(rows, -1)
+        last = np.flatnonzero(np.append(ob[1:] != ob[:-1], True))  # each block row's last
+        return Flow((issue[:, last] + FOLDED_PIPELINE).ravel())
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         return _unrolled_cost(node, self) if self.stages else _folded_cost(node, self)

@@ -77,9 +77,9 @@ class PiecewiseOp(OpDef):
         if node.input_type.shape != node.output_type.shape:
             raise ValueError(f"{node.where}: a piecewise function keeps its shape")
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """Every beat leaves ``PIECEWISE_PIPELINE`` cycles after it arrived."""
-        return Flow([a + PIECEWISE_PIPELINE for a in arrivals[0]])
+        return Flow(arrivals[0] + PIECEWISE_PIPELINE)
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per lane a comparison per break, a multiplexer of the segment constants, one

@@ -78,10 +78,9 @@ class PointwiseOp(OpDef):
         if self.low > self.high:
             raise ValueError(f"{node.where}: clamp range [{self.low}, {self.high}] is empty")
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """Each beat leaves ``pointwise_stages`` cycles after it arrived."""
-        stages = pointwise_stages(self.mul)
-        return Flow([a + stages for a in arrivals[0]])
+        return Flow(arrivals[0] + pointwise_stages(self.mul))
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per lane a clamp and, where it scales, one adder per canonical signed digit of

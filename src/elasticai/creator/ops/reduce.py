@@ -62,11 +62,12 @@ class ReduceOp(OpDef):
     ) -> tuple[int, int] | None:
         return 0, beats(node.input_type.size, lanes_out)
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """The beats of a window's last tap leave one cycle after they arrived."""
         per_tap = self.channels // self.lanes
         window = per_tap * self.taps
-        return Flow([a + 1 for k, a in enumerate(arrivals[0]) if k % window >= window - per_tap])
+        times = arrivals[0]
+        return Flow(times[np.arange(len(times)) % window >= window - per_tap] + 1)
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """A partial result per channel and one comparator or adder per lane."""

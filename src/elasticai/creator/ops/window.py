@@ -16,7 +16,7 @@ import numpy as np
 
 from elasticai.creator.analysis.resources import rom
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef, beats, candidates
+from elasticai.creator.ir.op import Flow, OpDef, beats, candidates, one_per_cycle
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance, slv_literal
 
@@ -165,22 +165,24 @@ class WindowOp(OpDef):
             beats(node.input_type.size, l_in), self.positions * beats(self.window, lanes_out)
         )
 
-    def timing(self, node: Node, arrivals: Sequence[list[int]], lanes_in: Sequence[int]) -> Flow:
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """A beat leaves ``WINDOW_PIPELINE`` cycles after the input beat holding the last
-        element it needs (the last beat after the whole sample), one per cycle."""
+        element it needs (a sample's last beat after the whole sample), one per cycle."""
         (times,), (in_lanes,) = arrivals, lanes_in
-        out: list[int] = []
-        for need in self._needs(in_lanes):
-            out.append(max(times[need] + WINDOW_PIPELINE, out[-1] + 1 if out else 0))
-        return Flow(out)
+        per_sample = beats(self.in_size[0] * self.in_size[1] * self.channels, in_lanes)
+        samples = len(times) // per_sample
+        needs = self._needs(in_lanes)
+        index = (np.arange(samples)[:, None] * per_sample + needs[None, :]).ravel()
+        return Flow(one_per_cycle(times[index] + WINDOW_PIPELINE))
 
-    def _needs(self, in_lanes: int) -> list[int]:
+    def _needs(self, in_lanes: int) -> np.ndarray:
         """For each output beat of a sample, the input beat holding the last element it needs."""
-        needs = []
-        for row in self.indices():
-            for start in range(0, self.window, self.lanes):
-                used = row[start : start + self.lanes]
-                needs.append(max(0, int(used.max())) // in_lanes)
+        index = self.indices()
+        per_window = beats(self.window, self.lanes)
+        padded = np.full((self.positions, per_window * self.lanes), -1)
+        padded[:, : self.window] = index
+        needs = np.maximum(padded.reshape(self.positions, per_window, self.lanes).max(axis=2), 0)
+        needs = (needs // in_lanes).ravel()
         needs[-1] = beats(self.in_size[0] * self.in_size[1] * self.channels, in_lanes) - 1
         return needs
 

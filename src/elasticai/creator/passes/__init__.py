@@ -8,6 +8,7 @@ from elasticai.creator.ir.graph import Graph
 from elasticai.creator.passes.choose_parallelism import choose_parallelism
 from elasticai.creator.passes.fuse_clamp import fuse_clamp
 from elasticai.creator.passes.infer_accumulator import infer_accumulator
+from elasticai.creator.passes.insert_buffers import insert_buffers
 from elasticai.creator.passes.verify import verify, verify_settled
 
 Pass = Callable[[Graph], Graph]
@@ -18,6 +19,7 @@ PIPELINE: tuple[Pass, ...] = (
     fuse_clamp,
     infer_accumulator,
     choose_parallelism,
+    insert_buffers,
     verify_settled,
 )
 
@@ -36,4 +38,5 @@ __all__ = [
     "fuse_clamp",
     "infer_accumulator",
     "choose_parallelism",
+    "insert_buffers",
 ]

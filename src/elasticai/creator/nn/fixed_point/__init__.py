@@ -23,6 +23,7 @@ from elasticai.creator.nn.fixed_point.conv import (
     MaxPool1d,
     MaxPool2d,
 )
+from elasticai.creator.nn.fixed_point.joins import Add, Concatenate
 from elasticai.creator.nn.fixed_point.layers import HardSigmoid, HardTanh, Linear, ReLU, quantize
 
 __all__ = [
@@ -49,5 +50,7 @@ __all__ = [
     "SiLU",
     "LeakyReLU",
     "PReLU",
+    "Add",
+    "Concatenate",
     "quantize",
 ]

@@ -58,7 +58,7 @@ def channels_first(y: np.ndarray, shape: tuple[int, ...]) -> torch.Tensor:
     if len(shape) == 1:
         return torch.from_numpy(y.reshape(batch, *shape))
     spatial, channels = shape[1:], shape[0]
-    return torch.from_numpy(y.reshape(batch, *spatial, channels)).movedim(-1, 1)
+    return torch.from_numpy(y.reshape(batch, *spatial, channels)).movedim(-1, 1).contiguous()
 
 
 class _Exact(torch.autograd.Function):

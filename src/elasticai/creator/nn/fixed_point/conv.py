@@ -548,17 +548,26 @@ class _Pool(_StepLayer, torch.nn.Module):
         return _pool_steps(window, in_type, self.dims, self.kind, self.rounding, self.overflow)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "max" and self.fxp is None and "_inherited_format" not in self.__dict__:
+            return self._float_pool(x)  # type: ignore[operator]  # exact on any grid
         return self._run(x, self.input_format(), self.rounding, self.overflow)
 
     def input_format(self) -> FixedType:
-        """Its own format, or the one of the layer before it (set by ``Sequential``)."""
+        """Its own format, or the one of the layer before it (set by ``Sequential`` on
+        construction, by ``create_design`` in any other model)."""
         fxp = self.fxp or self.__dict__.get("_inherited_format")
         if fxp is None:
             raise ValueError(
                 f"{type(self).__name__} without total_bits and frac_bits takes the format of "
-                "the fixed-point layer before it inside a Sequential; give them, or use it there"
+                "the layer before it, which it learns inside a Sequential or when the model is "
+                "translated (create_design); give them, or translate the model first"
             )
         return fxp
+
+    def inherit_format(self, fxp: FixedType) -> None:
+        """Take ``fxp``, the format of what it reads, as its own (a pooling layer without a
+        format, translated in a model other than a ``Sequential``)."""
+        self.__dict__["_inherited_format"] = fxp
 
     def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
         return self._float_pool(x)  # type: ignore[operator]

@@ -1,0 +1,99 @@
+"""Give every join input that arrives before its partner a FIFO deep enough to wait.
+
+A join (``add``, ``concat``) takes matching beats of its inputs together. Where one
+input (say a skip path) delivers its beats earlier than the other, they must wait
+somewhere: without a buffer the producer holds them in its output register and stops,
+which stops the fork feeding both branches, which starves the other branch -- the
+pipeline slows down or deadlocks. So each join input gets a ``buffer`` (``ec_fifo``)
+whose depth the timing model computes: following samples entering every initiation
+interval ``II`` (enough of them that each op meets the next sample as in the steady
+state), beat ``k`` (over all samples, in order) is produced at ``P[k]`` and taken by the
+join at ``C[k]``; a FIFO of depth ``D`` takes beat ``k`` only while it
+holds fewer than ``D`` beats, ``k - #{j : C[j] < P[k]}`` of them, so
+
+    ``D = max over k of (k + 1 - #{j : C[j] < P[k]})``
+
+keeps every beat flowing as the model has it (no stall, no deadlock, the interval of
+the slowest op). Where ``D <= 1`` the producer's own output register suffices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from elasticai.creator.analysis.timing import Timing, predict_timing
+from elasticai.creator.ir.graph import Graph, Node
+from elasticai.creator.ops import BufferOp
+
+__all__ = ["insert_buffers", "buffer_depth"]
+
+#: Rounds of re-timing after inserting buffers (their latency moves later beats).
+_ROUNDS = 6
+
+
+def buffer_depth(produced: np.ndarray, taken: np.ndarray) -> int:
+    """Beats a FIFO must hold so that beats produced at ``produced`` and taken at ``taken``
+    (in order, over several samples) never wait to enter it.
+
+    >>> buffer_depth(np.array([0, 1, 2, 3]), np.array([10, 11, 12, 13]))  # all four wait
+    4
+    >>> buffer_depth(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3]))  # taken as they come
+    1
+    >>> buffer_depth(np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4]))  # beat 1 waits
+    2
+    """
+    waiting = np.arange(1, len(produced) + 1) - np.searchsorted(taken, produced, side="left")
+    return int(waiting.max()) if len(produced) else 0
+
+
+def _schedule(graph: Graph) -> Timing:
+    """Enough samples, one interval apart, that each op meets the next sample as it does in
+    the steady state."""
+    one = predict_timing(graph)
+    period = one.initiation_interval
+    samples = 3 + -(-one.latency_cycles // period)
+    return predict_timing(graph, samples=samples, period=period)
+
+
+def insert_buffers(graph: Graph) -> Graph:
+    """A ``buffer`` before every join input that would otherwise wait (settled lanes)."""
+    for _ in range(_ROUNDS):
+        timing = _schedule(graph)
+        producers = graph.producers()
+        nodes: list[Node] = []
+        changed = False
+        for node in graph.nodes:
+            if node.op.arity < 2:
+                nodes.append(node)
+                continue
+            inputs = list(node.inputs)
+            for k, value in enumerate(node.inputs):
+                taken = timing.taken[(node.name, k)]
+                source = producers.get(value)
+                if source is not None and isinstance(source.op, BufferOp):
+                    depth = buffer_depth(timing.arrivals[source.inputs[0]], taken)
+                    if depth > source.op.depth:
+                        index = next(i for i, n in enumerate(nodes) if n.name == source.name)
+                        nodes[index] = source.with_op(depth=depth)
+                        changed = True
+                    continue
+                depth = buffer_depth(timing.arrivals[value], taken)
+                if depth > 1:
+                    fifo = Node(
+                        f"{node.name}_fifo{k}",
+                        BufferOp(depth, graph.lanes(value)),
+                        (value,),
+                        (node.input_types[k],),
+                        node.input_types[k],
+                        f"FIFO before input {k} of {node.where}",
+                    )
+                    nodes.append(fifo)
+                    inputs[k] = fifo.name
+                    changed = True
+            nodes.append(replace(node, inputs=tuple(inputs)))
+        graph = graph.replace_nodes(nodes)
+        if not changed:
+            return graph
+    return graph

@@ -1,0 +1,123 @@
+"""Simulation tier: models that are not chains are exact in GHDL, with the predicted interval.
+
+Residual blocks (1-D, with a projection, 2-D), concatenated branches, an MLP with a skip,
+fan-out to three layers and of the model input: each at the serial end, a ``target_ii``
+point and ``"full"``, exact with random stalls on both sides; the interval GHDL measures
+equals the prediction; the FIFOs on the skip paths are as deep as they must be.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from elasticai.creator import create_design
+from elasticai.creator.analysis.timing import predict_timing
+from elasticai.creator.arithmetic import FixedType
+from elasticai.creator.design import Design
+from elasticai.creator.ir import interpret
+from elasticai.creator.ir.graph import Graph, GraphInput, GraphOutput, Node, ParallelismTarget
+from elasticai.creator.ir.serialize import graph_to_json, load_graph
+from elasticai.creator.ir.types import TensorType, frozen_array, sum_type
+from elasticai.creator.ops import AddOp, LinearOp, PointwiseOp
+from elasticai.creator.passes import run_pipeline
+from elasticai.creator.sim.ghdl import GhdlError
+from tests.graph_models import MODELS
+
+pytestmark = pytest.mark.sim
+
+SETTINGS = [{}, {"target_ii": 64}, {"parallelism": "full"}]
+
+
+def inputs(shape, seed: int, batch: int = 10) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(batch, *shape, generator=g) - 0.5) * 12
+
+
+def measured_interval(design: Design, samples: int = 6) -> tuple[int, int]:
+    """Latency of the first sample and the largest steady interval, without stalls."""
+    zeros = np.zeros((samples, design.graph.input_type.size), dtype=np.int64)
+    run = design.run(zeros, stall_percent=0)
+    return int(run.latencies[0]), int(np.diff(run.output_cycles)[1:].max())
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("options", SETTINGS, ids=["serial", "ii64", "full"])
+def test_graph_model_is_exact_in_ghdl_at_the_predicted_interval(name, options):
+    model, shape = MODELS[name]()
+    design = create_design(model, name, input_shape=shape, **options)
+    x = inputs(shape, 3)
+    assert torch.equal(design.simulate(x, stall_percent=30), model(x))
+    predicted = predict_timing(design.graph)
+    latency, interval = measured_interval(design)
+    assert interval == predicted.initiation_interval
+    assert latency >= predicted.latency_cycles
+    if predicted.exact:
+        assert latency == predicted.latency_cycles
+
+
+def _skip_graph(target: ParallelismTarget) -> Graph:
+    """``x`` read by a ReLU and by a Linear, whose results an add joins: the Linear reads
+    the model input, not the value before it."""
+    t = FixedType(8, 4)
+    v = TensorType((6,), t)
+    rng = np.random.default_rng(0)
+    relu = Node("relu_0", PointwiseOp("relu", 1, 0, 0, 0, t.max_int), ("x",), (v,), v)
+    weight = frozen_array(rng.integers(-20, 20, (6, 6)))
+    linear = Node("linear_1", LinearOp(weight, None, t, None), ("x",), (v,), v)
+    total = TensorType((6,), sum_type(t, t))
+    add = Node("add_2", AddOp(), ("relu_0", "linear_1"), (v, v), total)
+    return Graph(
+        "skip", (GraphInput("x", v),), (relu, linear, add), (GraphOutput("add_2"),), target
+    )
+
+
+@pytest.mark.parametrize("target", [ParallelismTarget(), ParallelismTarget(full=True)])
+def test_a_node_reading_an_earlier_value_is_wired_to_it(tmp_path, target):
+    """Regression: lowering once wired every node to the node before it, so this design
+    computed ``linear(relu(x))`` where the interpreter computes ``relu(x) + linear(x)``."""
+    (tmp_path / "design.json").write_text(graph_to_json(run_pipeline(_skip_graph(target))))
+    graph = load_graph(tmp_path)
+    assert graph.node("linear_1").inputs == ("x",)
+    x = np.random.default_rng(1).integers(-128, 128, (20, 6))
+    simulated = Design(graph).run(x, stall_percent=30).outputs
+    assert np.array_equal(simulated, interpret.run(graph, x))
+
+
+def _with_depth(design: Design, name: str, depth: int) -> Design:
+    nodes = [n.with_op(depth=depth) if n.name == name else n for n in design.graph.nodes]
+    return Design(design.graph.replace_nodes(nodes))
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "stops"),
+    [("skip_mlp", {"parallelism": "full"}, False), ("resnet1d", {}, True)],
+)
+def test_the_computed_fifo_depth_is_needed(name, options, stops):
+    """Shallower than computed, the interval grows (the fully parallel MLP: by one beat
+    less); with one beat the residual CNN stops: its skip beats fill the FIFO while the
+    convolutions wait for the input beats behind them."""
+    model, shape = MODELS[name]()
+    design = create_design(model, name, input_shape=shape, **options)
+    (fifo,) = [n for n in design.graph.nodes if n.op.name == "buffer"]
+    interval = predict_timing(design.graph).initiation_interval
+    assert measured_interval(design)[1] == interval
+    shallower = fifo.op.depth - 1 if options else fifo.op.depth // 2
+    assert measured_interval(_with_depth(design, fifo.name, shallower))[1] > interval
+    if stops:
+        with pytest.raises(GhdlError):
+            measured_interval(_with_depth(design, fifo.name, 1))
+    else:
+        assert measured_interval(_with_depth(design, fifo.name, 1))[1] > interval
+
+
+def test_fifo_bits_are_reported_and_estimated():
+    model, shape = MODELS["resnet1d"]()
+    design = create_design(model, "resnet1d", input_shape=shape)
+    report = design.report(synthesis=False)
+    (fifo,) = [n for n in design.graph.nodes if n.op.name == "buffer"]
+    bits = fifo.op.depth * (fifo.op.lanes * fifo.output_type.dtype.total_bits + 1)
+    assert report["fifo_bits"] == report["estimate"]["fifo_bits"] == bits
+    assert report["layers"][fifo.name]["kind"] == "fifo"
+    assert report["initiation_interval"] == report["predicted_initiation_interval"]
