@@ -177,6 +177,23 @@ class AvgAfterAdd(torch.nn.Module):
         return self.concat(y, y)
 
 
+class MixedFormats(torch.nn.Module):
+    """Weights, biases and activations of different formats, with a residual add."""
+
+    def __init__(self):
+        super().__init__()
+        w4 = {"weight_total_bits": 4, "weight_frac_bits": 3}
+        self.conv = Conv1d(2, 4, 3, 8, 4, padding=1, bias_total_bits=12, bias_frac_bits=8, **w4)
+        self.bn = BatchNorm1d(4, 8, 5)
+        self.conv2 = Conv1d(4, 4, 3, 6, 3, padding=1, weight_total_bits=5, weight_frac_bits=4)
+        self.fc = Linear(16, 3, 10, 6, weight_total_bits=3, weight_frac_bits=1, bias=False)
+
+    def forward(self, x):
+        y = F.relu(self.bn(self.conv(x)))
+        y = y + self.conv2(y)
+        return self.fc(F.max_pool1d(y, 2).flatten(1))
+
+
 def resnet1d():
     return randomize(ResNet1d(), 1), (2, 8)
 
@@ -209,6 +226,10 @@ def avg_after_add():
     return randomize(AvgAfterAdd(), 8), (2, 6)
 
 
+def mixed_formats():
+    return randomize(MixedFormats(), 9), (2, 8)
+
+
 MODELS = {
     "resnet1d": resnet1d,
     "resnet1d_projection": resnet1d_projection,
@@ -218,4 +239,5 @@ MODELS = {
     "fan_out3": fan_out3,
     "vector_concat": vector_concat,
     "avg_after_add": avg_after_add,
+    "mixed_formats": mixed_formats,
 }

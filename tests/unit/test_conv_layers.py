@@ -37,7 +37,7 @@ from elasticai.creator.nn.fixed_point import (
     MaxPool2d,
     ReLU,
 )
-from elasticai.creator.nn.fixed_point.conv import avg_pool_constants
+from elasticai.creator.nn.fixed_point.pooling import avg_pool_constants
 
 # --- references -------------------------------------------------------------------------
 

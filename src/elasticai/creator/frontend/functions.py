@@ -20,7 +20,7 @@ from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
 from elasticai.creator.frontend.joins import add_values, concat_values
 from elasticai.creator.frontend.modules import clamp, enter_map, flatten, relu
 from elasticai.creator.frontend.values import Builder, FrontendError, Value
-from elasticai.creator.nn.fixed_point.layers import quantize
+from elasticai.creator.nn.fixed_point.elementwise import quantize
 
 __all__ = ["FUNCTIONS", "METHODS", "BATCH", "max_pool"]
 
@@ -142,7 +142,7 @@ def max_pool(
     source: str,
 ) -> Value:
     """Max pooling in the format of ``x`` (exact on any grid)."""
-    from elasticai.creator.nn.fixed_point.conv import MaxPool1d, MaxPool2d
+    from elasticai.creator.nn.fixed_point.pooling import MaxPool1d, MaxPool2d
 
     layer = MaxPool1d if dims == 1 else MaxPool2d
     try:

@@ -22,26 +22,25 @@ from elasticai.creator.frontend.values import Builder, FrontendError, Value
 from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.nn.fixed_point import _pointwise
 from elasticai.creator.nn.fixed_point.activations import ReLU6, _PiecewiseLayer
-from elasticai.creator.nn.fixed_point.conv import (
+from elasticai.creator.nn.fixed_point.batchnorm import _BatchNorm
+from elasticai.creator.nn.fixed_point.conv import Conv1d, Conv2d
+from elasticai.creator.nn.fixed_point.elementwise import (
+    HardSigmoid,
+    HardTanh,
+    ReLU,
+    _PointwiseLayer,
+)
+from elasticai.creator.nn.fixed_point.joins import Add, Concatenate
+from elasticai.creator.nn.fixed_point.linear import Linear
+from elasticai.creator.nn.fixed_point.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AvgPool1d,
     AvgPool2d,
-    Conv1d,
-    Conv2d,
     MaxPool1d,
     MaxPool2d,
-    _BatchNorm,
 )
-from elasticai.creator.nn.fixed_point.joins import Add, Concatenate
-from elasticai.creator.nn.fixed_point.layers import (
-    HardSigmoid,
-    HardTanh,
-    Linear,
-    ReLU,
-    _PointwiseLayer,
-)
-from elasticai.creator.ops import PointwiseOp
+from elasticai.creator.ops import LinearOp, PointwiseOp
 
 __all__ = ["MODULES", "handler_of", "Handler"]
 
@@ -124,10 +123,11 @@ def _linear(b: Builder, m: Linear, args: list[Any], source: str) -> Value:
     _check_parameters(m, source)
     x = enter_vector(b, _one(args, source), m, (m.in_features,), source)
     (step,) = m.steps(x.type, source)
+    op = step.op
+    assert isinstance(op, LinearOp)
     if x.order is not None and not np.array_equal(x.order, np.arange(x.type.size)):
         # the stream carries element order[i] at i: permute the columns to match
-        weight = frozen_array(step.op.weight[:, x.order])
-        step = replace(step, op=replace(step.op, weight=weight))
+        step = replace(step, op=replace(op, weight=frozen_array(op.weight[:, x.order])))
     return b.steps([step], x, x.type, source)
 
 

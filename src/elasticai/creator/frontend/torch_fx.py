@@ -60,7 +60,7 @@ class Whole(torch.nn.Module):
 def trace(model: torch.nn.Module) -> torch.fx.Graph:
     """``model``'s forward as a torch.fx graph (the library's layers as leaves)."""
     try:
-        from elasticai.creator.nn.fixed_point.layers import quantize
+        from elasticai.creator.nn.fixed_point.elementwise import quantize
 
         return _Tracer(autowrap_functions=(quantize,)).trace(model)
     except Exception as error:  # fx raises many kinds
@@ -157,7 +157,7 @@ def _call_name(node: torch.fx.Node) -> str:
 def link_batch_norms(model: torch.nn.Module, graph: torch.fx.Graph) -> None:
     """Fold every batch norm whose only input is a convolution or linear layer that nothing
     else reads into that layer (as ``Sequential`` does on construction)."""
-    from elasticai.creator.nn.fixed_point.conv import link_batch_norm
+    from elasticai.creator.nn.fixed_point.batchnorm import link_batch_norm
 
     calls: dict[str, int] = {}
     for node in graph.nodes:
@@ -183,7 +183,7 @@ def link_batch_norms(model: torch.nn.Module, graph: torch.fx.Graph) -> None:
 def default_input_shape(model: torch.nn.Module, graph: torch.fx.Graph) -> tuple[int, ...] | None:
     """The input shape the first ``Linear`` reached through element-wise layers takes."""
     from elasticai.creator.frontend.modules import MODULES
-    from elasticai.creator.nn.fixed_point.layers import Linear
+    from elasticai.creator.nn.fixed_point.linear import Linear
 
     elementwise = {
         k

@@ -24,7 +24,7 @@ class Sequential(DesignCreatorModule, torch.nn.Sequential):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        from elasticai.creator.nn.fixed_point.conv import link_batch_norm
+        from elasticai.creator.nn.fixed_point.batchnorm import link_batch_norm
 
         layers = list(self.children())
         fxp = None

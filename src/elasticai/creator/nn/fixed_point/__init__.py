@@ -9,22 +9,20 @@ from elasticai.creator.nn.fixed_point.activations import (
     SiLU,
     Tanh,
 )
-from elasticai.creator.nn.fixed_point.conv import (
+from elasticai.creator.nn.fixed_point.batchnorm import BatchNorm1d, BatchNorm2d
+from elasticai.creator.nn.fixed_point.conv import Conv1d, Conv2d
+from elasticai.creator.nn.fixed_point.elementwise import HardSigmoid, HardTanh, ReLU, quantize
+from elasticai.creator.nn.fixed_point.joins import Add, Concatenate
+from elasticai.creator.nn.fixed_point.linear import Linear
+from elasticai.creator.nn.fixed_point.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AvgPool1d,
     AvgPool2d,
-    BatchNorm1d,
-    BatchNorm2d,
-    Conv1d,
-    Conv2d,
-    Dropout,
-    Flatten,
     MaxPool1d,
     MaxPool2d,
 )
-from elasticai.creator.nn.fixed_point.joins import Add, Concatenate
-from elasticai.creator.nn.fixed_point.layers import HardSigmoid, HardTanh, Linear, ReLU, quantize
+from elasticai.creator.nn.fixed_point.reshape import Dropout, Flatten
 
 __all__ = [
     "Linear",

@@ -27,8 +27,9 @@ from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
 from elasticai.creator.base_modules.quantization import to_int
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point import _pointwise
+from elasticai.creator.nn.fixed_point._base import _FixedPointLayer
 from elasticai.creator.nn.fixed_point._steps import Step, exact_with_surrogate, run_steps
-from elasticai.creator.nn.fixed_point.layers import _FixedPointLayer, _PointwiseLayer
+from elasticai.creator.nn.fixed_point.elementwise import _PointwiseLayer
 from elasticai.creator.ops import PiecewiseOp, PointwiseOp
 
 __all__ = [

@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
-from elasticai.creator.arithmetic import Overflow, Rounding
+from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
 from elasticai.creator.base_modules.quantization import fake_quantize
-from elasticai.creator.nn.fixed_point.layers import _FixedPointLayer
+from elasticai.creator.nn.fixed_point._base import _FixedPointLayer, parse
 
 __all__ = ["Add", "Concatenate"]
 
@@ -59,14 +59,11 @@ class Concatenate(torch.nn.Module):
         overflow: Overflow | str = Overflow.SATURATE,
     ) -> None:
         super().__init__()
-        from elasticai.creator.arithmetic import FixedType
-        from elasticai.creator.nn.fixed_point.layers import _parse
-
         if (total_bits is None) != (frac_bits is None):
             raise ValueError("give both total_bits and frac_bits, or neither")
         self.fxp = None if total_bits is None else FixedType(total_bits, frac_bits)  # type: ignore[arg-type]
-        self.rounding = _parse(Rounding, rounding, "rounding")
-        self.overflow = _parse(Overflow, overflow, "overflow")
+        self.rounding = parse(Rounding, rounding, "rounding")
+        self.overflow = parse(Overflow, overflow, "overflow")
 
     def forward(self, *tensors: Any) -> torch.Tensor:
         if len(tensors) == 1 and isinstance(tensors[0], list | tuple):

@@ -1,0 +1,82 @@
+"""``Linear``: ``W x + b`` on fixed-point numbers, exact inside, rounded once at the output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from elasticai.creator.arithmetic import Overflow, Rounding
+from elasticai.creator.base_modules.quantization import fake_quantize
+from elasticai.creator.ir.types import TensorType
+from elasticai.creator.nn.fixed_point._base import (
+    _FixedPointLayer,
+    _Foldable,
+    _StepLayer,
+    parse_parallelism,
+)
+from elasticai.creator.nn.fixed_point._steps import Step
+
+__all__ = ["Linear"]
+
+
+class Linear(_StepLayer, _Foldable, torch.nn.Linear):
+    """``y = W x + b`` on fixed-point numbers, exact inside, rounded once at the output.
+
+    Input and output have the format ``FixedType(total_bits, frac_bits)``; the weights
+    ``FixedType(weight_total_bits, weight_frac_bits)`` and the bias
+    ``FixedType(bias_total_bits, bias_frac_bits)``, by default the same. The accumulator
+    is wide enough for every sum, so the only rounding is ``requantize(acc,
+    frac_bits + weight_frac_bits -> frac_bits, rounding, overflow)`` (the integer
+    semantics: ``ops.linear.LinearOp.interpret``, which the forward runs).
+    ``parallelism=(p_in, p_out)`` fixes the hardware: ``p_in`` inputs per clock times
+    ``p_out`` outputs in parallel = ``p_in * p_out`` multipliers, a sample every
+    ``ceil(in/p_in) * ceil(out/p_out)`` cycles; ``"full"`` is ``(in, out)``. Left
+    ``None``, ``create_design`` decides (by default one multiply-accumulate unit).
+    """
+
+    dims = 0
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        total_bits: int,
+        frac_bits: int,
+        bias: bool = True,
+        device: Any = None,
+        *,
+        weight_total_bits: int | None = None,
+        weight_frac_bits: int | None = None,
+        bias_total_bits: int | None = None,
+        bias_frac_bits: int | None = None,
+        rounding: Rounding | str = Rounding.HALF_EVEN,
+        overflow: Overflow | str = Overflow.SATURATE,
+        parallelism: tuple[int, int] | str | None = None,
+    ) -> None:
+        torch.nn.Linear.__init__(self, in_features, out_features, bias=bias, device=device)
+        self._init_format(total_bits, frac_bits, rounding, overflow)
+        self._init_parameter_formats(
+            weight_total_bits, weight_frac_bits, bias_total_bits, bias_frac_bits
+        )
+        self.parallelism = parse_parallelism(parallelism, in_features, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, self.fxp, self.rounding, self.overflow)
+
+    def steps(self, in_type: TensorType, where: str = "") -> list[Step]:
+        """This layer as IR steps (see ``_steps``) for inputs of ``in_type``."""
+        op = self.linear_op(self.int_weight().numpy())
+        out = TensorType((*in_type.shape[:-1], self.out_features), self.output_format())
+        return [Step("linear", out, op)]
+
+    def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self._quantized_parameters()
+        return F.linear(fake_quantize(x, self.fxp, self.rounding, self.overflow), weight, bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{torch.nn.Linear.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"
+            + self._parameter_repr()
+        )
