@@ -62,6 +62,9 @@ class BufferOp(OpDef):
         """Each beat leaves ``FIFO_LATENCY`` cycles after it arrived, one per cycle."""
         return Flow(one_per_cycle(arrivals[0] + FIFO_LATENCY))
 
+    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
+        return self.depth
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """The memory (LUT-RAM or block RAM), two pointers and a count, the output register;
         ``fifo_bits`` is its storage."""

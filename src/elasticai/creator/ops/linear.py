@@ -243,6 +243,13 @@ class LinearOp(OpDef):
         last = np.flatnonzero(np.append(ob[1:] != ob[:-1], True))  # each block row's last
         return Flow((issue[:, last] + FOLDED_PIPELINE).ravel())
 
+    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
+        """Folded: the two banks of the input memory, and the vector whose last outputs are
+        still in the pipeline; unrolled: its register levels."""
+        if self.stages:
+            return self.stages + 1
+        return 3 * beats(self.weight.shape[1], self.p_in)
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         return _unrolled_cost(node, self) if self.stages else _folded_cost(node, self)
 

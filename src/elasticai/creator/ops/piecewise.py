@@ -81,6 +81,9 @@ class PiecewiseOp(OpDef):
         """Every beat leaves ``PIECEWISE_PIPELINE`` cycles after it arrived."""
         return Flow(arrivals[0] + PIECEWISE_PIPELINE)
 
+    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
+        return PIECEWISE_PIPELINE
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per lane a comparison per break, a multiplexer of the segment constants, one
         multiplier (a DSP slice from 5 bits on) and the rounding adder."""

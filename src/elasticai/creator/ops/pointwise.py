@@ -82,6 +82,9 @@ class PointwiseOp(OpDef):
         """Each beat leaves ``pointwise_stages`` cycles after it arrived."""
         return Flow(arrivals[0] + pointwise_stages(self.mul))
 
+    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
+        return pointwise_stages(self.mul)
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per lane a clamp and, where it scales, one adder per canonical signed digit of
         the constant beyond the first (plus one for the offset)."""

@@ -175,6 +175,13 @@ class WindowOp(OpDef):
         index = (np.arange(samples)[:, None] * per_sample + needs[None, :]).ravel()
         return Flow(one_per_cycle(times[index] + WINDOW_PIPELINE))
 
+    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
+        """Its ring (or both banks of its double buffer) and the address, read and output
+        registers."""
+        (in_lanes,) = lanes_in
+        sample = beats(self.in_size[0] * self.in_size[1] * self.channels, in_lanes)
+        return (self.memory_words(in_lanes) or 2 * sample) + 3
+
     def _needs(self, in_lanes: int) -> np.ndarray:
         """For each output beat of a sample, the input beat holding the last element it needs."""
         index = self.indices()
