@@ -3,12 +3,14 @@
     python bench/run.py            # everything (about 20 minutes: Yosys on the unrolled jets)
     python bench/run.py --quick    # fewer settings, no 16-bit fully unrolled jet
     python bench/run.py --setting serial --fmax   # one setting, with Fmax on an ECP5-85k
+    python bench/run.py --only resnet8            # the residual CNN (about an hour: GHDL)
 
 Columns: latency and initiation interval measured in GHDL (cycles), MAC utilisation =
 MACs per sample / (II x multipliers), resources from
 ``ghdl --synth`` + Yosys ``synth_xilinx`` (7-series), exact = outputs equal between the
-PyTorch model and the GHDL simulation (with random stalls), compile = translation to
-VHDL, sim = GHDL simulation of the checked samples.
+PyTorch model and the GHDL simulation (with random stalls), FIFO bits = storage of the
+skip-path FIFOs, compile = translation to VHDL, sim = GHDL simulation of the checked
+samples.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from elasticai.creator import create_design  # noqa: E402
 from elasticai.creator.arithmetic import FixedType  # noqa: E402
 from elasticai.creator.examples import digits  # noqa: E402
 from elasticai.creator.nn import Sequential  # noqa: E402
 from elasticai.creator.nn.fixed_point import (  # noqa: E402
     AdaptiveAvgPool2d,
     BatchNorm1d,
+    BatchNorm2d,
     Conv1d,
     Conv2d,
     Flatten,
@@ -59,16 +64,21 @@ def readme_model() -> torch.nn.Module:
     )
 
 
-def jet(total: int, frac: int) -> Callable[[], torch.nn.Module]:
+def jet(
+    total: int, frac: int, weights: tuple[int, int] | None = None
+) -> Callable[[], torch.nn.Module]:
+    """The jet-tagging MLP 16-64-32-32-5; ``weights``: a format of their own for the weights."""
+    w = {} if weights is None else {"weight_total_bits": weights[0], "weight_frac_bits": weights[1]}
+
     def build() -> torch.nn.Module:
         model = Sequential(
-            Linear(16, 64, total, frac),
+            Linear(16, 64, total, frac, **w),
             ReLU(),
-            Linear(64, 32, total, frac),
+            Linear(64, 32, total, frac, **w),
             ReLU(),
-            Linear(32, 32, total, frac),
+            Linear(32, 32, total, frac, **w),
             ReLU(),
-            Linear(32, 5, total, frac),
+            Linear(32, 5, total, frac, **w),
         )
         return random_weights(model, 2)
 
@@ -119,7 +129,50 @@ def cnn2d() -> torch.nn.Module:
     return random_weights(model, 5)
 
 
-INPUT_SHAPES = {"cnn1d": (1, 64), "cnn2d": (1, 8, 8)}
+class _Stage(torch.nn.Module):
+    """A residual stage: conv-bn-relu-conv-bn plus the input (or a 1x1 projection of it)."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = Conv2d(cin, cout, 3, 8, 4, stride=stride, padding=1)
+        self.bn1 = BatchNorm2d(cout, 8, 4)
+        self.conv2 = Conv2d(cout, cout, 3, 8, 4, padding=1)
+        self.bn2 = BatchNorm2d(cout, 8, 4)
+        self.project = Conv2d(cin, cout, 1, 8, 4, stride=stride) if stride > 1 else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + (x if self.project is None else self.project(x)))
+
+
+class ResNet8(torch.nn.Module):
+    """MLPerf Tiny's image classification ResNet-8 on 32x32x3 (CIFAR-10 shaped) at 8/4 bits:
+    a 3x3 stem of 16 channels, three residual stages of 16, 32 and 64 channels (the last
+    two with stride 2 and a projection), global average pooling and a dense layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = Conv2d(3, 16, 3, 8, 4, padding=1)
+        self.bn = BatchNorm2d(16, 8, 4)
+        self.stages = torch.nn.Sequential(_Stage(16, 16, 1), _Stage(16, 32, 2), _Stage(32, 64, 2))
+        self.pool = AdaptiveAvgPool2d(1)
+        self.fc = Linear(64, 10, 8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stages(F.relu(self.bn(self.stem(x))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def resnet8() -> torch.nn.Module:
+    model = random_weights(ResNet8(), 6).train()
+    g = torch.Generator().manual_seed(8)
+    with torch.no_grad():
+        for _ in range(3):  # batch norm statistics
+            model(torch.randn(16, 3, 32, 32, generator=g))
+    return model.eval()
+
+
+INPUT_SHAPES = {"cnn1d": (1, 64), "cnn2d": (1, 8, 8), "resnet8": (3, 32, 32)}
 
 
 def input_shape(model: torch.nn.Module) -> tuple[int, ...]:
@@ -139,29 +192,37 @@ def inputs(model: torch.nn.Module, n: int) -> torch.Tensor:
 SETTINGS_FULL: dict[str, list[dict]] = {
     "readme": [{}, {"parallelism": "full"}],
     "jet 8/4": [{}, {"target_ii": 256}, {"target_ii": 32}, {"parallelism": "full"}],
+    "jet w4a8": [{}, {"target_ii": 256}, {"target_ii": 32}, {"parallelism": "full"}],
     "jet 16/8": [{}, {"target_ii": 256}, {"parallelism": "full"}],
     "digits": [{}, {"target_ii": 128}, {"parallelism": "full"}],
     "cnn1d": [{}, {"target_ii": 1024}, {"target_ii": 256}, {"parallelism": "full"}],
     "cnn2d": [{}, {"target_ii": 256}, {"parallelism": "full"}],
+    "resnet8": [{}, {"target_ii": 65536}, {"target_ii": 8192}],
 }
 SETTINGS_QUICK: dict[str, list[dict]] = {
     "readme": [{}],
     "jet 8/4": [{}, {"parallelism": "full"}],
+    "jet w4a8": [{}, {"parallelism": "full"}],
     "jet 16/8": [{}],
     "digits": [{}],
     "cnn1d": [{}, {"parallelism": "full"}],
     "cnn2d": [{}],
+    "resnet8": [{"target_ii": 65536}],
 }
 MODELS = {
     "readme": (readme_model, "16/8"),
     "jet 8/4": (jet(8, 4), "8/4"),
+    "jet w4a8": (jet(8, 4, (4, 2)), "w4/8"),
     "jet 16/8": (jet(16, 8), "16/8"),
     "digits": (digits_model, "8/4"),
     "cnn1d": (cnn1d, "8/4"),
     "cnn2d": (cnn2d, "8/4"),
+    "resnet8": (resnet8, "8/4"),
 }
 #: Simulated samples at most per CNN row (serial CNNs take thousands of cycles a sample).
 CNN_SAMPLES = 20
+#: ... and for the ResNet, whose serial end takes 2.4 million cycles a sample.
+RESNET_SAMPLES = 3
 
 
 def describe(options: dict) -> str:
@@ -177,10 +238,11 @@ def row(
 ) -> list[str]:
     started = time.perf_counter()
     shape = input_shape(model)
+    big = name.startswith("resnet")
     if shape:
         options = {**options, "input_shape": shape}
-        samples = min(samples, CNN_SAMPLES)
-    design = model.create_design("bench", **options)
+        samples = min(samples, RESNET_SAMPLES if big else CNN_SAMPLES)
+    design = create_design(model, "bench", **options)
     _ = design.files
     compile_s = time.perf_counter() - started
     x = inputs(model, samples)
@@ -190,7 +252,7 @@ def row(
     with torch.no_grad():
         exact = int((hardware == model(x)).sum())
     routed = fmax and options.get("parallelism") != "full"  # unrolled jets exceed an ECP5-85k
-    report = design.report(fmax=routed)
+    report = design.report(fmax=routed, timing_samples=3 if big else 6)
     linears = [n for n in design.graph.nodes if isinstance(n.op, LinearOp)]
     mults = sum(n.op.p_in * n.op.p_out for n in linears)  # type: ignore[union-attr]
     macs = sum(
@@ -211,6 +273,7 @@ def row(
         str(report["ff"]),
         str(report["dsp"]),
         str(report["bram"]),
+        str(report["fifo_bits"]),
         f"{exact}/{hardware.numel()}",
         f"{compile_s:.2f}",
         f"{sim_s:.1f}",
@@ -232,6 +295,7 @@ HEADER = [
     "FF",
     "DSP",
     "BRAM18",
+    "FIFO bits",
     "exact",
     "compile s",
     "sim s",

@@ -102,3 +102,13 @@ def test_demo_command_runs_the_timeseries_example(tmp_path, capsys):
     ]:
         assert line in out
     assert (out_dir / "timeseries_cnn.vhd").is_file()
+
+
+def test_readme_graph_example_runs_as_written():
+    """The residual block of README.md, executed as it stands there (GHDL included)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = readme.split("```python\n")
+    (code,) = [b.split("```")[0] for b in blocks[1:] if "class ResidualBlock" in b]
+    exec(compile(code, "README.md", "exec"), {})

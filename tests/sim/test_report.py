@@ -113,3 +113,23 @@ def test_estimate_is_within_a_factor_of_two_of_yosys(layers, options):
         for key in ("lut", "ff"):
             assert 0.5 <= guess[key] / actual[key] <= 2, (name, key, guess[key], actual[key])
     assert set(KEYS) <= set(synth.total)
+
+
+@pytest.mark.parametrize(
+    ("name", "options"), [("skip_mlp", {}), ("inception1d", {}), ("resnet1d", {"target_ii": 64})]
+)
+def test_estimate_of_joins_and_fifos_is_within_a_factor_of_two_of_yosys(name, options):
+    from elasticai.creator import create_design
+    from tests.graph_models import MODELS
+
+    graph_model, shape = MODELS[name]()
+    design = create_design(graph_model, "est", input_shape=shape, **options)
+    synth = synthesize(design.synthesizable_files(), "est")
+    _, per_node = estimate(design.graph)
+    joins = [n.name for n in design.graph.nodes if n.op.name in ("add", "concat", "buffer")]
+    assert joins
+    for node in joins:
+        guess, actual = per_node[node], synth.per_instance[node]
+        assert guess["dsp"] == actual["dsp"] and guess["bram"] == actual["bram"], node
+        for key in ("lut", "ff"):
+            assert 0.5 <= guess[key] / actual[key] <= 2, (node, key, guess[key], actual[key])

@@ -27,6 +27,7 @@ _COLUMNS = (
     "bram",
     "carry",
     "logic_depth",
+    "fifo_bits",
 )
 
 
@@ -72,7 +73,9 @@ def _report(args: argparse.Namespace) -> int:
         options["max_multipliers"] = args.max_multipliers
     if args.input_shape:
         options["input_shape"] = _shape(args.input_shape)
-    design = model.create_design(args.name, **options)
+    from elasticai.creator import create_design
+
+    design = create_design(model, args.name, **options)
     report = design.report(synthesis=not args.estimate)
     if args.json:
         print(json.dumps(report, indent=2, default=str))

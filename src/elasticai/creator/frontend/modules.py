@@ -42,7 +42,7 @@ from elasticai.creator.nn.fixed_point.pooling import (
 )
 from elasticai.creator.ops import LinearOp, PointwiseOp
 
-__all__ = ["MODULES", "handler_of", "Handler"]
+__all__ = ["MODULES", "SHAPE_KEEPING_MODULES", "handler_of", "Handler"]
 
 Handler = Callable[[Builder, Any, list[Any], str], Value]
 
@@ -297,6 +297,12 @@ MODULES: dict[type, Handler] = {
     torch.nn.MaxPool1d: _torch_max_pool,
     torch.nn.MaxPool2d: _torch_max_pool,
 }
+
+
+#: Layers whose output has the shape of their input.
+SHAPE_KEEPING_MODULES: frozenset[Handler] = frozenset(
+    {_pointwise_layer, _piecewise, _identity, _torch_relu, _torch_relu6, _torch_hardtanh}
+)
 
 
 def handler_of(module: torch.nn.Module) -> Handler | None:

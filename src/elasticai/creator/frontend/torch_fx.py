@@ -181,24 +181,12 @@ def link_batch_norms(model: torch.nn.Module, graph: torch.fx.Graph) -> None:
 
 
 def default_input_shape(model: torch.nn.Module, graph: torch.fx.Graph) -> tuple[int, ...] | None:
-    """The input shape the first ``Linear`` reached through element-wise layers takes."""
-    from elasticai.creator.frontend.modules import MODULES
+    """The input shape of the first ``Linear`` that reads the model input through layers and
+    operations that keep the shape (``None``: there is none)."""
+    from elasticai.creator.frontend.functions import SHAPE_KEEPING
+    from elasticai.creator.frontend.modules import SHAPE_KEEPING_MODULES
     from elasticai.creator.nn.fixed_point.linear import Linear
 
-    elementwise = {
-        k
-        for k, v in MODULES.items()
-        if v.__name__
-        in (
-            "_pointwise_layer",
-            "_piecewise",
-            "_identity",
-            "_torch_relu",
-            "_torch_relu6",
-            "_torch_hardtanh",
-        )
-    }
-    passing = {"relu", "relu_", "clamp", "contiguous", "add", "sub"}
     frontier = [n for n in graph.nodes if n.op == "placeholder"]
     seen: set[torch.fx.Node] = set()
     while frontier:
@@ -211,23 +199,13 @@ def default_input_shape(model: torch.nn.Module, graph: torch.fx.Graph) -> tuple[
                 module = model.get_submodule(str(user.target))
                 if isinstance(module, Linear):
                     return (module.in_features,)
-                if any(isinstance(module, cls) for cls in elementwise):
-                    frontier.append(user)
-            elif user.op == "call_method" and user.target in passing:
+                keeps = handler_of(module) in SHAPE_KEEPING_MODULES
+            elif user.op == "call_function":
+                keeps = FUNCTIONS.get(user.target) in SHAPE_KEEPING
+            else:
+                keeps = METHODS.get(str(user.target)) in SHAPE_KEEPING
+            if keeps:
                 frontier.append(user)
-            elif user.op == "call_function" and FUNCTIONS.get(user.target) is not None:
-                name = FUNCTIONS[user.target].__name__
-                if name in (
-                    "_add",
-                    "_sub",
-                    "_relu",
-                    "_relu6",
-                    "_hardtanh",
-                    "_clamp",
-                    "_identity",
-                    "_quantize",
-                ):
-                    frontier.append(user)
     return None
 
 
