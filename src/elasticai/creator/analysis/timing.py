@@ -25,7 +25,7 @@ import numpy as np
 from elasticai.creator.ir.graph import Graph
 from elasticai.creator.ir.op import beats
 
-__all__ = ["Timing", "predict_timing"]
+__all__ = ["Timing", "predict_timing", "latest_times"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,17 @@ class Timing:
     taken: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
 
 
-def predict_timing(graph: Graph, *, samples: int = 1, period: int = 0) -> Timing:
+def predict_timing(
+    graph: Graph,
+    *,
+    samples: int = 1,
+    period: int = 0,
+    inputs: dict[str, np.ndarray] | None = None,
+) -> Timing:
     """Latency of one sample (first input beat to last output beat) and initiation
     interval; with ``samples > 1`` the beats of that many samples, the first beat of each
-    ``period`` cycles after the one before (and after the previous sample's last)."""
+    ``period`` cycles after the one before (and after the previous sample's last), or, by
+    input name, when ``inputs`` says."""
     arrivals: dict[str, np.ndarray] = {}
     lanes: dict[str, int] = {}
     for i in graph.inputs:
@@ -51,6 +58,8 @@ def predict_timing(graph: Graph, *, samples: int = 1, period: int = 0) -> Timing
         count = beats(i.type.size, lanes[i.name])
         starts = np.arange(samples) * max(period, count)
         arrivals[i.name] = (starts[:, None] + np.arange(count)[None, :]).ravel()
+        if inputs is not None and i.name in inputs:
+            arrivals[i.name] = inputs[i.name]
     per_node: dict[str, tuple[int, int]] = {}
     taken: dict[tuple[str, int], np.ndarray] = {}
     interval = 1
@@ -69,3 +78,22 @@ def predict_timing(graph: Graph, *, samples: int = 1, period: int = 0) -> Timing
     out = arrivals[graph.output.value]
     latency = int(out[len(out) // samples - 1]) if graph.nodes else 0
     return Timing(latency, interval, per_node, exact, arrivals, taken)
+
+
+def latest_times(graph: Graph, timing: Timing) -> dict[str, np.ndarray]:
+    """For every value, the latest cycle each of its beats may leave its producer so that
+    the design's outputs still leave when ``timing`` has them (its samples): the reverse of
+    ``predict_timing`` (``OpDef.latest``), a value read by several nodes by the earliest
+    of them."""
+    lanes = {i.name: max(1, i.lanes) for i in graph.inputs}
+    lanes.update((n.name, n.op.lanes) for n in graph.nodes)
+    latest: dict[str, np.ndarray] = {o.value: timing.arrivals[o.value] for o in graph.outputs}
+    for node in reversed(graph.nodes):
+        if node.name not in latest:
+            continue  # nothing reads it
+        lanes_in = [lanes[v] for v in node.inputs]
+        for value, due in zip(
+            node.inputs, node.op.latest(node, latest[node.name], lanes_in), strict=True
+        ):
+            latest[value] = due if value not in latest else np.minimum(latest[value], due)
+    return latest

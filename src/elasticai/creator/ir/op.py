@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from elasticai.creator.vhdl.streams import Stream
     from elasticai.creator.vhdl.syntax import Constant, Instance
 
-__all__ = ["OpDef", "Flow", "candidates", "beats", "one_per_cycle"]
+__all__ = ["OpDef", "Flow", "candidates", "beats", "one_per_cycle", "latest_in_order", "NEVER"]
 
 
 def beats(elements: int, lanes: int) -> int:
@@ -52,6 +52,21 @@ def one_per_cycle(times: np.ndarray) -> np.ndarray:
     """
     steps = np.arange(len(times))
     return steps + np.maximum.accumulate(np.asarray(times) - steps)
+
+
+#: A time later than any other (a beat nothing waits for).
+NEVER = np.iinfo(np.int64).max // 4
+
+
+def latest_in_order(due: np.ndarray) -> np.ndarray:
+    """The latest cycles beats that arrive in order, one per cycle at most, may arrive so
+    that each is there by ``due``: ``t[j] = min(due[j], t[j + 1] - 1)``.
+
+    >>> latest_in_order(np.array([5, 9, 9, 20])).tolist()
+    [5, 8, 9, 20]
+    """
+    steps = np.arange(len(due))
+    return steps + np.minimum.accumulate((np.asarray(due) - steps)[::-1])[::-1]
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,11 @@ class OpDef:
     def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """When each output beat leaves, given when each input beat arrives (the beats of
         one or more samples after each other: what one sample does affects the next)."""
+        raise NotImplementedError
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        """The reverse of ``timing``: per input, the latest cycle each beat may arrive so that
+        every output beat still leaves by ``due`` (``NEVER`` where nothing waits for it)."""
         raise NotImplementedError
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from elasticai.creator.arithmetic import int_array, signed_width
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef
+from elasticai.creator.ir.op import Flow, OpDef, latest_in_order
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance
 
@@ -84,6 +84,10 @@ class AddOp(OpDef):
         ``ADD_PIPELINE`` cycles later."""
         taken = np.maximum(arrivals[0], arrivals[1])
         return Flow(taken + ADD_PIPELINE, [taken, taken])
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        latest = latest_in_order(due - ADD_PIPELINE)
+        return [latest, latest]
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """One adder per lane and the output register."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from elasticai.creator.analysis.resources import rom
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef, one_per_cycle
+from elasticai.creator.ir.op import Flow, OpDef, latest_in_order, one_per_cycle
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance
 
@@ -61,6 +61,9 @@ class BufferOp(OpDef):
     def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """Each beat leaves ``FIFO_LATENCY`` cycles after it arrived, one per cycle."""
         return Flow(one_per_cycle(arrivals[0] + FIFO_LATENCY))
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        return [latest_in_order(due - FIFO_LATENCY)]
 
     def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
         return self.depth

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef, one_per_cycle
+from elasticai.creator.ir.op import Flow, OpDef, latest_in_order, one_per_cycle
 from elasticai.creator.ir.types import common_type
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance
@@ -112,6 +112,15 @@ class ConcatOp(OpDef):
             taken.ravel() + CONCAT_PIPELINE,
             [taken[:, :per_a].ravel(), taken[:, per_a:].ravel()],
         )
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        a, b = node.input_types
+        latest = latest_in_order(due - CONCAT_PIPELINE)
+        if self.side_by_side(node, lanes_in, self.lanes):
+            return [latest, latest]
+        per_a, per_b = a.channels // self.lanes, b.channels // self.lanes
+        order = latest.reshape(-1, per_a + per_b)
+        return [order[:, :per_a].ravel(), order[:, per_a:].ravel()]
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """An output register and a multiplexer per lane, and a beat counter."""

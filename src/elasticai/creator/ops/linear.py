@@ -20,7 +20,15 @@ import numpy as np
 from elasticai.creator.analysis.resources import csd_digits, dsps_per_multiplier, rom
 from elasticai.creator.arithmetic import Overflow, Rounding, clamp, int_array, requantize
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef, beats, candidates, one_per_cycle
+from elasticai.creator.ir.op import (
+    NEVER,
+    Flow,
+    OpDef,
+    beats,
+    candidates,
+    latest_in_order,
+    one_per_cycle,
+)
 from elasticai.creator.ir.types import FixedType
 from elasticai.creator.vhdl.streams import instance, signed_generic, slv, vector_literal
 from elasticai.creator.vhdl.syntax import Constant, Instance
@@ -242,6 +250,27 @@ class LinearOp(OpDef):
         issue = one_per_cycle((ready + 1).ravel()).reshape(rows, -1)
         last = np.flatnonzero(np.append(ob[1:] != ob[:-1], True))  # each block row's last
         return Flow((issue[:, last] + FOLDED_PIPELINE).ravel())
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        """Unrolled: ``stages`` before. Folded: each step as late as its block's output
+        beat allows (``FOLDED_PIPELINE`` before it), one per cycle; an input beat a cycle
+        before the first step that reads it, and every beat of a row before its last step
+        (which frees the bank)."""
+        if self.stages:
+            return [latest_in_order(due - self.stages)]
+        n_in = beats(self.weight.shape[1], self.p_in)
+        used = self.blocks(self.p_in, self.p_out)
+        ob, ib = np.nonzero(used)
+        last = np.flatnonzero(np.append(ob[1:] != ob[:-1], True))
+        rows = len(due) // len(last)
+        issue = np.full((rows, len(ob)), NEVER, dtype=np.int64)
+        issue[:, last] = due.reshape(rows, len(last)) - FOLDED_PIPELINE
+        issue = latest_in_order(issue.ravel()).reshape(rows, len(ob))
+        latest = np.full((rows, n_in), NEVER, dtype=np.int64)
+        first_read, first_step = np.unique(ib, return_index=True)
+        latest[:, first_read] = issue[:, first_step] - 1
+        latest[:, -1] = np.minimum(latest[:, -1], issue[:, -1] - 1)
+        return [latest_in_order(latest.ravel())]
 
     def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
         """Folded: the two banks of the input memory, and the vector whose last outputs are

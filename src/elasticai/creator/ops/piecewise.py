@@ -15,7 +15,7 @@ from elasticai.creator.analysis.resources import dsps_per_multiplier
 from elasticai.creator.arithmetic import Overflow, Rounding, int_array, overflow, shift_round
 from elasticai.creator.arithmetic import signed_width as _signed_width
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef
+from elasticai.creator.ir.op import Flow, OpDef, latest_in_order
 from elasticai.creator.vhdl.streams import instance, slv, vector_literal
 from elasticai.creator.vhdl.syntax import Constant, Instance
 
@@ -80,6 +80,9 @@ class PiecewiseOp(OpDef):
     def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """Every beat leaves ``PIECEWISE_PIPELINE`` cycles after it arrived."""
         return Flow(arrivals[0] + PIECEWISE_PIPELINE)
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        return [latest_in_order(due - PIECEWISE_PIPELINE)]
 
     def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
         return PIECEWISE_PIPELINE

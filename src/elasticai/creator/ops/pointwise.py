@@ -17,7 +17,7 @@ import numpy as np
 from elasticai.creator.analysis.resources import csd_digits
 from elasticai.creator.arithmetic import Overflow, Rounding, affine_clamp, int_array
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef
+from elasticai.creator.ir.op import Flow, OpDef, latest_in_order
 from elasticai.creator.vhdl.streams import instance, signed_generic
 from elasticai.creator.vhdl.syntax import Constant, Instance
 
@@ -81,6 +81,9 @@ class PointwiseOp(OpDef):
     def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """Each beat leaves ``pointwise_stages`` cycles after it arrived."""
         return Flow(arrivals[0] + pointwise_stages(self.mul))
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        return [latest_in_order(due - pointwise_stages(self.mul))]
 
     def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
         return pointwise_stages(self.mul)

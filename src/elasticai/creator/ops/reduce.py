@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef, beats
+from elasticai.creator.ir.op import NEVER, Flow, OpDef, beats, latest_in_order
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance
 
@@ -68,6 +68,17 @@ class ReduceOp(OpDef):
         window = per_tap * self.taps
         times = arrivals[0]
         return Flow(times[np.arange(len(times)) % window >= window - per_tap] + 1)
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        """A window's last-tap beats by their output's due time less one; the taps before
+        them one per cycle before."""
+        per_tap = self.channels // self.lanes
+        window = per_tap * self.taps
+        count = len(due) // per_tap * window
+        last_tap = np.arange(count) % window >= window - per_tap
+        latest = np.full(count, NEVER, dtype=np.int64)
+        latest[last_tap] = due - 1
+        return [latest_in_order(latest)]
 
     def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
         """A window's partial results and the output register."""

@@ -16,7 +16,15 @@ import numpy as np
 
 from elasticai.creator.analysis.resources import rom
 from elasticai.creator.ir import readers as r
-from elasticai.creator.ir.op import Flow, OpDef, beats, candidates, one_per_cycle
+from elasticai.creator.ir.op import (
+    NEVER,
+    Flow,
+    OpDef,
+    beats,
+    candidates,
+    latest_in_order,
+    one_per_cycle,
+)
 from elasticai.creator.vhdl.streams import instance
 from elasticai.creator.vhdl.syntax import Constant, Instance, slv_literal
 
@@ -174,6 +182,18 @@ class WindowOp(OpDef):
         needs = self._needs(in_lanes)
         index = (np.arange(samples)[:, None] * per_sample + needs[None, :]).ravel()
         return Flow(one_per_cycle(times[index] + WINDOW_PIPELINE))
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        """An input beat by the due time, less ``WINDOW_PIPELINE``, of the first output beat
+        that needs it (one that needs a later input beat needs it as well)."""
+        (in_lanes,) = lanes_in
+        per_sample = beats(self.in_size[0] * self.in_size[1] * self.channels, in_lanes)
+        samples = len(due) // (self.positions * beats(self.window, self.lanes))
+        needs = self._needs(in_lanes)
+        index = (np.arange(samples)[:, None] * per_sample + needs[None, :]).ravel()
+        latest = np.full(samples * per_sample, NEVER, dtype=np.int64)
+        np.minimum.at(latest, index, due - WINDOW_PIPELINE)
+        return [latest_in_order(np.minimum.accumulate(latest[::-1])[::-1])]
 
     def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
         """Its ring (or both banks of its double buffer) and the address, read and output

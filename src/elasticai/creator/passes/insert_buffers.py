@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from elasticai.creator.analysis.timing import Timing, predict_timing
+from elasticai.creator.analysis.timing import Timing, latest_times, predict_timing
 from elasticai.creator.ir.graph import Graph, Node
 from elasticai.creator.ir.op import beats
 from elasticai.creator.ops import BufferOp
@@ -59,11 +59,15 @@ def buffer_depth(produced: np.ndarray, taken: np.ndarray) -> int:
 
 def _schedule(graph: Graph) -> Timing:
     """Enough samples, one interval apart, that each op meets the next sample as it does in
-    the steady state."""
+    the steady state; the input arriving as late as it may without delaying any output
+    (a slow branch holds the fork back)."""
     one = predict_timing(graph)
     period = one.initiation_interval
     samples = 3 + -(-one.latency_cycles // period)
-    return predict_timing(graph, samples=samples, period=period)
+    early = predict_timing(graph, samples=samples, period=period)
+    latest = latest_times(graph, early)
+    inputs = {i.name: latest[i.name] for i in graph.inputs if i.name in latest}
+    return predict_timing(graph, samples=samples, period=period, inputs=inputs)
 
 
 def _ancestors(graph: Graph) -> dict[str, set[str]]:
