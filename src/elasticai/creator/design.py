@@ -314,14 +314,15 @@ class Design:
                 work, {k: v for k, v in self.files.items() if k.endswith(".vhd")}
             )
             (work / "input.txt").write_text(pack(x_int, source.lanes, source.width))
-            cycles_per_sample = 4 * max(1, self._mac_count()) + 64 * len(self.graph.nodes) + 100
+            cycles = self._cycle_bound(len(x_int))
             generics = {
                 "SAMPLES": len(x_int),
                 "STALL_IN": stall_percent,
                 "STALL_OUT": stall_percent,
                 "SEED": seed,
                 "MAX_CYCLES": min(
-                    (len(x_int) + 2) * cycles_per_sample * (1 + stall_percent // 10)
+                    cycles * (1 + stall_percent // 10)
+                    + reset_cycle
                     + (len(x_int) * -(-self.graph.output_type.size // sink.lanes) + 1)
                     * hold_cycles,
                     2**31 - 1,
@@ -342,17 +343,14 @@ class Design:
             raise AssertionError(f"sent {len(x_int)} samples, received {len(beats.samples)}")
         return SimulationResult(beats.samples, first_beats, beats.last_cycles)
 
-    def _mac_count(self) -> int:
-        """A bound on the work of one sample, for the simulation's time-out."""
-        from elasticai.creator.ops import LinearOp
+    def _cycle_bound(self, samples: int) -> int:
+        """Cycles ``samples`` samples take at most without stalls, four times over: the
+        simulation's time-out (a design that stops is reported, not waited for)."""
+        from elasticai.creator.analysis.timing import predict_timing
 
-        total = 0
-        for n in self.graph.nodes:
-            if isinstance(n.op, LinearOp):
-                total += n.op.macs() * n.op.rows(n)
-            else:
-                total += sum(t.size for t in n.input_types) + n.output_type.size
-        return total
+        timing = predict_timing(self.graph)
+        per_sample = timing.initiation_interval + 16
+        return 4 * (timing.latency_cycles + per_sample * (samples + 1) + 64 * len(self.graph.nodes))
 
     def __repr__(self) -> str:
         return f"Design({self.name!r}, {len(self.graph.nodes)} nodes)"

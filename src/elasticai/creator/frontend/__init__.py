@@ -43,8 +43,8 @@ def to_graph(
     given = tuple(input_shape) if input_shape is not None else None
     if handler_of(model) is not None:
         root: torch.nn.Module = Whole(model)
-    elif not list(model.children()) and not isinstance(model, torch.nn.Sequential):
-        raise unsupported_model(model)
+    elif type(model).__module__.startswith("torch.") and not isinstance(model, torch.nn.Sequential):
+        raise unsupported_model(model)  # a PyTorch layer of its own
     else:
         root = model
     graph = trace(root)

@@ -145,7 +145,14 @@ def _batch_norm(b: Builder, m: Any, args: list[Any], source: str) -> Value:
     if x.raw:
         raise FrontendError(f"{source} cannot be the first layer")
     x = b.convert(x, m.fxp, m.rounding, m.overflow, source)
-    return b.steps(m.steps(x.type, source), x, x.type, source)
+    (step,) = m.steps(x.type, source)
+    op = step.op
+    assert isinstance(op, LinearOp) and op.bias is not None
+    if len(x.torch_shape) == 1 and x.order is not None:
+        # a flattened map: stream element i is feature order[i], with its own constants
+        weight = frozen_array(np.diag(np.diag(op.weight)[x.order]))
+        op = replace(op, weight=weight, bias=frozen_array(op.bias[x.order]))
+    return b.steps([replace(step, op=op)], x, x.type, source, elementwise=True)
 
 
 def _pool(b: Builder, m: Any, args: list[Any], source: str) -> Value:
@@ -178,7 +185,7 @@ def flatten(x: Value) -> Value:
 
 def _piecewise(b: Builder, m: Any, args: list[Any], source: str) -> Value:
     x = enter_elementwise(b, _one(args, source), m.fxp, m, source)
-    return b.steps(m.steps(x.type, source), x, x.type, source)
+    return b.steps(m.steps(x.type, source), x, x.type, source, elementwise=True)
 
 
 def _pointwise_layer(b: Builder, m: _PointwiseLayer, args: list[Any], source: str) -> Value:
@@ -212,6 +219,13 @@ def clamp(b: Builder, x: Value, low: float, high: float, kind: str, source: str)
     if x.raw:
         raise FrontendError(f"{source} reads the model input, whose format is not known yet")
     t = x.type.dtype
+    if low > high:
+        raise FrontendError(f"{source}: the min bound {low} is above the max bound {high}")
+    if low > t.max_value or high < t.min_value:
+        raise FrontendError(
+            f"{source}: clamping {t} values to [{low}, {high}] gives values outside {t} "
+            f"([{t.min_value}, {t.max_value}]); convert the input to a format that holds them"
+        )
     for name, bound in (("min", low), ("max", high)):
         scaled = bound * 2**t.frac_bits
         if scaled != int(scaled):

@@ -104,13 +104,24 @@ class Builder:
         self.nodes.append(node)
         return Value(name, out_type, torch_shape, order, source)
 
-    def steps(self, steps: Sequence[Any], value: Value, in_type: TensorType, source: str) -> Value:
+    def steps(
+        self,
+        steps: Sequence[Any],
+        value: Value,
+        in_type: TensorType,
+        source: str,
+        elementwise: bool = False,
+    ) -> Value:
         """A layer's ``steps`` (``nn.fixed_point._steps.Step``) after each other from ``value``
-        (read as ``in_type``); a map stays a map, a vector a vector."""
+        (read as ``in_type``); a map stays a map, a vector a vector. ``elementwise``: the
+        result is laid out as ``value`` is (a flattened map stays in its stream order)."""
+        start = value
         t = in_type
         for step in steps:
             value = self.add(step.kind, step.op, [value], [t], step.output_type, source, (), None)
             t = step.output_type
+        if elementwise:
+            return Value(value.name, t, start.torch_shape, start.order, source)
         shape = t.shape
         if len(shape) > 1:  # a map: the model sees (channels, *spatial)
             torch_shape = (shape[-1], *shape[:-1])

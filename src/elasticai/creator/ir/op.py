@@ -144,12 +144,6 @@ class OpDef:
 
     # --- timing and cost -----------------------------------------------------------
 
-    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
-        """The most beats of its (first) input stream it holds at once: taken, and not yet
-        passed on in what it has written (``passes.insert_buffers`` bounds skip FIFOs by
-        what a branch can hold). Default: a register stage and the output register."""
-        return 2
-
     def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
         """When each output beat leaves, given when each input beat arrives (the beats of
         one or more samples after each other: what one sample does affects the next)."""

@@ -272,13 +272,6 @@ class LinearOp(OpDef):
         latest[:, -1] = np.minimum(latest[:, -1], issue[:, -1] - 1)
         return [latest_in_order(latest.ravel())]
 
-    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
-        """Folded: the two banks of the input memory, and the vector whose last outputs are
-        still in the pipeline; unrolled: its register levels."""
-        if self.stages:
-            return self.stages + 1
-        return 3 * beats(self.weight.shape[1], self.p_in)
-
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         return _unrolled_cost(node, self) if self.stages else _folded_cost(node, self)
 

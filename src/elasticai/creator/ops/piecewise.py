@@ -84,9 +84,6 @@ class PiecewiseOp(OpDef):
     def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
         return [latest_in_order(due - PIECEWISE_PIPELINE)]
 
-    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
-        return PIECEWISE_PIPELINE
-
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per lane a comparison per break, a multiplexer of the segment constants, one
         multiplier (a DSP slice from 5 bits on) and the rounding adder."""

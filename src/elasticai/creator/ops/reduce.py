@@ -80,10 +80,6 @@ class ReduceOp(OpDef):
         latest[last_tap] = due - 1
         return [latest_in_order(latest)]
 
-    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
-        """A window's partial results and the output register."""
-        return self.taps * (self.channels // max(1, self.lanes)) + 1
-
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """A partial result per channel and one comparator or adder per lane."""
         y_bits = node.output_type.dtype.total_bits

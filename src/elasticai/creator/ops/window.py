@@ -195,13 +195,6 @@ class WindowOp(OpDef):
         np.minimum.at(latest, index, due - WINDOW_PIPELINE)
         return [latest_in_order(np.minimum.accumulate(latest[::-1])[::-1])]
 
-    def storage(self, node: Node, lanes_in: Sequence[int]) -> int:
-        """Its ring (or both banks of its double buffer) and the address, read and output
-        registers."""
-        (in_lanes,) = lanes_in
-        sample = beats(self.in_size[0] * self.in_size[1] * self.channels, in_lanes)
-        return (self.memory_words(in_lanes) or 2 * sample) + 3
-
     def _needs(self, in_lanes: int) -> np.ndarray:
         """For each output beat of a sample, the input beat holding the last element it needs."""
         index = self.indices()

@@ -16,13 +16,10 @@ holds fewer than ``D`` beats, ``k - #{j : C[j] < P[k]}`` of them, so
 keeps every beat flowing as the model has it (no stall, no deadlock, the interval of
 the slowest op). Where ``D <= 1`` the producer's own output register suffices.
 
-The model lets every op take its input beats as soon as they come; an op whose buffers
-are full holds its producer back instead. So where a branch is slow (the serial end:
-the input of a residual block would arrive long before the block's convolutions are
-ready for it), the branch holds back the fork, and a FIFO never holds more than the
-other branch can: what its ops store between the value both branches read and the join
-(``OpDef.storage``, counted in beats of that value), plus the join's register. The depth
-is the smaller of the two.
+Where a branch is slow (the serial end), it holds the fork back: the model input (and
+with it the skip path) then arrives only as the slow branch needs it. So the schedule
+counted is the one where the input arrives as late as it may without delaying any output
+(``analysis.timing.latest_times``, the reverse of the timing model), not all at once.
 """
 
 from __future__ import annotations
@@ -33,7 +30,6 @@ import numpy as np
 
 from elasticai.creator.analysis.timing import Timing, latest_times, predict_timing
 from elasticai.creator.ir.graph import Graph, Node
-from elasticai.creator.ir.op import beats
 from elasticai.creator.ops import BufferOp
 
 __all__ = ["insert_buffers", "buffer_depth"]
@@ -70,38 +66,6 @@ def _schedule(graph: Graph) -> Timing:
     return predict_timing(graph, samples=samples, period=period, inputs=inputs)
 
 
-def _ancestors(graph: Graph) -> dict[str, set[str]]:
-    """Every value with the values it is computed from (itself included)."""
-    found: dict[str, set[str]] = {i.name: {i.name} for i in graph.inputs}
-    for node in graph.nodes:
-        found[node.name] = {node.name}.union(*(found[v] for v in node.inputs))
-    return found
-
-
-def storage_bound(graph: Graph, join: Node, k: int) -> int | None:
-    """The most beats a FIFO before input ``k`` of ``join`` can hold: the other input's
-    branch holds back the value both branches read, so the FIFO holds at most what that
-    branch stores (``OpDef.storage``) since they parted, in beats of input ``k``; ``None``
-    where the branches part at more than one value."""
-    ancestors = _ancestors(graph)
-    value = join.inputs[k]
-    other = set().union(*(ancestors[u] for i, u in enumerate(join.inputs) if i != k))
-    common = ancestors[value] & other
-    latest = [f for f in common if not any(f in ancestors[g] and f != g for g in common)]
-    if len(latest) != 1:
-        return None
-    (fork,) = latest
-    types = graph.value_types()
-    per_sample = {v: beats(types[v].size, max(1, graph.lanes(v))) for v in types}
-    held = 0
-    for node in graph.nodes:
-        if node.name in other and fork in ancestors[node.name] and node.name != fork:
-            lanes_in = [max(1, graph.lanes(v)) for v in node.inputs]
-            stored = node.op.storage(node, lanes_in) * per_sample[fork]
-            held += -(-stored // per_sample[node.inputs[0]]) + 1  # in beats of the fork
-    return -(-held * per_sample[value] // per_sample[fork]) + 2
-
-
 def insert_buffers(graph: Graph) -> Graph:
     """A ``buffer`` before every join input that would otherwise wait (settled lanes)."""
     for _ in range(_ROUNDS):
@@ -117,17 +81,14 @@ def insert_buffers(graph: Graph) -> Graph:
             for k, value in enumerate(node.inputs):
                 taken = timing.taken[(node.name, k)]
                 source = producers.get(value)
-                bound = storage_bound(graph, node, k)
                 if source is not None and isinstance(source.op, BufferOp):
                     depth = buffer_depth(timing.arrivals[source.inputs[0]], taken)
-                    depth = depth if bound is None else min(depth, bound)
                     if depth > source.op.depth:
                         index = next(i for i, n in enumerate(nodes) if n.name == source.name)
                         nodes[index] = source.with_op(depth=depth)
                         changed = True
                     continue
                 depth = buffer_depth(timing.arrivals[value], taken)
-                depth = depth if bound is None else min(depth, bound)
                 if depth > 1:
                     fifo = Node(
                         f"{node.name}_fifo{k}",

@@ -41,8 +41,9 @@ class Add(_FixedPointLayer, torch.nn.Module):
         self.subtract = bool(subtract)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        y = a - b if self.subtract else a + b
-        return fake_quantize(y, self.fxp, self.rounding, self.overflow)
+        wide_a, wide_b = a.to(torch.float64), b.to(torch.float64)  # the sum exactly
+        y = wide_a - wide_b if self.subtract else wide_a + wide_b
+        return fake_quantize(y, self.fxp, self.rounding, self.overflow).to(a.dtype)
 
 
 class Concatenate(torch.nn.Module):
