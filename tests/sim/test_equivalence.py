@@ -1,8 +1,10 @@
 """Randomised equivalence: PyTorch forward == integer interpreter == GHDL, for random models.
 
-Models: 1-4 layers, sizes 1-6, formats of 2-32 bits with any legal fraction, every
-rounding and overflow mode, weights over the whole range (ends included), a random
-parallelism setting, inputs that saturate. ``./dev equivalence`` runs the deep profile.
+Models: chains of 1-4 layers, sizes 1-6, formats of 2-32 bits with any legal fraction,
+every rounding and overflow mode, weights over the whole range (ends included), a random
+parallelism setting, inputs that saturate; random CNNs; random DAGs (forks, residual adds
+and subtractions, concatenations, branches of different depths; ``strategies.dags``).
+``./dev equivalence`` runs the deep profile.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 
+from elasticai.creator import create_design
 from tests.conftest import TALLY
-from tests.strategies import chains, cnns, parallelism_options, saturating_inputs
+from tests.strategies import chains, cnns, dags, parallelism_options, saturating_inputs
 
 pytestmark = pytest.mark.sim
 
@@ -68,6 +71,31 @@ def test_random_cnns_agree_in_all_three_executions(case, options):
     np.testing.assert_array_equal(reference, (expected.double() * scale).numpy().astype(np.int64))
     simulated = design.run(x_int, stall_percent=20, seed=seed % 1000 + 1).outputs
     np.testing.assert_array_equal(design.to_model_layout(simulated), reference)
+    TALLY["models"] += 1
+    TALLY["samples"] += len(x)
+    TALLY["outputs"] += expected.numel()
+
+
+@settings(max_examples=int(os.environ.get("EC_EQUIVALENCE_EXAMPLES", "12")))
+@given(dags(max_steps=4, max_bits=16), parallelism_options())
+def test_random_dags_agree_in_all_three_executions(case, options):
+    model, input_shape, seed = case
+    try:
+        design = create_design(model, "dag", input_shape=input_shape, **_cnn_parallelism(options))
+    except ValueError as error:  # budgets below what the model needs
+        assert str(error).startswith(("target_ii must be at least", "max_multipliers must be"))
+        assume(False)
+    x = saturating_inputs(5, int(np.prod(input_shape)), model.input_type, seed)
+    x = x.to(model.float_dtype).reshape(5, *input_shape)
+    with torch.no_grad():
+        expected = model(x)  # after create_design: batch norms folded as in the design
+    x_int = design.quantize_input(x)
+    reference = design.to_model_layout(design.interpret(x_int))
+    scale = 2.0**design.graph.output_type.dtype.frac_bits
+    np.testing.assert_array_equal(reference, (expected.double() * scale).numpy().astype(np.int64))
+    simulated = design.run(x_int, stall_percent=20, seed=seed % 1000 + 1).outputs
+    np.testing.assert_array_equal(design.to_model_layout(simulated), reference)
+    assert torch.equal(design.simulate(x, stall_percent=0), expected)
     TALLY["models"] += 1
     TALLY["samples"] += len(x)
     TALLY["outputs"] += expected.numel()
