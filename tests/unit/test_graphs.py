@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from elasticai.creator import create_design
+from elasticai.creator.nn.fixed_point import Add, BatchNorm1d, LeakyReLU, Linear, quantize
 from tests.graph_models import MODELS
 
 SETTINGS = [{}, {"target_ii": 64}, {"parallelism": "full"}]
@@ -29,3 +31,71 @@ def test_graph_model_equals_the_interpreter(name, options):
     design = create_design(model, name, input_shape=shape, **options)
     x = inputs(shape, 11)
     assert torch.equal(interpreted(design, x), model(x))
+
+
+class _FlatMap(torch.nn.Module):
+    """Layers reading a flattened (2, 2) map, whose stream runs channels last."""
+
+    def __init__(self, layer: torch.nn.Module, skip: bool = False) -> None:
+        super().__init__()
+        self.layer, self.skip = layer, skip
+
+    def forward(self, x):
+        y = torch.flatten(quantize(x, 8, 4), 1)
+        return self.layer(y) + y if self.skip else self.layer(y)
+
+
+def _batch_norm() -> BatchNorm1d:
+    bn = BatchNorm1d(4, 8, 4)
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.tensor([0.0, 1.0, 2.0, 3.0]))
+    return bn
+
+
+@pytest.mark.parametrize(
+    "model",
+    [_FlatMap(_batch_norm()), _FlatMap(_batch_norm(), skip=True), _FlatMap(LeakyReLU(8, 4, 0.5))],
+    ids=["batch_norm", "batch_norm_skip", "leaky_relu"],
+)
+def test_layers_on_a_flattened_map_keep_its_order(model):
+    """Regression: their constants went in stream order, the model's were in its own."""
+    model.eval()
+    design = create_design(model, "flat", input_shape=(2, 2))
+    x = torch.arange(8.0).reshape(2, 2, 2) - 3
+    assert torch.equal(interpreted(design, x), model(x))
+
+
+def test_add_layer_sums_exactly_in_float32():
+    """Regression: a sum wider than float32's 24 bits was rounded before the layer's own
+    rounding."""
+
+    class Wide(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = Linear(1, 1, 16, 0), Linear(1, 1, 16, 13)
+            self.add = Add(20, 4, rounding="half_up")
+            with torch.no_grad():
+                for layer, bias in ((self.a, 4096.0), (self.b, 1 / 32 - 2**-13)):
+                    layer.weight.zero_()
+                    layer.bias.fill_(bias)
+
+        def forward(self, x):
+            x = quantize(x, 8, 4)
+            return self.add(self.a(x), self.b(x))
+
+    model = Wide().eval()
+    design = create_design(model, "wide", input_shape=(1,))
+    x = torch.zeros(1, 1)
+    with torch.no_grad():
+        assert float(model(x)) == 4096.0
+    assert torch.equal(interpreted(design, x), model(x))
+
+
+def test_a_model_of_functions_only_translates():
+    class FunctionsOnly(torch.nn.Module):
+        def forward(self, x):
+            return F.relu(quantize(x, 8, 4))
+
+    design = create_design(FunctionsOnly(), "functions", input_shape=(3,))
+    x = torch.tensor([[-1.0, 0.5, 9.0]])
+    assert torch.equal(interpreted(design, x), FunctionsOnly()(x))

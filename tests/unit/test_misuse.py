@@ -95,6 +95,10 @@ def off_grid_clamp(m, x):
     return F.hardtanh(m.a(x), -0.3, 0.3)
 
 
+def out_of_range_clamp(m, x):
+    return torch.clamp(m.a(x), min=9.0)
+
+
 def small_design():
     return Sequential(Linear(3, 2, 8, 4)).create_design("m")
 
@@ -146,6 +150,7 @@ TRIGGERS = {
     "concatenation of other dimensions": lambda tmp, mp: graph(cat_batches),
     "a reshape that is not a flatten": lambda tmp, mp: graph(unflatten),
     "clamp bounds off the grid": lambda tmp, mp: graph(off_grid_clamp),
+    "a clamp to values outside the format": lambda tmp, mp: graph(out_of_range_clamp),
     "too few bits": lambda tmp, mp: Linear(3, 2, total_bits=1, frac_bits=0),
     "more fraction than bits": lambda tmp, mp: Linear(3, 2, total_bits=8, frac_bits=9),
     "negative fraction": lambda tmp, mp: Linear(3, 2, total_bits=8, frac_bits=-1),

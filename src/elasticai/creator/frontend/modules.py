@@ -219,13 +219,13 @@ def clamp(b: Builder, x: Value, low: float, high: float, kind: str, source: str)
     if x.raw:
         raise FrontendError(f"{source} reads the model input, whose format is not known yet")
     t = x.type.dtype
-    if low > high:
-        raise FrontendError(f"{source}: the min bound {low} is above the max bound {high}")
     if low > t.max_value or high < t.min_value:
         raise FrontendError(
             f"{source}: clamping {t} values to [{low}, {high}] gives values outside {t} "
             f"([{t.min_value}, {t.max_value}]); convert the input to a format that holds them"
         )
+    if low > high:
+        raise FrontendError(f"{source}: the min bound {low} is above the max bound {high}")
     for name, bound in (("min", low), ("max", high)):
         scaled = bound * 2**t.frac_bits
         if scaled != int(scaled):
