@@ -27,7 +27,6 @@ from elasticai.creator.ir.op import (
     beats,
     candidates,
     latest_in_order,
-    one_per_cycle,
 )
 from elasticai.creator.ir.types import FixedType
 from elasticai.creator.vhdl.streams import instance, signed_generic, slv, vector_literal
@@ -241,15 +240,31 @@ class LinearOp(OpDef):
         (times,) = arrivals
         if self.stages:
             return Flow(times + self.stages)
-        n_in = beats(self.weight.shape[1], self.p_in)
-        used = self.blocks(self.p_in, self.p_out)
-        ob, ib = np.nonzero(used)  # the steps of one row, in order
+        ob, ib, last = self._schedule()
+        n_in, steps = beats(self.weight.shape[1], self.p_in), len(ob)
         rows = len(times) // n_in
-        ready = times.reshape(rows, n_in)[:, ib]  # (rows, steps): when each step's beat came
-        ready[:, -1] = np.maximum(ready[:, -1], times.reshape(rows, n_in)[:, -1])
-        issue = one_per_cycle((ready + 1).ravel()).reshape(rows, -1)
-        last = np.flatnonzero(np.append(ob[1:] != ob[:-1], True))  # each block row's last
-        return Flow((issue[:, last] + FOLDED_PIPELINE).ravel())
+        beat = times.reshape(rows, n_in)
+        # step j issues at j + max over the steps i <= j of (their beat's arrival + 1 - i)
+        # (only a beat's first reader counts; later readers of it come later), and no
+        # earlier than the previous row allows
+        read, first = np.unique(ib, return_index=True)
+        order = np.argsort(first)
+        early = np.maximum.accumulate(beat[:, read[order]] + 1 - first[order][None, :], axis=1)
+        early = early[:, np.searchsorted(first[order], last, side="right") - 1]
+        # the row's last step also waits for the whole row; rows follow each other
+        row = np.arange(rows) * steps
+        end = np.maximum(early[:, -1] + steps - 1, beat[:, -1] + 1)
+        end = row + np.maximum.accumulate(end - row)
+        issue = last[None, :] + np.maximum(early, np.append(-steps, end[:-1])[:, None] + 1)
+        issue[:, -1] = end
+        return Flow((issue + FOLDED_PIPELINE).ravel())
+
+    def _schedule(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The steps of a row in order, as ``(output block, input block)``, and the index of
+        each output block's last step."""
+        ob, ib = np.nonzero(self.blocks(self.p_in, self.p_out))
+        last = np.flatnonzero(np.append(ob[1:] != ob[:-1], True))
+        return ob, ib, last
 
     def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
         """Unrolled: ``stages`` before. Folded: each step as late as its block's output
@@ -258,18 +273,21 @@ class LinearOp(OpDef):
         (which frees the bank)."""
         if self.stages:
             return [latest_in_order(due - self.stages)]
-        n_in = beats(self.weight.shape[1], self.p_in)
-        used = self.blocks(self.p_in, self.p_out)
-        ob, ib = np.nonzero(used)
-        last = np.flatnonzero(np.append(ob[1:] != ob[:-1], True))
+        ob, ib, last = self._schedule()
+        n_in, steps = beats(self.weight.shape[1], self.p_in), len(ob)
         rows = len(due) // len(last)
-        issue = np.full((rows, len(ob)), NEVER, dtype=np.int64)
-        issue[:, last] = due.reshape(rows, len(last)) - FOLDED_PIPELINE
-        issue = latest_in_order(issue.ravel()).reshape(rows, len(ob))
+        # step j of block b issues by j + room[b] (its block's output beat is due); the
+        # blocks after it bound it too (one step per cycle)
+        room = due.reshape(rows, len(last)) - FOLDED_PIPELINE - last[None, :]
+        room = np.minimum.accumulate(room[:, ::-1], axis=1)[:, ::-1]
+        # and the next row's first step, steps - j cycles after it
+        row = np.arange(rows) * steps
+        first = row + np.minimum.accumulate((room[:, 0] - row)[::-1])[::-1]
+        room = np.minimum(room, (np.append(first[1:], NEVER) - steps)[:, None])
+        read, step = np.unique(ib, return_index=True)
         latest = np.full((rows, n_in), NEVER, dtype=np.int64)
-        first_read, first_step = np.unique(ib, return_index=True)
-        latest[:, first_read] = issue[:, first_step] - 1
-        latest[:, -1] = np.minimum(latest[:, -1], issue[:, -1] - 1)
+        latest[:, read] = step[None, :] + room[:, ob[step]] - 1
+        latest[:, -1] = np.minimum(latest[:, -1], steps - 1 + room[:, -1] - 1)
         return [latest_in_order(latest.ravel())]
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
