@@ -131,3 +131,10 @@ def test_fifo_bits_are_reported_and_estimated():
     assert report["fifo_bits"] == report["estimate"]["fifo_bits"] == bits
     assert report["layers"][fifo.name]["kind"] == "fifo"
     assert report["initiation_interval"] == report["predicted_initiation_interval"]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_graph_designs_pass_ghdl_synth(name):
+    """Forks, joins and FIFOs synthesize (no latches, every port driven)."""
+    model, shape = MODELS[name]()
+    create_design(model, name, input_shape=shape, target_ii=64).check_synthesis()
