@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
+_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # elasticai.creator
 _whole = [False]  # whether the model being walked is a single layer in a ``Whole``
 
 
@@ -95,7 +96,8 @@ class _Line:
 
 
 def _line(node: torch.fx.Node) -> _Line | None:
-    """The innermost frame of ``node``'s stack trace outside torch, if any."""
+    """The innermost frame of ``node``'s stack trace in the model's code (not in torch or in
+    this package), if any."""
     trace_text = node.stack_trace or ""
     lines = trace_text.splitlines()
     found = None
@@ -104,7 +106,7 @@ def _line(node: torch.fx.Node) -> _Line | None:
         if not text.startswith('File "'):
             continue
         path = text[6 : text.index('"', 6)]
-        if os.path.abspath(path).startswith(_TORCH_DIR):
+        if os.path.abspath(path).startswith((_TORCH_DIR, _OWN_DIR)):
             continue
         try:
             number = int(text.split(", line ")[1].split(",")[0])
