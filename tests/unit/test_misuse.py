@@ -202,9 +202,6 @@ TRIGGERS = {
         3, padding=1, count_include_pad=False
     ),
     "adaptive pooling to more than one": lambda tmp, mp: AdaptiveAvgPool1d(2),
-    "average pooling without a format before translation": lambda tmp, mp: AvgPool1d(2)(
-        torch.zeros(1, 2, 4)
-    ),
     "PReLU with a slope per channel": lambda tmp, mp: PReLU(8, 4, num_parameters=3),
     "too many segments": lambda tmp, mp: Sigmoid(8, 4, segments=5000),
     "Flatten of some dimensions": lambda tmp, mp: Flatten(2),

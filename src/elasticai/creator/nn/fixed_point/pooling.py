@@ -82,8 +82,11 @@ class _Pool(_StepLayer, torch.nn.Module):
         return _pool_steps(window, in_type, self.dims, self.kind, self.rounding, self.overflow)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kind == "max" and self.fxp is None and "_inherited_format" not in self.__dict__:
-            return self._float_pool(x)  # type: ignore[operator]  # exact on any grid
+        if self.fxp is None and "_inherited_format" not in self.__dict__:
+            # no format yet (a model other than a Sequential, not translated yet): PyTorch's
+            # pooling -- exact for the maximum, the real mean for the average (translating
+            # the model gives the layer its input's format and the exact rounded mean)
+            return self._float_pool(x)  # type: ignore[operator]
         return self._run(x, self.input_format(), self.rounding, self.overflow)
 
     def input_format(self) -> FixedType:
