@@ -20,9 +20,26 @@ def memory(width: int, depth: int, name: str = "n9") -> str:
     return f"  reg [{width - 1}:0] {name}[{depth - 1}:0] ; // memory\n"
 
 
+REGISTERED_READ = """  wire [7:0] n10_data; // mem_rd
+  assign n11_o = issue ? n10_data : w1;
+  assign n10_data = n9[n8_o];
+"""
+
+
 def test_large_deep_roms_go_to_block_ram():
-    text = memory(8, 1024)
-    assert block_roms(text) == '  (* rom_style = "block" *) reg [7:0] n9[1023:0] ; // memory\n'
+    text = memory(8, 1024) + REGISTERED_READ
+    assert block_roms(text).splitlines()[0] == (
+        '  (* rom_style = "block" *) reg [7:0] n9[1023:0] ; // memory'
+    )
+
+
+def test_a_rom_read_into_logic_stays_out_of_block_ram():
+    """A block RAM reads into its own register; a table whose word feeds logic first
+    cannot be one (Yosys would stop with 'no valid mapping found for memory')."""
+    text = memory(16, 1024) + REGISTERED_READ.replace(
+        "  assign n11_o = issue ? n10_data : w1;", "  assign n12_o = n10_data[1:0];"
+    ).replace("[7:0] n10_data", "[15:0] n10_data")
+    assert block_roms(text) == text
 
 
 def test_small_shallow_or_written_memories_stay():

@@ -39,16 +39,32 @@ def signed_multiplies(text: str) -> str:
     return _SMUL.sub(fix, text)
 
 
+def _registered_read(text: str, name: str) -> bool:
+    """Whether every read of memory ``name`` goes straight into a register (as
+    ``r <= data`` or through the hold multiplexer of its enable, ``en ? data : r``): only
+    such a read can become a block RAM's read port."""
+    reads = re.findall(rf"^\s*assign (\S+) = {re.escape(name)}\[", text, re.M)
+    for data in reads:
+        uses = re.findall(rf"^.*\b{re.escape(data)}\b.*$", text, re.M)
+        for use in uses:
+            if "// mem_rd" in use or re.search(rf"assign {re.escape(data)} = ", use):
+                continue
+            if not re.search(rf"(\? {re.escape(data)} :|<= {re.escape(data)};)", use):
+                return False
+    return bool(reads)
+
+
 def block_roms(text: str, min_bits: int = 8 * 1024, min_depth: int = 256) -> str:
     """Put ``(* rom_style = "block" *)`` on memories of ``min_bits`` or more and at least
-    ``min_depth`` words that are never written (GHDL's ROMs: only initialised). Shallow,
-    wide ROMs stay in LUTs: in block RAM they would take one per 36 bits of width."""
+    ``min_depth`` words that are never written (GHDL's ROMs: only initialised) and whose
+    reads are registered (else no block RAM can hold them). Shallow, wide ROMs stay in
+    LUTs: in block RAM they would take one per 36 bits of width."""
 
     def fix(m: re.Match[str]) -> str:
         name, depth = m.group(3), int(m.group(4)) + 1
         bits = (int(m.group(2)) + 1) * depth
         written = re.search(rf"^\s*{re.escape(name)}\[[^\]]+\] <= ", text, re.M)
-        if bits < min_bits or depth < min_depth or written:
+        if bits < min_bits or depth < min_depth or written or not _registered_read(text, name):
             return m.group(0)
         return f'{m.group(1)}(* rom_style = "block" *) {m.group(0).lstrip()}'
 
