@@ -7,6 +7,10 @@
   same low bits (the result width is the assignment's) on one DSP.
 - ``block_roms``: marks ROMs of at least ``min_bits`` bits ``rom_style = "block"``
   (GHDL drops VHDL attributes), as vendor tools put such ROMs into block RAM.
+- ``arithmetic_shifts``: GHDL 2.0 writes VHDL's ``shift_right`` of a ``signed`` as
+  ``$signed(x) >> n``, a *logical* shift in Verilog (GHDL issue 2750, fixed upstream
+  after 2.0): every rounding of a negative value came out wrong in any Verilog tool,
+  Yosys included. ``>>>`` is the arithmetic shift.
 
 >>> text = '''  assign a_o = {{8{a[7]}}, a}; // sext
 ...   assign b_o = {{8{b[7]}}, b}; // sext
@@ -19,11 +23,23 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["signed_multiplies", "block_roms"]
+__all__ = ["signed_multiplies", "block_roms", "arithmetic_shifts"]
 
 _SEXT = re.compile(r"^\s*assign (\S+) = \{\{\d+\{(\S+)\[\d+\]\}\}, (\S+)\}; // sext$", re.M)
 _SMUL = re.compile(r"^(\s*assign (\S+) = )(\S+) \* (\S+); // smul$", re.M)
 _MEMORY = re.compile(r"^(\s*)reg \[(\d+):0\] (\S+)\[(\d+):0\] ; // memory$", re.M)
+
+
+_SIGNED_SHIFT = re.compile(r"(\$signed\([^()]*\)) >> ")
+
+
+def arithmetic_shifts(text: str) -> str:
+    """Rewrite ``$signed(x) >> n`` (GHDL's arithmetic shift right) as ``$signed(x) >>> n``.
+
+    >>> arithmetic_shifts("  assign n9_o = $signed(n8_o) >> 31'b011;")
+    "  assign n9_o = $signed(n8_o) >>> 31'b011;"
+    """
+    return _SIGNED_SHIFT.sub(r"\1 >>> ", text)
 
 
 def signed_multiplies(text: str) -> str:

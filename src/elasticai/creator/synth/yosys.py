@@ -33,7 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from elasticai.creator.sim import ghdl
-from elasticai.creator.synth.netlist_fixes import block_roms, signed_multiplies
+from elasticai.creator.synth.netlist_fixes import (
+    arithmetic_shifts,
+    block_roms,
+    signed_multiplies,
+)
 from elasticai.creator.synth.verilog_literals import rewrite
 
 __all__ = [
@@ -220,7 +224,7 @@ def to_verilog(
     ]
     verilog, notes = _run("GHDL", command, work, timeout)
     (work / "ghdl.log").write_text(notes)
-    return block_roms(signed_multiplies(rewrite(verilog)))
+    return block_roms(arithmetic_shifts(signed_multiplies(rewrite(verilog))))
 
 
 def synthesize(
