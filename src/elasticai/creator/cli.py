@@ -5,7 +5,7 @@
 Options after it go to the example (``elasticai-creator demo --example timeseries --help``).
 ``elasticai-creator report MODULE:FUNCTION``: translate the model that ``FUNCTION()`` in
 your Python module ``MODULE`` returns, and print its cost report (cycles, LUT, FF, DSP,
-BRAM, ...), per layer and in total.
+BRAM, ...), per layer and in total; ``--html FILE`` also writes it as a page with charts.
 """
 
 from __future__ import annotations
@@ -76,13 +76,16 @@ def _report(args: argparse.Namespace) -> int:
     from elasticai.creator import create_design
 
     design = create_design(model, args.name, **options)
-    report = design.report(synthesis=not args.estimate)
+    report = design.report(synthesis=not args.estimate, timeline=args.html is not None)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(_table(report))
         source = "analytic estimate" if args.estimate else "GHDL synth + Yosys synth_xilinx"
         print(f"cycles measured in GHDL; resources from the {source}")
+    if args.html is not None:
+        page = report.to_html(args.html)
+        print(f"report page written to {page}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -125,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--max-multipliers", type=int, help="multiplier budget")
     report.add_argument("--estimate", action="store_true", help="analytic estimate, no Yosys")
     report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.add_argument(
+        "--html",
+        metavar="FILE",
+        type=Path,
+        help="also write the report as one self-contained HTML page (needs matplotlib)",
+    )
     report.add_argument(
         "--input-shape",
         help="the model's input without batch, e.g. 1,64 (channels, length) for a model "
