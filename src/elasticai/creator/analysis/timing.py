@@ -25,7 +25,7 @@ import numpy as np
 from elasticai.creator.ir.graph import Graph
 from elasticai.creator.ir.op import beats
 
-__all__ = ["Timing", "predict_timing", "latest_times"]
+__all__ = ["Timing", "predict_timing", "latest_times", "busy_spans"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,21 @@ def latest_times(graph: Graph, timing: Timing) -> dict[str, np.ndarray]:
         ):
             latest[value] = due if value not in latest else np.minimum(latest[value], due)
     return latest
+
+
+def busy_spans(graph: Graph) -> dict[str, tuple[int, int]]:
+    """For every node, when it works on one sample alone, no stalls: the cycle it takes
+    its first input beat and the cycle its last output beat is taken (by the last of its
+    readers; by the design's output as it leaves), counted from the design's first input
+    beat (cycle 0). The end of the node the output reads is the latency."""
+    timing = predict_timing(graph)
+    readers = graph.consumers()
+    spans = {}
+    for node in graph.nodes:
+        start = min(int(timing.taken[(node.name, k)][0]) for k in range(len(node.inputs)))
+        ends = [
+            timing.taken[reader][-1] if reader[0] else timing.arrivals[node.name][-1]
+            for reader in readers[node.name]
+        ]
+        spans[node.name] = (start, int(max(ends, default=timing.arrivals[node.name][-1])))
+    return spans

@@ -136,10 +136,12 @@ def simulate(
     top: str,
     workdir: str | os.PathLike[str],
     generics: Mapping[str, str | int] | None = None,
+    options: Sequence[str] = (),
 ) -> str:
     """Analyse ``sources``, elaborate and run ``top``; returns GHDL's output.
 
-    Assertion failures of severity error or failure make it raise :class:`GhdlError`.
+    ``options`` go to the run as they are (e.g. ``--vcd=wave.vcd``). Assertion failures
+    of severity error or failure make it raise :class:`GhdlError`.
     """
     path = _prepare(workdir)
     analyse(sources, path)
@@ -153,6 +155,7 @@ def simulate(
             *_generic_args(generics or {}),
             "--assert-level=error",
             "--max-stack-alloc=0",  # large constant tables of unrolled layers
+            *options,
         ],
         path,
     )
