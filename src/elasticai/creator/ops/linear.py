@@ -429,7 +429,8 @@ def _folded_cost(node: Node, p: LinearOp) -> dict[str, int]:
     lut_mults = 0 if per_mult else mults * x_bits * w_bits // 2
     return {
         "lut": 70 + p.p_out * (y_bits + acc // 2) + tree + rom_luts + lut_mults,
-        "ff": p.p_out * (y_bits + 4) + p.p_in * x_bits + 2 * counter_bits + 24 + tree // 2,
+        # per output lane: the accumulator and its shifted, rounded copy, then the output
+        "ff": p.p_out * (2 * acc + y_bits) + p.p_in * x_bits + 2 * counter_bits + 24,
         "dsp": mults * per_mult,
         "bram": bram,
         "carry": math.ceil((p.p_out * acc + y_bits + 2 * counter_bits) / 4),
