@@ -323,7 +323,7 @@ def test_identity_and_dropout_are_skipped():
         Linear(3, 2, total_bits=16, frac_bits=8),
         torch.nn.Dropout(0.5),
         ReLU(),
-    )
+    ).eval()
     graph = to_graph(model, "m")
     assert [(n.name, n.source) for n in graph.nodes] == [
         ("linear_0", "model[1] (Linear)"),

@@ -99,6 +99,10 @@ def out_of_range_clamp(m, x):
     return torch.clamp(m.a(x), min=9.0)
 
 
+def dropout_of(m, x):
+    return F.dropout(m.a(x), 0.3, training=m.training)
+
+
 def small_design():
     return Sequential(Linear(3, 2, 8, 4)).create_design("m")
 
@@ -120,6 +124,12 @@ def foreign_folder(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("mine")
     small_design().save_to(OnDiskPath("notes"))
+
+
+def user_files(tmp_path: Path) -> None:
+    small_design().save_to(OnDiskPath("build"))
+    (tmp_path / "build" / "notes.txt").write_text("mine")
+    small_design().save_to(OnDiskPath("build"))
 
 
 def pickled(tmp_path: Path) -> None:
@@ -168,6 +178,17 @@ TRIGGERS = {
     "design name of the library": lambda tmp, mp: Sequential(Linear(3, 2, 8, 4)).create_design(
         "ec_top"
     ),
+    "design name of a VHDL library": lambda tmp, mp: Sequential(Linear(3, 2, 8, 4)).create_design(
+        "work"
+    ),
+    "design name too long": lambda tmp, mp: Sequential(Linear(3, 2, 8, 4)).create_design("a" * 300),
+    "batch norm in training mode": lambda tmp, mp: Sequential(
+        Linear(3, 4, 8, 4), BatchNorm1d(4, 8, 4)
+    ).create_design("m"),
+    "dropout in training mode": lambda tmp, mp: Sequential(
+        Linear(3, 4, 8, 4), torch.nn.Dropout(0.2)
+    ).create_design("m"),
+    "functional dropout in training mode": lambda tmp, mp: graph(dropout_of),
     "NaN weight (untrained or diverged)": lambda tmp, mp: with_weight(
         "weight", (1, 2), float("nan")
     ),
@@ -179,6 +200,7 @@ TRIGGERS = {
     "bad per-layer parallelism": lambda tmp, mp: Linear(4, 6, 8, 4, parallelism=(5, 1)),
     "path escaping its root": lambda tmp, mp: OnDiskPath("b").create_subpath(".."),
     "saving over a foreign folder": lambda tmp, mp: foreign_folder(tmp),
+    "saving over files of the user": lambda tmp, mp: user_files(tmp),
     "loading a pickle": lambda tmp, mp: pickled(tmp),
     "GHDL missing": lambda tmp, mp: without("ghdl", mp),
     "Yosys missing": lambda tmp, mp: without("yosys", mp),
@@ -205,7 +227,7 @@ TRIGGERS = {
     "PReLU with a slope per channel": lambda tmp, mp: PReLU(8, 4, num_parameters=3),
     "too many segments": lambda tmp, mp: Sigmoid(8, 4, segments=5000),
     "Flatten of some dimensions": lambda tmp, mp: Flatten(2),
-    "batch norm first": lambda tmp, mp: Sequential(BatchNorm1d(3, 8, 4)).create_design("m"),
+    "batch norm first": lambda tmp, mp: Sequential(BatchNorm1d(3, 8, 4)).eval().create_design("m"),
     "map input in the wrong layout": lambda tmp, mp: (
         Sequential(Conv1d(2, 4, 3, 8, 4))
         .create_design("m", input_shape=(2, 10))

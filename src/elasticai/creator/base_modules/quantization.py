@@ -14,7 +14,20 @@ import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, overflow
 
-__all__ = ["to_int", "to_float", "FakeQuantize", "fake_quantize", "in_range"]
+__all__ = ["as_real", "to_int", "to_float", "FakeQuantize", "fake_quantize", "in_range"]
+
+
+def as_real(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as real numbers: integer and bool tensors become floats of the default dtype,
+    values as they are, so a layer gives for them what it gives for the same floats; real
+    (and complex) tensors, and anything else, pass unchanged.
+
+    >>> as_real(torch.tensor([1, 2]))
+    tensor([1., 2.])
+    """
+    if isinstance(x, torch.Tensor) and not (x.is_floating_point() or x.is_complex()):
+        return x.to(torch.get_default_dtype())
+    return x
 
 
 def to_int(

@@ -10,7 +10,10 @@ from elasticai.creator.file_generation._paths import (
     as_text,
     check_component,
     fill,
+    listed_files,
     refusal,
+    unlisted,
+    unlisted_refusal,
 )
 
 
@@ -68,16 +71,23 @@ class InMemoryPath:
         """Make this folder hold exactly ``files`` (and the ``MARKER``), all at once.
 
         The same rules as ``OnDiskPath.replace_tree``: the tree is built aside and
-        replaces the children in one step; a non-empty folder without a ``MARKER``,
-        or a file in this folder's place, raises ``FileExistsError``.
+        replaces the children in one step; a non-empty folder without a ``MARKER``, one
+        that holds anything its ``MARKER`` does not list, or a file in this folder's
+        place, raises ``FileExistsError``.
         """
         where = "/".join(self._names())
         current = self._in_tree()
         if isinstance(current, InMemoryFile):
             raise refusal(where, "is a file, not a folder")
         children = current.children if current is not None else {}
-        if children and not isinstance(children.get(MARKER), InMemoryFile):
+        marker = children.get(MARKER)
+        if children and not isinstance(marker, InMemoryFile):
             raise refusal(where, FOREIGN)
+        if isinstance(current, InMemoryPath) and isinstance(marker, InMemoryFile):
+            listed = listed_files("\n".join(marker.text))
+            found = unlisted(current._entries, listed)
+            if found:
+                raise unlisted_refusal(where, found, listed)
         staged = InMemoryPath(self.name, None)
         fill(staged, files, owner)
         self._attach()
@@ -86,6 +96,15 @@ class InMemoryPath:
                 child.parent = self
         self.children.clear()
         self.children.update(staged.children)
+
+    def _entries(self, prefix: str) -> list[tuple[str, bool]]:
+        """``(name, is a folder)`` of what the folder ``prefix`` below this one holds."""
+        folder: InMemoryPath | InMemoryFile = self
+        for part in prefix.split("/")[:-1]:
+            assert isinstance(folder, InMemoryPath)
+            folder = folder.children[part]
+        assert isinstance(folder, InMemoryPath)
+        return [(name, isinstance(c, InMemoryPath)) for name, c in folder.children.items()]
 
     def _names(self) -> list[str]:
         return [self.name] if self.parent is None else [*self.parent._names(), self.name]

@@ -15,7 +15,10 @@ from elasticai.creator.file_generation._paths import (
     as_text,
     check_component,
     fill,
+    listed_files,
     refusal,
+    unlisted,
+    unlisted_refusal,
 )
 
 
@@ -70,8 +73,9 @@ class OnDiskPath:
 
         The tree is built in a fresh hidden folder next to this one, then swapped in
         by renames: a failure leaves the previous folder (or none) as it was. Only an
-        absent or empty folder, or one with a ``MARKER`` file, is replaced; anything
-        else raises ``FileExistsError`` and is left untouched.
+        absent or empty folder, or one that holds nothing but what its ``MARKER`` file
+        lists (the previous save), is replaced; anything else raises ``FileExistsError``
+        and is left untouched.
         """
         root = self.root
         _check_replaceable(root)
@@ -98,8 +102,20 @@ def _check_replaceable(root: _FsPath) -> None:
     if not root.is_dir():
         raise refusal(root, "is a file, not a folder")
     marker = root / MARKER
-    if any(root.iterdir()) and (marker.is_symlink() or not marker.is_file()):
+    if not any(root.iterdir()):
+        return
+    if marker.is_symlink() or not marker.is_file():
         raise refusal(root, FOREIGN)
+    listed = listed_files(marker.read_text(encoding="utf-8", errors="replace"))
+    found = unlisted(lambda prefix: _entries(root / prefix), listed)
+    if found:
+        raise unlisted_refusal(root, found, listed)
+
+
+def _entries(folder: _FsPath) -> list[tuple[str, bool]]:
+    """``(name, is a folder)`` of what ``folder`` holds; a symbolic link is no folder."""
+    with os.scandir(folder) as entries:
+        return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
 
 
 def _fresh_folder(parent: _FsPath, prefix: str, suffix: str) -> _FsPath:

@@ -22,16 +22,94 @@ from elasticai.creator.frontend.torch_fx import (
     Whole,
     default_input_shape,
     link_batch_norms,
+    position,
     trace,
     unsupported_model,
     walk,
 )
 from elasticai.creator.frontend.values import Builder, Value
 from elasticai.creator.ir.graph import INPUT, Graph, GraphInput, GraphOutput, ParallelismTarget
+from elasticai.creator.nn.fixed_point._base import _Foldable
 from elasticai.creator.passes import run_pipeline
 from elasticai.creator.vhdl.names import check_identifier
 
-__all__ = ["translate", "create_design", "to_graph", "MODULES", "UnsupportedModuleError"]
+__all__ = [
+    "translate",
+    "create_design",
+    "to_graph",
+    "check_design_name",
+    "check_inference_mode",
+    "MODULES",
+    "UnsupportedModuleError",
+]
+
+#: Names that VHDL tools give libraries: a design named so clashes with the library
+#: (GHDL fails on ``std``, ``ieee`` and ``work``; vendor flows make their libraries
+#: visible the same way). IEEE 1076, GHDL and simulators: std, ieee, work, ieee_proposed,
+#: synopsys, vital2000; AMD/Xilinx Vivado and ISE: unisim, unimacro, unifast, simprim,
+#: secureip, xpm, xil_defaultlib; Intel Quartus: altera, altera_mf, altera_lnsim, lpm, sgate.
+LIBRARY_NAMES = frozenset(
+    """
+    std ieee work ieee_proposed synopsys vital2000
+    unisim unimacro unifast simprim secureip xpm xil_defaultlib
+    altera altera_mf altera_lnsim lpm sgate
+    """.split()  # noqa: SIM905
+)
+
+#: The longest design name: the longest file a design writes, ``sim/<name>_tb.vhd``
+#: (``vivado/<name>_ip.vhd`` with the Vivado flow), stays far below the 255 bytes file
+#: systems allow, and paths stay short on Windows.
+MAX_NAME_LENGTH = 64
+
+
+def check_design_name(name: object) -> str:
+    """``name`` if a design may take it, else ``ValueError``: a VHDL identifier
+    (``vhdl.names.check_identifier``) that names no VHDL library and is at most
+    ``MAX_NAME_LENGTH`` characters long.
+
+    >>> check_design_name("work")
+    Traceback (most recent call last):
+    ...
+    ValueError: design name must not be the name of a VHDL library (std, ieee, work, or a vendor's such as unisim), not 'work'
+    """
+    check_identifier(name)
+    assert isinstance(name, str)  # check_identifier refused anything else
+    if len(name) > MAX_NAME_LENGTH:
+        shown = f"{name[:24]}..."
+        raise ValueError(
+            f"design name must be at most {MAX_NAME_LENGTH} characters long (it names files "
+            f"such as sim/<name>_tb.vhd), not {len(name)} characters ({shown!r})"
+        )
+    if name.lower() in LIBRARY_NAMES:
+        raise ValueError(
+            "design name must not be the name of a VHDL library (std, ieee, work, or a "
+            f"vendor's such as unisim), not {name!r}"
+        )
+    return name
+
+
+#: What layers compute in training mode that the hardware does not, by type.
+_TRAINING_ONLY: tuple[tuple[type, str], ...] = (
+    (torch.nn.modules.batchnorm._BatchNorm, "normalises with each batch's own statistics"),
+    (torch.nn.modules.dropout._DropoutNd, "zeroes values at random"),
+    (_Foldable, "leaves out the batch norm folded into it"),
+)
+
+
+def check_inference_mode(model: torch.nn.Module) -> None:
+    """``ValueError`` if a layer of ``model`` is in training mode and computes something
+    else there than in ``eval()`` (batch norms, dropout): the design computes what the
+    model computes in ``eval()``."""
+    for kind, what in _TRAINING_ONLY:
+        for name, module in model.named_modules():
+            if not module.training or not isinstance(module, kind):
+                continue
+            if isinstance(module, _Foldable) and module.batch_norm is None:
+                continue
+            raise ValueError(
+                f"{position(name)} ({type(module).__name__}) is in training mode, where it "
+                f"{what}, unlike the hardware; call model.eval() before create_design"
+            )
 
 
 def to_graph(
@@ -49,6 +127,7 @@ def to_graph(
         root = model
     graph = trace(root)
     link_batch_norms(root, graph)
+    check_inference_mode(model)
     b = Builder(given)
     b.default_shape = default_input_shape(root, graph)
     out = walk(root, graph, b)
@@ -100,7 +179,7 @@ def translate(
     cycles with the fewest multipliers; ``max_multipliers=M`` the fastest design
     with at most ``M`` multipliers.
     """
-    check_identifier(name)
+    check_design_name(name)
     if parallelism not in (None, "serial", "full"):
         raise ValueError(f"parallelism must be 'serial' or 'full', not {parallelism!r}")
     target = ParallelismTarget(target_ii, max_multipliers, parallelism == "full")
@@ -111,5 +190,6 @@ def translate(
 def create_design(model: torch.nn.Module, name: str, **options: Any) -> Design:
     """Translate any ``nn.Module`` into a ``Design`` whose top-level VHDL entity is ``name``;
     ``options`` as ``translate`` takes them (``input_shape``, ``parallelism``,
-    ``target_ii``, ``max_multipliers``). The model should be in ``eval()``."""
+    ``target_ii``, ``max_multipliers``). Layers that compute something else in training
+    mode (batch norms, dropout) must be in ``eval()``."""
     return translate(model, name, **options)

@@ -113,6 +113,17 @@ def _identity(b: Builder, args: list[Any], kwargs: dict[str, Any], source: str) 
     return _tensor(b, args[0], source)
 
 
+def _dropout(b: Builder, args: list[Any], kwargs: dict[str, Any], source: str) -> Value:
+    """``F.dropout(x, p, training)``: the identity where it is off (``training=False``)."""
+    p = _arg(args, kwargs, 1, "p", 0.5)
+    if _arg(args, kwargs, 2, "training", True) and p:
+        raise FrontendError(
+            f"{source} zeroes values at random (training=True, p={p}), unlike the hardware; "
+            "pass training=self.training and call model.eval() before create_design"
+        )
+    return _tensor(b, args[0], source)
+
+
 def _quantize(b: Builder, args: list[Any], kwargs: dict[str, Any], source: str) -> Value:
     """``fixed_point.quantize(x, total_bits, frac_bits)``: half to even, saturating."""
     x = _tensor(b, args[0], source)
@@ -269,7 +280,7 @@ FUNCTIONS: dict[Any, FunctionHandler] = {
     F.max_pool1d: _max_pool(1),
     F.max_pool2d: _max_pool(2),
     torch.flatten: _flatten,
-    F.dropout: _identity,
+    F.dropout: _dropout,
     quantize: _quantize,
     getattr: _getattr,
     operator.getitem: _getitem,
@@ -277,7 +288,7 @@ FUNCTIONS: dict[Any, FunctionHandler] = {
 
 #: Operations whose output has the shape of their (first) input.
 SHAPE_KEEPING: frozenset[FunctionHandler] = frozenset(
-    {_add, _sub, _relu, _relu6, _hardtanh, _clamp, _identity, _quantize}
+    {_add, _sub, _relu, _relu6, _hardtanh, _clamp, _identity, _dropout, _quantize}
 )
 
 METHODS: dict[str, FunctionHandler] = {

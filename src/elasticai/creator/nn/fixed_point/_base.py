@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
-from elasticai.creator.base_modules.quantization import to_float, to_int
+from elasticai.creator.base_modules.quantization import as_real, to_float, to_int
 from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.nn.design_creator import DesignCreatorModule
 from elasticai.creator.nn.fixed_point._steps import (
@@ -63,7 +63,9 @@ def parse_parallelism(value: object, n_in: int, n_out: int) -> tuple[int, int] |
 
 
 class _FixedPointLayer(DesignCreatorModule):
-    """What all fixed-point layers share: a format and how to round into it."""
+    """What all fixed-point layers share: a format and how to round into it. Their
+    ``forward`` takes integer (and bool) tensors as the real numbers they hold
+    (``base_modules.quantization.as_real``)."""
 
     fxp: Any
 
@@ -102,6 +104,7 @@ class _StepLayer:
     def _run(
         self, x: torch.Tensor, fxp: FixedType, rounding: Rounding, overflow: Overflow
     ) -> torch.Tensor:
+        x = as_real(x)
         q = to_int(x, fxp, rounding, overflow)
         if self.dims == 0:  # vectors: every leading dimension is a batch
             in_type = TensorType((x.shape[-1],), fxp)

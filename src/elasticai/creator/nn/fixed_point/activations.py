@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
-from elasticai.creator.base_modules.quantization import to_int
+from elasticai.creator.base_modules.quantization import as_real, to_int
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point import _pointwise
 from elasticai.creator.nn.fixed_point._base import _FixedPointLayer
@@ -134,6 +134,7 @@ class _PiecewiseLayer(_FixedPointLayer, torch.nn.Module):
         return [Step(p.kind, TensorType(in_type.shape, self.fxp), p)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = as_real(x)
         q = to_int(x, self.fxp, self.rounding, self.overflow)
         flat = q.reshape(q.shape[0] if q.dim() else 1, -1)
         in_type = TensorType((flat.shape[1],), self.fxp)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from elasticai.creator.arithmetic import Overflow, Rounding
-from elasticai.creator.base_modules.quantization import fake_quantize, to_int
+from elasticai.creator.base_modules.quantization import as_real, fake_quantize, to_int
 from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.nn.fixed_point._base import _FixedPointLayer, _Foldable, _StepLayer
 from elasticai.creator.nn.fixed_point._steps import Step
@@ -92,6 +92,7 @@ class _BatchNorm(_StepLayer, _FixedPointLayer):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = as_real(x)
         if self.training:
             y = F.batch_norm(
                 x,

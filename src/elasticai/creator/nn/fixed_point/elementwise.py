@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
-from elasticai.creator.base_modules.quantization import fake_quantize
+from elasticai.creator.base_modules.quantization import as_real, fake_quantize
 from elasticai.creator.nn.fixed_point import _pointwise
 from elasticai.creator.nn.fixed_point._base import _FixedPointLayer, parse
 from elasticai.creator.ops import PointwiseOp
@@ -21,7 +21,7 @@ def quantize(x: torch.Tensor, total_bits: int, frac_bits: int) -> torch.Tensor:
     >>> quantize(torch.tensor([0.3, -5.0]), total_bits=4, frac_bits=2)
     tensor([ 0.2500, -2.0000])
     """
-    return fake_quantize(x, FixedType(total_bits, frac_bits))
+    return fake_quantize(as_real(x), FixedType(total_bits, frac_bits))
 
 
 class _PointwiseLayer(_FixedPointLayer, torch.nn.Module):
@@ -31,7 +31,7 @@ class _PointwiseLayer(_FixedPointLayer, torch.nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _pointwise.apply(x, self.pointwise_params(), self.fxp, self.fxp)
+        return _pointwise.apply(as_real(x), self.pointwise_params(), self.fxp, self.fxp)
 
 
 class HardSigmoid(_PointwiseLayer):
@@ -115,5 +115,5 @@ class ReLU(_PointwiseLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fxp is None:
-            return torch.relu(x)  # exact on any grid
+            return torch.relu(as_real(x))  # exact on any grid
         return super().forward(x)

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
-from elasticai.creator.base_modules.quantization import fake_quantize
+from elasticai.creator.base_modules.quantization import as_real, fake_quantize
 from elasticai.creator.nn.fixed_point._base import _FixedPointLayer, parse
 
 __all__ = ["Add", "Concatenate"]
@@ -41,6 +41,7 @@ class Add(_FixedPointLayer, torch.nn.Module):
         self.subtract = bool(subtract)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        a, b = as_real(a), as_real(b)
         wide_a, wide_b = a.to(torch.float64), b.to(torch.float64)  # the sum exactly
         y = wide_a - wide_b if self.subtract else wide_a + wide_b
         return fake_quantize(y, self.fxp, self.rounding, self.overflow).to(a.dtype)
@@ -69,7 +70,7 @@ class Concatenate(torch.nn.Module):
     def forward(self, *tensors: Any) -> torch.Tensor:
         if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
             tensors = tuple(tensors[0])
-        y = torch.cat(tensors, dim=1)
+        y = torch.cat([as_real(t) for t in tensors], dim=1)
         if self.fxp is None:
             return y
         return fake_quantize(y, self.fxp, self.rounding, self.overflow)

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
+from elasticai.creator.base_modules.quantization import as_real
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point import _geometry as g
 from elasticai.creator.nn.fixed_point._base import _StepLayer, parse
@@ -82,6 +83,7 @@ class _Pool(_StepLayer, torch.nn.Module):
         return _pool_steps(window, in_type, self.dims, self.kind, self.rounding, self.overflow)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = as_real(x)
         if self.fxp is None and "_inherited_format" not in self.__dict__:
             # no format yet (a model other than a Sequential, not translated yet): PyTorch's
             # pooling -- exact for the maximum, the real mean for the average (translating

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from elasticai.creator.base_modules.quantization import as_real
+
 __all__ = ["Flatten", "Dropout"]
 
 
@@ -18,6 +20,12 @@ class Flatten(torch.nn.Flatten):
             )
         super().__init__(start_dim, end_dim)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(as_real(x))
+
 
 class Dropout(torch.nn.Dropout):
     """``torch.nn.Dropout``: active in training, the identity in hardware."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(as_real(x))
