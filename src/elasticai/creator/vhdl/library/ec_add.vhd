@@ -35,16 +35,16 @@ entity ec_add is
     rst             : in  std_logic;
     s_axis_a_tdata  : in  std_logic_vector(LANES * A_WIDTH - 1 downto 0);
     s_axis_a_tvalid : in  std_logic;
-    s_axis_a_tready : out std_logic;
+    s_axis_a_tready : out std_logic := '0';
     s_axis_a_tlast  : in  std_logic;
     s_axis_b_tdata  : in  std_logic_vector(LANES * B_WIDTH - 1 downto 0);
     s_axis_b_tvalid : in  std_logic;
-    s_axis_b_tready : out std_logic;
+    s_axis_b_tready : out std_logic := '0';
     s_axis_b_tlast  : in  std_logic;
-    m_axis_tdata    : out std_logic_vector(LANES * Y_WIDTH - 1 downto 0);
-    m_axis_tvalid   : out std_logic;
+    m_axis_tdata    : out std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
+    m_axis_tvalid   : out std_logic := '0';
     m_axis_tready   : in  std_logic;
-    m_axis_tlast    : out std_logic
+    m_axis_tlast    : out std_logic := '0'
   );
 end entity ec_add;
 

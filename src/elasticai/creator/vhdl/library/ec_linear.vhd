@@ -51,12 +51,12 @@ entity ec_linear is
     rst           : in  std_logic;
     s_axis_tdata  : in  std_logic_vector(P_IN * X_WIDTH - 1 downto 0);
     s_axis_tvalid : in  std_logic;
-    s_axis_tready : out std_logic;
+    s_axis_tready : out std_logic := '0';
     s_axis_tlast  : in  std_logic;
-    m_axis_tdata  : out std_logic_vector(P_OUT * Y_WIDTH - 1 downto 0);
-    m_axis_tvalid : out std_logic;
+    m_axis_tdata  : out std_logic_vector(P_OUT * Y_WIDTH - 1 downto 0) := (others => '0');
+    m_axis_tvalid : out std_logic := '0';
     m_axis_tready : in  std_logic;
-    m_axis_tlast  : out std_logic
+    m_axis_tlast  : out std_logic := '0'
   );
 end entity ec_linear;
 

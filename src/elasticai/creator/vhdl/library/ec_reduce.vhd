@@ -41,12 +41,12 @@ entity ec_reduce is
     rst           : in  std_logic;
     s_axis_tdata  : in  std_logic_vector(LANES * X_WIDTH - 1 downto 0);
     s_axis_tvalid : in  std_logic;
-    s_axis_tready : out std_logic;
+    s_axis_tready : out std_logic := '0';
     s_axis_tlast  : in  std_logic;
-    m_axis_tdata  : out std_logic_vector(LANES * Y_WIDTH - 1 downto 0);
-    m_axis_tvalid : out std_logic;
+    m_axis_tdata  : out std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
+    m_axis_tvalid : out std_logic := '0';
     m_axis_tready : in  std_logic;
-    m_axis_tlast  : out std_logic
+    m_axis_tlast  : out std_logic := '0'
   );
 end entity ec_reduce;
 
@@ -86,7 +86,7 @@ architecture rtl of ec_reduce is
   signal tap     : natural range 0 to TAPS - 1 := 0;
   signal ce      : std_logic;
   signal ready   : std_logic;
-  signal final   : std_logic;
+  signal at_last   : std_logic;
   -- output register
   signal data_q  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
   signal valid_q : std_logic := '0';
@@ -103,8 +103,8 @@ begin
       & "), not " & integer'image(Y_WIDTH) severity failure;
 
   ce <= m_axis_tready or not valid_q;
-  final <= '1' when tap = TAPS - 1 else '0';
-  ready <= ce or not final;
+  at_last <= '1' when tap = TAPS - 1 else '0';
+  ready <= ce or not at_last;
   s_axis_tready <= ready;
   m_axis_tdata <= data_q;
   m_axis_tvalid <= valid_q;
@@ -154,7 +154,7 @@ begin
             end if;
             word(k * PW + PW - 1 downto k * PW) := std_logic_vector(r);
           end loop;
-          if final = '1' then
+          if at_last = '1' then
             valid_q <= '1';
             last_q <= s_axis_tlast;
             for k in 0 to LANES - 1 loop
