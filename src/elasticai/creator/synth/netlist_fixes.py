@@ -11,6 +11,12 @@
   ``$signed(x) >> n``, a *logical* shift in Verilog (GHDL issue 2750, fixed upstream
   after 2.0): every rounding of a negative value came out wrong in any Verilog tool,
   Yosys included. ``>>>`` is the arithmetic shift.
+- ``continuous_signals``: GHDL 2.0 writes a VHDL signal with an initial value that
+  logic drives as ``always @* s = e; // (isignal)`` plus ``initial s <= init;``. A
+  Verilog ``always @*`` waits for a change of what it reads: when ``e`` is a constant
+  (a register that synthesis found constant, e.g. a bias ROM of one entry) it never
+  runs, and ``s`` keeps ``init`` in a simulator (Icarus Verilog: wrong outputs) while
+  synthesis takes the constant. ``wire s; assign s = e;`` means the same everywhere.
 
 >>> text = '''  assign a_o = {{8{a[7]}}, a}; // sext
 ...   assign b_o = {{8{b[7]}}, b}; // sext
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["signed_multiplies", "block_roms", "arithmetic_shifts"]
+__all__ = ["signed_multiplies", "block_roms", "arithmetic_shifts", "continuous_signals"]
 
 _SEXT = re.compile(r"^\s*assign (\S+) = \{\{\d+\{(\S+)\[\d+\]\}\}, (\S+)\}; // sext$", re.M)
 _SMUL = re.compile(r"^(\s*assign (\S+) = )(\S+) \* (\S+); // smul$", re.M)
@@ -85,3 +91,47 @@ def block_roms(text: str, min_bits: int = 8 * 1024, min_depth: int = 256) -> str
         return f'{m.group(1)}(* rom_style = "block" *) {m.group(0).lstrip()}'
 
     return _MEMORY.sub(fix, text)
+
+
+_ISIGNAL = re.compile(
+    r"^(\s*)always @\*\n\s*(\w+) = (.*); // \(isignal\)\n(?:\s*initial\n\s*\2 <= .*;\n)?",
+    re.M,
+)
+_MODULE = re.compile(r"^module .*?^endmodule$", re.M | re.S)
+
+
+def continuous_signals(text: str) -> str:
+    """Rewrite GHDL's ``always @* s = e; // (isignal)`` (and the ``initial s <= init;``
+    after it) as ``assign s = e;``, the declaration ``reg s`` as ``wire s``.
+
+    >>> print(continuous_signals('''module m
+    ...   reg [1:0] b;
+    ...   always @*
+    ...     b = 2'b10; // (isignal)
+    ...   initial
+    ...     b <= 2'b00;
+    ... endmodule'''))
+    module m
+      wire [1:0] b;
+      assign b = 2'b10; // (isignal)
+    endmodule
+    """
+
+    def module(m: re.Match[str]) -> str:
+        body = m.group(0)
+        names = []
+
+        def fix(s: re.Match[str]) -> str:
+            indent, name, expr = s.groups()
+            declared = re.compile(rf"^(\s*)reg( \[\d+:\d+\])? {name};$", re.M)
+            if not declared.search(body):
+                return s.group(0)
+            names.append(declared)
+            return f"{indent}assign {name} = {expr}; // (isignal)\n"
+
+        body = _ISIGNAL.sub(fix, body)
+        for declared in names:
+            body = declared.sub(lambda d: f"{d.group(1)}wire{d.group(2) or ''} " + d.group(0).split()[-1], body, count=1)
+        return body
+
+    return _MODULE.sub(module, text)

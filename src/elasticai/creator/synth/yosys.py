@@ -36,9 +36,11 @@ from elasticai.creator.sim import ghdl
 from elasticai.creator.synth.netlist_fixes import (
     arithmetic_shifts,
     block_roms,
+    continuous_signals,
     signed_multiplies,
 )
 from elasticai.creator.synth.verilog_literals import rewrite
+from elasticai.creator.vhdl.top import without_port_attributes
 
 __all__ = [
     "KEYS",
@@ -211,7 +213,8 @@ def to_verilog(
     fixes of :mod:`~elasticai.creator.synth.netlist_fixes`: Verilog that Yosys reads as
     GHDL meant it and maps as a vendor tool would."""
     work = Path(workdir).resolve()
-    sources = ghdl.write_sources(work / "src", files)
+    readable = {name: without_port_attributes(text) for name, text in files.items()}
+    sources = ghdl.write_sources(work / "src", readable)
     command = [
         ghdl.ghdl_path(),
         "--synth",
@@ -224,7 +227,7 @@ def to_verilog(
     ]
     verilog, notes = _run("GHDL", command, work, timeout)
     (work / "ghdl.log").write_text(notes)
-    return block_roms(arithmetic_shifts(signed_multiplies(rewrite(verilog))))
+    return block_roms(continuous_signals(arithmetic_shifts(signed_multiplies(rewrite(verilog)))))
 
 
 def synthesize(
