@@ -15,6 +15,7 @@ from elasticai.creator.sim.ghdl import GhdlNotFoundError
 
 EXPECTED_FILES = {
     "ec_pkg.vhd",
+    "ec_framer.vhd",
     "ec_linear.vhd",
     "ec_linear_unrolled.vhd",
     "ec_pointwise.vhd",

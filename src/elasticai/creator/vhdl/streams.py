@@ -51,9 +51,10 @@ class Stream:
         return str(getattr(self, part))
 
     def declarations(self) -> list[Signal]:
-        """Signal declarations of a stream of its own (``Stream.named``)."""
-        return [Signal(self.data, slv(self.bits))] + [
-            Signal(getattr(self, p), "std_logic") for p in _PARTS[1:]
+        """Signal declarations of a stream of its own (``Stream.named``), every signal
+        defined from time zero."""
+        return [Signal(self.data, slv(self.bits), "(others => '0')")] + [
+            Signal(getattr(self, p), "std_logic", "'0'") for p in _PARTS[1:]
         ]
 
     def ports(self, local: str) -> list[tuple[str, str]]:

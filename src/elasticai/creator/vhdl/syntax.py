@@ -97,9 +97,11 @@ class Port:
     name: str
     direction: str
     type: str
+    default: str | None = None  # the value of an output before anything drives it
 
     def text(self) -> str:
-        return f"{self.name} : {self.direction} {self.type}"
+        default = f" := {self.default}" if self.default else ""
+        return f"{self.name} : {self.direction} {self.type}{default}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Entity:
     name: str
     generics: Sequence[Generic] = ()
     ports: Sequence[Port] = ()
+    declarations: Sequence[str] = ()  # lines of the entity's declarative part (attributes)
 
     def emit(self, w: Writer) -> None:
         w.line(f"entity {self.name} is")
@@ -117,6 +120,8 @@ class Entity:
                     with w.indent():
                         _emit_list(w, [item.text() for item in items])
                     w.line(");")
+            for line in self.declarations:
+                w.line(line)
         w.line(f"end entity {self.name};")
 
 
