@@ -96,7 +96,7 @@ def test_save_removes_stale_files_of_a_marked_folder(design, tmp_path):
     root = tmp_path / "build_dir"
     (root / "old_sub").mkdir(parents=True)
     (root / "old_sub" / "stale.vhd").write_text("stale")
-    (root / MARKER).write_text("old_design\n")
+    (root / MARKER).write_text("old_design\nfiles:\nold_sub/stale.vhd\n")
     design.save_to(OnDiskPath("build_dir", parent=tmp_path))
     assert without_marker(snapshot(root)) == expected_files(design)
 
@@ -115,14 +115,14 @@ def test_save_creates_missing_parent_folders(design, tmp_path):
     assert without_marker(snapshot(tmp_path / "a" / "b" / "build_dir")) == expected_files(design)
 
 
-@pytest.mark.parametrize("n", [1, 3, 7, 12])  # 12: the last file, the marker
+@pytest.mark.parametrize("n", [1, 3, 7, 13])  # 13: the last file, the marker
 def test_failed_write_leaves_previous_tree_byte_for_byte(
     design, other_design, tmp_path, monkeypatch, n
 ):
     destination = OnDiskPath("build_dir", parent=tmp_path)
     design.save_to(destination)
     before = snapshot(tmp_path / "build_dir")
-    assert len(before) == 12
+    assert len(before) == 13
     fail_on_write(monkeypatch, OnDiskFile, n)
     with pytest.raises(OSError, match="No space left on device"):
         other_design.save_to(destination)
@@ -130,7 +130,7 @@ def test_failed_write_leaves_previous_tree_byte_for_byte(
     assert os.listdir(tmp_path) == ["build_dir"]
 
 
-@pytest.mark.parametrize("n", [1, 3, 12])
+@pytest.mark.parametrize("n", [1, 3, 13])
 def test_failed_write_leaves_nothing_where_nothing_was(design, tmp_path, monkeypatch, n):
     fail_on_write(monkeypatch, OnDiskFile, n)
     with pytest.raises(OSError, match="No space left on device"):
@@ -291,7 +291,7 @@ def test_in_memory_foreign_folder_is_refused_and_untouched(design):
 def test_in_memory_marked_folder_is_replaced(design):
     root = InMemoryPath("build", None)
     root.create_subpath("stale").as_file(".vhd").write("stale")
-    root.create_subpath(MARKER).as_file("").write("old\n")
+    root.create_subpath(MARKER).as_file("").write("old\nfiles:\nstale.vhd\n")
     design.save_to(root)
     assert "stale.vhd" not in root.children
     assert root[MARKER].text[0] == "net"

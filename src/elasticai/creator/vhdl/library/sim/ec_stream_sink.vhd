@@ -10,6 +10,10 @@
 -- the same), tready stays low for HOLD_CYCLES cycles.
 -- A reset (rst = '1' at a rising edge) after the first one writes a line "reset" to
 -- FILE_NAME (once per reset pulse) and starts counting samples (and cycles) afresh.
+-- EXPECTED_FILE /= "" makes it self-checking: each accepted beat is compared with the next
+-- line <binary MSB first> <tlast 0|1> of EXPECTED_FILE (read afresh after a reset); the
+-- first MAX_REPORTS differences are reported (severity error), and at the end it reports
+-- "PASS: ..." (severity note) or "FAIL: ..." (severity failure, a non-zero exit).
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -25,7 +29,9 @@ entity ec_stream_sink is
     EXPECTED_SAMPLES : natural := 1;
     MAX_CYCLES       : natural := 100000;
     HOLD_CYCLES      : natural := 0;
-    HOLD_PERCENT     : natural := 10
+    HOLD_PERCENT     : natural := 10;
+    EXPECTED_FILE    : string := "";
+    MAX_REPORTS      : natural := 10
   );
   port (
     clk           : in  std_logic;
@@ -68,9 +74,19 @@ begin
     variable hold : natural := 0;
     variable accepted : natural := 0;
     variable in_reset : boolean := false;
+    file expected : text;
+    variable el : line;
+    variable want : std_logic_vector(WIDTH - 1 downto 0);
+    variable want_last : std_logic;
+    variable beats : natural := 0;  -- compared since the last reset
+    variable wrong : natural := 0;
+    constant CHECK : boolean := EXPECTED_FILE'length > 0;
   begin
     s_axis_tready <= '0';
     file_open(f, FILE_NAME, write_mode);
+    if CHECK then
+      file_open(expected, EXPECTED_FILE, read_mode);
+    end if;
     wait until rising_edge(clk) and rst = '0';
     loop
       if hold > 0 then
@@ -92,6 +108,12 @@ begin
         pending := false;
         hold := 0;
         accepted := 0;
+        if CHECK and (beats > 0 or wrong > 0) then
+          file_close(expected);
+          file_open(expected, EXPECTED_FILE, read_mode);
+          beats := 0;
+          wrong := 0;
+        end if;
       else
         in_reset := false;
         assert s_axis_tvalid = '0' or s_axis_tvalid = '1'
@@ -113,6 +135,25 @@ begin
             write(l, string'(" "));
             write(l, cycle);
             writeline(f, l);
+            if CHECK then
+              assert not endfile(expected)
+                report "FAIL: output beat " & integer'image(beats) & " is beyond the end of "
+                       & EXPECTED_FILE severity failure;
+              readline(expected, el);
+              read(el, want);
+              read(el, want_last);
+              if s_axis_tdata /= want or s_axis_tlast /= want_last then
+                wrong := wrong + 1;
+                if wrong <= MAX_REPORTS then
+                  report "output beat " & integer'image(beats) & " (sample "
+                         & integer'image(samples) & "): got " & to_string(s_axis_tdata)
+                         & " tlast " & std_logic'image(s_axis_tlast) & ", expected "
+                         & to_string(want) & " tlast " & std_logic'image(want_last)
+                    severity error;
+                end if;
+              end if;
+              beats := beats + 1;
+            end if;
             if HOLD_CYCLES > 0 then
               uniform(h1, h2, hr);
               if accepted = 0 or hr * 100.0 < real(HOLD_PERCENT) then
@@ -124,6 +165,16 @@ begin
               samples := samples + 1;
               if samples >= EXPECTED_SAMPLES then
                 file_close(f);
+                if CHECK then
+                  assert wrong > 0
+                    report "PASS: " & integer'image(samples) & " samples, all "
+                           & integer'image(beats) & " output beats as expected"
+                    severity note;
+                  assert wrong = 0
+                    report "FAIL: " & integer'image(wrong) & " of " & integer'image(beats)
+                           & " output beats differ from " & EXPECTED_FILE
+                    severity failure;
+                end if;
                 std.env.finish;
                 wait;
               end if;
@@ -135,7 +186,7 @@ begin
           end if;
         end if;
         assert cycle < MAX_CYCLES
-          report "ec_stream_sink: timeout after " & integer'image(MAX_CYCLES) & " cycles, "
+          report "FAIL: ec_stream_sink: timeout after " & integer'image(MAX_CYCLES) & " cycles, "
                  & integer'image(samples) & " of " & integer'image(EXPECTED_SAMPLES)
                  & " samples received"
           severity failure;

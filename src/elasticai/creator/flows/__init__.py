@@ -1,0 +1,1 @@
+"""Flows from a design to hardware tools (vendor projects)."""
