@@ -60,8 +60,13 @@ def test_report_command_takes_the_input_shape_of_a_cnn(tmp_path, monkeypatch, ca
     names = [line.split()[0] for line in lines[1:6]]
     assert names == ["window_0", "conv_1", "window_3", "max_pool_4", "total"]
     assert lines[5].split()[2] == "144"  # 8 positions x 6 window elements x 3 channels, 1 MAC
-    with pytest.raises(SystemExit, match="--input-shape takes positive sizes"):
-        cli.main(["report", "cnn_models:build", "--input-shape", "2x10"])
+    capsys.readouterr()
+    assert cli.main(["report", "cnn_models:build", "--input-shape", "2x10"]) == 2
+    error = capsys.readouterr().err
+    assert error.strip().splitlines() == [
+        "elasticai-creator report: error: --input-shape takes positive sizes separated by "
+        "commas (e.g. 2,64), not '2x10'"
+    ]
 
 
 def test_timeseries_demo_is_bit_exact(tmp_path):

@@ -163,3 +163,14 @@ def test_busy_spans_start_after_what_they_read_and_the_output_ends_at_the_latenc
         for value in node.inputs:
             if value in spans:
                 assert spans[value][0] <= start <= spans[value][1]
+
+
+def test_the_page_names_where_resources_come_from_and_shows_fmax_when_there(tmp_path):
+    report = estimated_report(mlp())
+    page = report.to_html(tmp_path / "a.html").read_text()
+    assert "analytic estimate (no synthesis)" in page and "MHz" not in page
+    assert "this design (Yosys)" not in page  # the legend (a comment beside its paths)
+    report.update(resources_from="yosys", synthesis_seconds=12.5, fmax_mhz=123.4, fmax_seconds=9)
+    page = report.to_html(tmp_path / "b.html").read_text()
+    assert "Yosys synth_xilinx (7-series), 12.5 s of synthesis" in page
+    assert "123.4 MHz" in page and "this design (Yosys)" in page

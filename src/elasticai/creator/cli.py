@@ -3,9 +3,19 @@
 ``elasticai-creator demo``: the built-in digits example (train, translate, simulate);
 ``elasticai-creator demo --example timeseries``: the 1-D CNN on generated sensor signals.
 Options after it go to the example (``elasticai-creator demo --example timeseries --help``).
-``elasticai-creator report MODULE:FUNCTION``: translate the model that ``FUNCTION()`` in
-your Python module ``MODULE`` returns, and print its cost report (cycles, LUT, FF, DSP,
-BRAM, ...), per layer and in total; ``--html FILE`` also writes it as a page with charts.
+
+Your own models: ``MODULE:FUNCTION`` names a function in your Python module (found from
+the current folder) that returns the model.
+
+- ``compile MODULE:FUNCTION --out DIR``: translate and save the design (``--verilog``,
+  ``--vivado``/``--vivado-part``/``--clock-mhz``, ``--testbench-inputs``);
+- ``simulate MODULE:FUNCTION --input x.npy``: run inputs through the model and through
+  the design in GHDL and say whether they agree (exit 1 where they differ);
+- ``report MODULE:FUNCTION``: print the cost report (cycles, LUT, FF, DSP, BRAM, ...), per
+  layer and in total; ``--html FILE`` also writes it as a page with charts.
+
+Mistakes in the options or the files are one line naming the option (exit 2), not a
+traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +23,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 _COLUMNS = (
     "latency_cycles",
@@ -31,13 +46,30 @@ _COLUMNS = (
 )
 
 
+class UsageError(Exception):
+    """A mistake in the command line or its files: printed as one line, exit 2."""
+
+
 def _load(spec: str) -> Any:
     module_name, sep, function = spec.partition(":")
     if not sep or not module_name or not function:
-        raise SystemExit(f"expected MODULE:FUNCTION (e.g. my_models:build), not {spec!r}")
+        raise UsageError(f"MODEL must be MODULE:FUNCTION (e.g. my_models:build), not {spec!r}")
     sys.path.insert(0, str(Path.cwd()))
-    module = importlib.import_module(module_name)
-    return getattr(module, function)()
+    importlib.invalidate_caches()
+    if (Path.cwd() / f"{module_name.replace('.', '/')}.py").is_file():
+        sys.modules.pop(module_name, None)  # main() called again: read the file as it is now
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and module_name.startswith(error.name):
+            raise UsageError(
+                f"MODEL {spec}: no module {module_name!r} in {Path.cwd()} or on the Python path"
+            ) from None
+        raise
+    build = getattr(module, function, None)
+    if not callable(build):
+        raise UsageError(f"MODEL {spec}: module {module_name!r} has no function {function!r}")
+    return build()
 
 
 def _table(report: dict[str, Any]) -> str:
@@ -56,27 +88,141 @@ def _shape(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not shape or min(shape) < 1:
-        raise SystemExit(
+        raise UsageError(
             f"--input-shape takes positive sizes separated by commas (e.g. 2,64), not {text!r}"
         )
     return shape
 
 
-def _report(args: argparse.Namespace) -> int:
+# create_design's argument names as the options that set them
+_FLAGS = {
+    "input_shape": "--input-shape",
+    "target_ii": "--target-ii",
+    "max_multipliers": "--max-multipliers",
+    "parallelism": "--parallelism",
+    "vivado_part": "--vivado-part",
+    "clock_mhz": "--clock-mhz",
+}
+
+
+def _as_flags(message: str) -> str:
+    """A library message in the command line's words: ``create_design(...,
+    input_shape=(channels, length))`` -> ``--input-shape CHANNELS,LENGTH``."""
+    message = re.sub(
+        r"create_design\(\.\.\., input_shape=\(([^)]*)\)\)",
+        lambda m: "--input-shape " + ",".join(p.strip().upper() for p in m[1].split(",")),
+        message,
+    )
+    message = re.sub(
+        r"\b(input_shape) \(([^)]*)\)",
+        lambda m: "--input-shape " + ",".join(p.strip() for p in m[2].split(",") if p.strip()),
+        message,
+    )
+    return re.sub(r"\b(" + "|".join(_FLAGS) + r")\b", lambda m: _FLAGS[m[1]], message)
+
+
+def _design(args: argparse.Namespace) -> Any:
+    """The model of ``args.model``, translated with the knob options."""
     model = _load(args.model)
     options: dict[str, Any] = {}
     if args.parallelism:
         options["parallelism"] = args.parallelism
-    if args.target_ii:
+    if args.target_ii is not None:
         options["target_ii"] = args.target_ii
-    if args.max_multipliers:
+    if args.max_multipliers is not None:
         options["max_multipliers"] = args.max_multipliers
     if args.input_shape:
         options["input_shape"] = _shape(args.input_shape)
     from elasticai.creator import create_design
 
-    design = create_design(model, args.name, **options)
-    report = design.report(synthesis=not args.estimate, timeline=args.html is not None)
+    try:
+        return model, create_design(model, args.name, **options)
+    except (ValueError, TypeError) as error:
+        raise UsageError(_as_flags(str(error))) from None
+
+
+def _read_inputs(path: Path, option: str, design: Any) -> np.ndarray:
+    """A ``.npy`` array of shape ``(batch, *input_shape)`` (or ``(batch, size)``), or a
+    ``.csv`` file with one sample per row (flattened in the model's order)."""
+    shape = tuple(design.graph.input.torch_shape or design.graph.input_type.shape)
+    size = design.graph.input_type.size
+    if not path.is_file():
+        raise UsageError(f"{option} {path}: no such file")
+    try:
+        if path.suffix == ".npy":
+            x = np.load(path, allow_pickle=False)
+        elif path.suffix == ".csv":
+            x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+        else:
+            raise UsageError(f"{option} {path}: give a .npy or .csv file, not {path.suffix!r}")
+    except (ValueError, OSError) as error:
+        raise UsageError(f"{option} {path}: cannot be read ({error})") from None
+    if x.dtype.kind not in "biuf":
+        raise UsageError(f"{option} {path}: holds {x.dtype} values, not numbers")
+    if x.ndim == 2 and x.shape[1] == size and shape != (size,):
+        x = x.reshape(len(x), *shape)
+    if x.ndim < 1 or tuple(x.shape[1:]) != shape:
+        wanted = ", ".join(map(str, shape))
+        raise UsageError(
+            f"{option} {path}: holds an array of shape {tuple(x.shape)}; {design.name} takes "
+            f"(samples, {wanted}) or, flattened, (samples, {size})"
+        )
+    return x
+
+
+def _write_outputs(path: Path, y: np.ndarray) -> None:
+    if path.suffix == ".npy":
+        np.save(path, y)
+    else:
+        np.savetxt(path, y.reshape(len(y), -1), delimiter=",", fmt="%.17g")
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only where stderr is a terminal."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.start = time.monotonic()
+        self.shown = sys.stderr.isatty()
+
+    def samples(self, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        seconds = time.monotonic() - self.start
+        width = 30
+        filled = width * done // max(total, 1)
+        rate = f"{done / seconds:.1f} samples/s" if seconds > 0 and done else ""
+        bar = "#" * filled + "." * (width - filled)
+        print(f"\r{self.what} [{bar}] {done}/{total} {rate}  ", end="", file=sys.stderr)
+
+    def ticking(self) -> threading.Event:
+        """Show the seconds spent until the returned event is set (for one long step)."""
+        stop = threading.Event()
+        if self.shown:
+
+            def tick() -> None:
+                while not stop.wait(0.5):
+                    seconds = time.monotonic() - self.start
+                    print(f"\r{self.what} ... {seconds:.0f} s", end="", file=sys.stderr)
+
+            threading.Thread(target=tick, daemon=True).start()
+        return stop
+
+    def done(self) -> None:
+        if self.shown:
+            seconds = time.monotonic() - self.start
+            print(f"\r{self.what}: done in {seconds:.1f} s" + " " * 30, file=sys.stderr)
+
+
+def _report(args: argparse.Namespace) -> int:
+    _, design = _design(args)
+    progress = _Progress("synthesizing (GHDL, Yosys)" if not args.estimate else "estimating")
+    stop = progress.ticking()
+    try:
+        report = design.report(synthesis=not args.estimate, timeline=args.html is not None)
+    finally:
+        stop.set()
+    progress.done()
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
@@ -87,6 +233,79 @@ def _report(args: argparse.Namespace) -> int:
         page = report.to_html(args.html)
         print(f"report page written to {page}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from elasticai.creator.flows.vivado import check_clock, check_part
+
+    vivado = args.vivado or args.vivado_part is not None
+    if args.clock_mhz is not None and not vivado:
+        raise UsageError("--clock-mhz sets the Vivado clock: give --vivado or --vivado-part too")
+    try:  # before anything is translated or written
+        if args.vivado_part is not None:
+            check_part(args.vivado_part)
+        if args.clock_mhz is not None:
+            check_clock(args.clock_mhz)
+    except ValueError as error:
+        raise UsageError(_as_flags(str(error))) from None
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: is a file, not a folder")
+    _, design = _design(args)
+    inputs = None
+    if args.testbench_inputs is not None:
+        inputs = _read_inputs(args.testbench_inputs, "--testbench-inputs", design)
+    progress = _Progress("writing VHDL" + (", Verilog (GHDL synth)" if args.verilog else ""))
+    stop = progress.ticking()
+    try:
+        design.save_to(
+            args.out,
+            testbench_inputs=inputs,
+            verilog=args.verilog,
+            vivado=vivado,
+            vivado_part=args.vivado_part,
+            clock_mhz=args.clock_mhz,
+        )
+    except FileExistsError as error:
+        raise UsageError(f"--out {args.out}: {error}") from None
+    finally:
+        stop.set()
+    progress.done()
+    print(f"{design.name} written to {args.out}")
+    if inputs is not None:
+        print(f"  self-checking testbench on {len(inputs)} samples: sh {args.out}/sim/run_ghdl.sh")
+    if args.verilog:
+        print(f"  Verilog: {args.out}/verilog/{design.name}.v")
+    if vivado:
+        print(f"  Vivado: vivado -mode batch -source {args.out}/vivado/build.tcl")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    if args.output is not None and args.output.suffix not in (".npy", ".csv"):
+        raise UsageError(f"--output {args.output}: give a .npy or .csv file")
+    model, design = _design(args)
+    x = _read_inputs(args.input, "--input", design)
+    import torch
+
+    inputs = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    with torch.no_grad():
+        expected = np.asarray(model(inputs), dtype=np.float64)
+    progress = _Progress("simulating in GHDL")
+    hardware = np.asarray(design.simulate(inputs, progress=progress.samples), dtype=np.float64)
+    progress.done()
+    if args.output is not None:
+        _write_outputs(args.output, hardware)
+        print(f"hardware outputs written to {args.output}")
+    different = expected != hardware
+    if not different.any():
+        print(f"model and hardware agree on all {hardware.size} outputs of {len(x)} samples")
+        return 0
+    where = tuple(int(i) for i in np.argwhere(different)[0])
+    print(
+        f"model and hardware differ on {int(different.sum())} of {hardware.size} outputs; "
+        f"the first at {list(where)}: model {expected[where]!r}, hardware {hardware[where]!r}"
+    )
+    return 1
 
 
 _EXAMPLES = {
@@ -105,12 +324,43 @@ def _demo(example: str, rest: list[str]) -> int:
     return int(module.main(rest))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _knob_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="MODULE:FUNCTION returning the model")
+    parser.add_argument("--name", default="model", help="VHDL name of the design (model)")
+    parser.add_argument(
+        "--parallelism",
+        choices=["serial", "full"],
+        help="serial: one multiplier per layer (the default); full: every product at once",
+    )
+    parser.add_argument(
+        "--target-ii", type=int, metavar="N", help="cycles between samples to reach, e.g. 64"
+    )
+    parser.add_argument(
+        "--max-multipliers", type=int, metavar="N", help="multiplier budget, e.g. 16"
+    )
+    parser.add_argument(
+        "--input-shape",
+        metavar="SHAPE",
+        help="the model's input without batch, e.g. 1,64 (channels, length) for a model "
+        "that starts with a convolution",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="elasticai-creator",
         description="Train, translate to VHDL and simulate quantized neural networks.",
+        epilog="examples:\n"
+        "  elasticai-creator demo\n"
+        "  elasticai-creator compile my_models:build --out build/ --target-ii 16 --verilog\n"
+        "  elasticai-creator simulate my_models:build --input x.npy --output y.npy\n"
+        "  elasticai-creator report my_models:build --estimate --html report.html\n"
+        "MODULE:FUNCTION names a function in your module (my_models.py in the current folder)\n"
+        "that returns the model.",
+        formatter_class=formatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
         help="train a built-in example, translate it and simulate it in GHDL "
@@ -120,31 +370,126 @@ def main(argv: list[str] | None = None) -> int:
         allow_abbrev=False,
     )
     demo.add_argument("--example", choices=sorted(_EXAMPLES), default="digits")
-    report = commands.add_parser("report", help="cost report of a model of yours")
-    report.add_argument("model", help="MODULE:FUNCTION returning the model (a Sequential)")
-    report.add_argument("--name", default="model", help="VHDL name of the design")
-    report.add_argument("--parallelism", choices=["serial", "full"])
-    report.add_argument("--target-ii", type=int, help="cycles between samples to reach")
-    report.add_argument("--max-multipliers", type=int, help="multiplier budget")
+
+    compile_ = commands.add_parser(
+        "compile",
+        help="translate a model of yours and save the design (VHDL, Verilog, Vivado)",
+        description="Translate the model that MODULE:FUNCTION returns and save its VHDL, "
+        "testbench and design.json to --out (a new folder, or one elasticai-creator wrote).",
+        epilog="examples:\n"
+        "  elasticai-creator compile my_models:build --out build/\n"
+        "  elasticai-creator compile my_models:cnn --input-shape 1,64 --target-ii 64 \\\n"
+        "      --out build/ --verilog --vivado-part xc7a35ticsg324-1L --clock-mhz 150 \\\n"
+        "      --testbench-inputs x.npy",
+        formatter_class=formatter,
+    )
+    _knob_options(compile_)
+    compile_.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder to write, e.g. build/"
+    )
+    compile_.add_argument(
+        "--verilog", action="store_true", help="also write verilog/NAME.v (needs GHDL)"
+    )
+    compile_.add_argument(
+        "--vivado",
+        action="store_true",
+        help="also write vivado/build.tcl and vivado/package_ip.tcl (default part: the "
+        "enV5's Spartan-7 xc7s15ftgb196-1)",
+    )
+    compile_.add_argument(
+        "--vivado-part",
+        metavar="PART",
+        help="the FPGA of the Vivado project, e.g. xc7a35ticsg324-1L (implies --vivado)",
+    )
+    compile_.add_argument(
+        "--clock-mhz",
+        type=float,
+        metavar="F",
+        help="the clock the Vivado project constrains, e.g. 150 (default 100)",
+    )
+    compile_.add_argument(
+        "--testbench-inputs",
+        type=Path,
+        metavar="FILE",
+        help="inputs (.npy or .csv, one sample per row) that make the testbench "
+        "self-checking, e.g. x.npy",
+    )
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="run inputs through a model of yours and its design in GHDL; exit 1 where they differ",
+        description="Run the inputs through the model (PyTorch) and through its design "
+        "(GHDL) and print whether the outputs agree, every one, exactly.",
+        epilog="examples:\n"
+        "  elasticai-creator simulate my_models:build --input x.npy\n"
+        "  elasticai-creator simulate my_models:cnn --input-shape 1,64 --input x.csv "
+        "--output y.csv\n"
+        ".npy holds (samples, *input shape) or (samples, features); .csv one flattened\n"
+        "sample per row.",
+        formatter_class=formatter,
+    )
+    _knob_options(simulate)
+    simulate.add_argument(
+        "--input", type=Path, required=True, metavar="FILE", help="inputs, e.g. x.npy or x.csv"
+    )
+    simulate.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the hardware's outputs there, e.g. y.npy or y.csv",
+    )
+
+    report = commands.add_parser(
+        "report",
+        help="cost report of a model of yours",
+        description="Translate the model and print its cycles (GHDL) and resources "
+        "(Yosys, or --estimate) per layer and in total.",
+        epilog="examples:\n"
+        "  elasticai-creator report my_models:build\n"
+        "  elasticai-creator report my_models:build --target-ii 4 --estimate --json\n"
+        "  elasticai-creator report my_models:build --html report.html",
+        formatter_class=formatter,
+    )
+    _knob_options(report)
     report.add_argument("--estimate", action="store_true", help="analytic estimate, no Yosys")
     report.add_argument("--json", action="store_true", help="print the report as JSON")
     report.add_argument(
         "--html",
         metavar="FILE",
         type=Path,
-        help="also write the report as one self-contained HTML page (needs matplotlib)",
+        help="also write the report as one self-contained HTML page (needs matplotlib), "
+        "e.g. report.html",
     )
-    report.add_argument(
-        "--input-shape",
-        help="the model's input without batch, e.g. 1,64 (channels, length) for a model "
-        "that starts with a convolution",
-    )
+    return parser
+
+
+_COMMANDS = {"compile": _compile, "simulate": _simulate, "report": _report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
         return _demo(args.example, rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return _report(args)
+    try:
+        return _COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"elasticai-creator {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except _missing_tools() as error:
+        print(f"elasticai-creator {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _missing_tools() -> tuple[type[Exception], ...]:
+    """The errors that say a tool a step needs (GHDL, Yosys, nextpnr) is not installed."""
+    from elasticai.creator.sim.ghdl import GhdlNotFoundError
+    from elasticai.creator.synth.nextpnr import NextpnrNotFoundError
+    from elasticai.creator.synth.yosys import YosysNotFoundError
+
+    return (GhdlNotFoundError, YosysNotFoundError, NextpnrNotFoundError)
 
 
 if __name__ == "__main__":

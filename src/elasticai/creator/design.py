@@ -6,7 +6,9 @@ or torch tensors and answers in kind.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +24,15 @@ from elasticai.creator.report import Report, measured_spans
 from elasticai.creator.sim import ghdl
 from elasticai.creator.sim.stream_files import pack, unpack
 from elasticai.creator.vhdl.lower import library_files, lower, top_streams
-from elasticai.creator.vhdl.testbench import SIM_LIBRARY_FILES, testbench, testbench_name
+from elasticai.creator.vhdl.testbench import (
+    EXPECTED_FILE,
+    INPUT_FILE,
+    SIM_LIBRARY_FILES,
+    Stimulus,
+    ghdl_script,
+    testbench,
+    testbench_name,
+)
 
 __all__ = ["Design", "SimulationResult"]
 
@@ -54,6 +64,24 @@ class SimulationResult:
         return float(np.diff(self.output_cycles).mean())
 
 
+def _as_tree_path(destination: Any) -> TreePath:
+    """An ``OnDiskPath``/``InMemoryPath`` as it is; a ``str`` or path-like as the
+    ``OnDiskPath`` of that folder."""
+    from elasticai.creator.file_generation.on_disk_path import OnDiskPath
+
+    if isinstance(destination, (str, os.PathLike)):
+        folder = Path(destination).absolute()
+        if not folder.name:
+            raise ValueError(f"save_to needs a folder below the root, not {str(destination)!r}")
+        return OnDiskPath(folder.name, parent=str(folder.parent))
+    if not hasattr(destination, "replace_tree"):
+        raise TypeError(
+            "save_to takes a folder (a str or pathlib.Path, or an OnDiskPath or "
+            f"InMemoryPath), not {type(destination).__name__} {destination!r}"
+        )
+    return destination
+
+
 class Design:
     """The hardware for a model: ``save_to`` writes it, ``simulate`` runs it in GHDL."""
 
@@ -77,9 +105,29 @@ class Design:
         files["compile_order.txt"] = "\n".join(synthesizable + simulation) + "\n"
         return files
 
-    def save_to(self, destination: TreePath) -> None:
+    def save_to(
+        self,
+        destination: TreePath | str | os.PathLike[str],
+        *,
+        testbench_inputs: Any = None,
+        verilog: bool = False,
+        vivado: bool = False,
+        vivado_part: str | None = None,
+        clock_mhz: float | None = None,
+    ) -> None:
         """Write every file, and the graph as ``design.json``, to ``destination`` (an
-        ``OnDiskPath`` or ``InMemoryPath``), replacing its content as a whole.
+        ``OnDiskPath`` or ``InMemoryPath``, or a folder as a ``str`` or path-like),
+        replacing its content as a whole.
+
+        ``testbench_inputs``: inputs as the model takes them (``(batch, *input_shape)``,
+        real numbers); the testbench then reads them from ``sim/input.txt``, compares
+        every output with ``sim/expected.txt`` (from the integer reference) and ends with
+        ``PASS``/``FAIL`` (non-zero exit); ``sim/run_ghdl.sh`` runs it in GHDL.
+        ``verilog=True`` also writes ``verilog/<name>.v``, the design as one Verilog file
+        (``ghdl --synth``; needs GHDL). ``vivado=True`` also writes ``vivado/``: a project
+        script for ``vivado_part`` (default: the Spartan-7 XC7S15 of the enV5 board) at
+        ``clock_mhz`` (default 100), with synthesis, implementation, reports and IP
+        packaging; the two are refused without ``vivado=True``.
 
         The tree is built aside and swapped in at once: a failure leaves the previous
         content, or nothing. ``destination`` must be absent, empty, or written by
@@ -88,9 +136,60 @@ class Design:
         """
         from elasticai.creator.ir.serialize import graph_to_json
 
-        files = dict(self.files)  # generate everything before the first byte is written
+        destination = _as_tree_path(destination)
+        if not vivado and (vivado_part is not None or clock_mhz is not None):
+            given = "vivado_part" if vivado_part is not None else "clock_mhz"
+            raise ValueError(f"{given} sets up the Vivado project: give it with vivado=True")
+        # generate everything before the first byte is written
+        files = dict(self.files)
+        if testbench_inputs is not None:
+            files.update(self._stimulus_files(testbench_inputs))
+        if vivado:
+            from elasticai.creator.flows.vivado import vivado_files
+            from elasticai.creator.vhdl.top import top_entity
+
+            ports = [(p.name, p.direction, p.type) for p in top_entity(self.graph).ports]
+            synthesizable = list(self.synthesizable_files())
+            files.update(
+                vivado_files(
+                    self.name,
+                    synthesizable,
+                    part=vivado_part,
+                    clock_mhz=100.0 if clock_mhz is None else clock_mhz,
+                    ports=ports,
+                )
+            )
+        if verilog:
+            files[f"verilog/{self.name}.v"] = self.to_verilog()
         files["design.json"] = graph_to_json(self.graph)
         destination.replace_tree(files, owner=self.name)
+
+    def to_verilog(self, workdir: Path | None = None) -> str:
+        """The design as one self-contained Verilog file: ``ghdl --synth --out=verilog``
+        with the project's rewrites (``synth.yosys.to_verilog``), what Yosys reads too."""
+        from elasticai.creator.synth.yosys import to_verilog
+        from elasticai.creator.vhdl.top import verilog_port_attributes
+
+        with tempfile.TemporaryDirectory(prefix="ec_verilog_") as tmp:
+            work = Path(workdir) if workdir is not None else Path(tmp)
+            verilog = to_verilog(self.synthesizable_files(), self.name, work)
+        return verilog_port_attributes(verilog, self.name)
+
+    def _stimulus_files(self, x: Any) -> dict[str, str]:
+        """The self-checking testbench on inputs ``x``: its VHDL, stimulus, expected
+        outputs and a GHDL script."""
+        x_int = self.quantize_input(x)
+        if len(x_int) == 0:
+            raise ValueError("testbench_inputs holds no sample; give at least one")
+        source, sink = top_streams(self.graph)
+        expected = self.interpret(x_int)
+        stimulus = Stimulus(len(x_int), min(self._cycle_bound(len(x_int)) * 2, 2**31 - 1))
+        files = testbench(self.graph, stimulus)
+        files[f"sim/{INPUT_FILE}"] = pack(x_int, source.lanes, source.width)
+        files[f"sim/{EXPECTED_FILE}"] = pack(np.asarray(expected), sink.lanes, sink.width)
+        order = self.files["compile_order.txt"].split()
+        files["sim/run_ghdl.sh"] = ghdl_script(self.graph, order)
+        return files
 
     def synthesizable_files(self) -> dict[str, str]:
         """The files a synthesis tool gets, in analysis order (no ``sim/``, no lists)."""
@@ -102,7 +201,10 @@ class Design:
         """Run ``ghdl --synth`` on the design; return the netlist or raise ``GhdlError``."""
         with tempfile.TemporaryDirectory(prefix="ec_synth_") as tmp:
             work = Path(workdir) if workdir is not None else Path(tmp)
-            sources = ghdl.write_sources(work, self.synthesizable_files())
+            from elasticai.creator.vhdl.top import without_port_attributes
+
+            files = {k: without_port_attributes(v) for k, v in self.synthesizable_files().items()}
+            sources = ghdl.write_sources(work, files)
             return ghdl.synth_check(sources, self.name, work)
 
     def report(
@@ -252,7 +354,7 @@ class Design:
             raise ValueError(f"input at [{where}] is NaN; inputs must be numbers")
         g = self.graph
         q = quantize_float(array, g.input_type.dtype, g.input.rounding, g.input.overflow)
-        q = q.reshape(len(q), -1)
+        q = q.reshape(len(q), g.input_type.size)
         return q[:, list(g.input.order)] if g.input.order else q
 
     def to_model_layout(self, y: np.ndarray) -> np.ndarray:
@@ -279,6 +381,7 @@ class Design:
         seed: int = 1,
         reset_cycle: int = 0,
         hold_cycles: int = 0,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Any:
         """Run the design in GHDL on inputs ``x`` of the shape the model takes, with batch
         (e.g. ``(batch, features)`` or ``(batch, channels, length)``).
@@ -286,7 +389,7 @@ class Design:
         Returns what the model returns (real numbers, a torch tensor if ``x`` is one,
         of ``x``'s dtype), or with ``raw=True`` the integers. The testbench stalls
         input and output at random (``stall_percent``) to exercise backpressure;
-        ``reset_cycle`` and ``hold_cycles`` are passed to :meth:`run`.
+        ``reset_cycle``, ``hold_cycles`` and ``progress`` are passed to :meth:`run`.
         """
         x_int = self.quantize_input(x)
         y = self.run(
@@ -295,6 +398,7 @@ class Design:
             seed=seed,
             reset_cycle=reset_cycle,
             hold_cycles=hold_cycles,
+            progress=progress,
         ).outputs
         y = self.to_model_layout(y)
         if raw:
@@ -316,6 +420,7 @@ class Design:
         reset_cycle: int = 0,
         hold_cycles: int = 0,
         vcd: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SimulationResult:
         """Simulate integer inputs; return integer outputs with their timing.
 
@@ -327,6 +432,8 @@ class Design:
         With ``vcd``, GHDL writes a value change dump of the signals of the design's top
         and of each layer's instance (not below them) to that file (``sim.activity``
         reads it; the edge the run stops at, the last output beat's, is not in it).
+        ``progress(done, total)`` is called about twice a second with the samples that
+        have left the design so far (and once at the end).
         """
         from elasticai.creator.sim.stream_files import after_last_reset
 
@@ -392,7 +499,18 @@ class Design:
             options: list[str] = []
             if vcd is not None:
                 options = self._vcd_options(Path(vcd), work)
-            ghdl.simulate(sources, testbench_name(self.graph), work, generics, options)
+            watch = None
+            if progress is not None:
+                beats_out = -(-self.graph.output_type.size // sink.lanes)
+                lines = _line_counter(work / "output.txt")
+                total = len(x_int)
+
+                def watch() -> None:
+                    progress(min(lines() // beats_out, total), total)
+
+            ghdl.simulate(sources, testbench_name(self.graph), work, generics, options, watch)
+            if progress is not None:
+                progress(len(x_int), len(x_int))
             output = (work / "output.txt").read_text()
             beats = unpack(output, self.graph.output_type.size, sink.lanes, sink.width)
             in_text = after_last_reset((work / "input_log.txt").read_text())
@@ -426,3 +544,22 @@ class Design:
 
     def __repr__(self) -> str:
         return f"Design({self.name!r}, {len(self.graph.nodes)} nodes)"
+
+
+def _line_counter(path: Path) -> Callable[[], int]:
+    """A function that returns how many lines the growing file ``path`` has so far,
+    reading only what was added since its last call."""
+    state = {"offset": 0, "lines": 0}
+
+    def count() -> int:
+        try:
+            with path.open("rb") as f:
+                f.seek(state["offset"])
+                chunk = f.read()
+        except FileNotFoundError:
+            return 0
+        state["offset"] += len(chunk)
+        state["lines"] += chunk.count(b"\n")
+        return state["lines"]
+
+    return count

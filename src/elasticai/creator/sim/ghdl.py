@@ -6,6 +6,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from elasticai.creator.vhdl.lower import LIBRARY_FILES
@@ -94,19 +95,32 @@ def write_sources(root: pathlib.Path, files: Mapping[str, str]) -> list[pathlib.
     return paths
 
 
-def _run(args: Sequence[str], workdir: pathlib.Path) -> str:
+def _run(
+    args: Sequence[str], workdir: pathlib.Path, watch: Callable[[], None] | None = None
+) -> str:
+    """Run GHDL; ``watch`` is called about twice a second while it runs."""
     command = [ghdl_path(), *args]
-    proc = subprocess.run(
-        command,
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.5 if watch is not None else None)
+                    break
+                except subprocess.TimeoutExpired:
+                    if watch is not None:
+                        watch()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        log.seek(0)
+        output = log.read()
     if proc.returncode != 0:
-        raise GhdlError(command, proc.stdout, proc.returncode)
-    return proc.stdout
+        raise GhdlError(command, output, proc.returncode)
+    return output
 
 
 def _prepare(workdir: str | os.PathLike[str]) -> pathlib.Path:
@@ -137,11 +151,13 @@ def simulate(
     workdir: str | os.PathLike[str],
     generics: Mapping[str, str | int] | None = None,
     options: Sequence[str] = (),
+    watch: Callable[[], None] | None = None,
 ) -> str:
     """Analyse ``sources``, elaborate and run ``top``; returns GHDL's output.
 
     ``options`` go to the run as they are (e.g. ``--vcd=wave.vcd``). Assertion failures
-    of severity error or failure make it raise :class:`GhdlError`.
+    of severity error or failure make it raise :class:`GhdlError`. ``watch`` is called
+    about twice a second while the simulation runs (e.g. to show progress).
     """
     path = _prepare(workdir)
     analyse(sources, path)
@@ -158,6 +174,7 @@ def simulate(
             *options,
         ],
         path,
+        watch,
     )
 
 
