@@ -15,6 +15,8 @@ import subprocess
 import pytest
 
 from elasticai.creator import create_design
+from elasticai.creator.nn import Sequential
+from elasticai.creator.nn.fixed_point import Linear
 from elasticai.creator.sim import ghdl
 from elasticai.creator.synth.yosys import yosys_path
 from elasticai.creator.vhdl.verilog_keywords import VERILOG_KEYWORDS
@@ -49,7 +51,9 @@ def designs():
         yield name, create_design(model, name, input_shape=shape, target_ii=64)
 
 
-@pytest.mark.parametrize(("name", "design"), list(designs()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "design"), list(designs()), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_verilog_has_no_latches_or_loops(tmp_path, name, design):
     (tmp_path / f"{name}.v").write_text(design.to_verilog())
     script = (
@@ -60,3 +64,12 @@ def test_verilog_has_no_latches_or_loops(tmp_path, name, design):
         [yosys_path(), "-q", "-p", script], cwd=tmp_path, capture_output=True, text=True
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+@pytest.mark.parametrize("name", ["wire", "design", "Module"])
+def test_a_design_named_after_a_verilog_keyword_writes_no_verilog(name, tmp_path):
+    design = Sequential(Linear(2, 1, 8, 4)).eval().create_design(name)
+    design.save_to(tmp_path / "vhdl")  # a fine VHDL name
+    with pytest.raises(ValueError, match=f"design name '{name}' is a .System.Verilog keyword"):
+        design.save_to(tmp_path / "v", verilog=True)
+    assert not (tmp_path / "v").exists()

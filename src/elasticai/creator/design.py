@@ -169,6 +169,13 @@ class Design:
         with the project's rewrites (``synth.yosys.to_verilog``), what Yosys reads too."""
         from elasticai.creator.synth.yosys import to_verilog
         from elasticai.creator.vhdl.top import verilog_port_attributes
+        from elasticai.creator.vhdl.verilog_keywords import VERILOG_KEYWORDS
+
+        if self.name.lower() in VERILOG_KEYWORDS:
+            raise ValueError(
+                f"design name {self.name!r} is a (System)Verilog keyword, which the Verilog "
+                "module cannot be named; choose another name in create_design"
+            )
 
         with tempfile.TemporaryDirectory(prefix="ec_verilog_") as tmp:
             work = Path(workdir) if workdir is not None else Path(tmp)
