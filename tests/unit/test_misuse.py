@@ -233,7 +233,21 @@ TRIGGERS = {
         .create_design("m", input_shape=(2, 10))
         .simulate(torch.zeros(1, 10, 2))
     ),
+    "Verilog of a design named after a Verilog keyword": lambda tmp, mp: (
+        Sequential(Linear(3, 2, 8, 4)).eval().create_design("wire").save_to("notes", verilog=True)
+    ),
+    "not a Xilinx part": lambda tmp, mp: mlp_design().save_to(
+        "notes", vivado=True, vivado_part="artix7"
+    ),
+    "a clock of 0 MHz": lambda tmp, mp: mlp_design().save_to("notes", vivado=True, clock_mhz=0),
+    "a Vivado part without the project": lambda tmp, mp: mlp_design().save_to(
+        "notes", vivado_part="xc7a35ticsg324-1L"
+    ),
 }
+
+
+def mlp_design():
+    return Sequential(Linear(3, 2, 8, 4)).eval().create_design("m")
 
 
 def test_every_documented_misuse_has_a_trigger():
