@@ -11,7 +11,6 @@ the same cycles as the VHDL.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +63,25 @@ def to_bytes(values: np.ndarray, lanes: int, width: int) -> list[int]:
 
 
 def run_cocotb(
-    design, x_int: np.ndarray, work: Path, *, verilog: bool, stall: int, seed: int = 3
+    design,
+    x_int: np.ndarray,
+    work: Path,
+    *,
+    verilog: bool,
+    stall: int,
+    seed: int = 3,
+    frames: list[np.ndarray] | None = None,
 ) -> dict:
     """Run ``cocotb_axis.axis_exact`` on ``design`` (its VHDL on GHDL, or its Verilog on
-    Icarus); returns what the bench recorded."""
+    Icarus); returns what the bench recorded. ``frames``: what to send instead of the
+    samples ``x_int`` (which the design should then compute): misframed samples on
+    purpose, where the design must flag ``tlast_error``."""
     source, sink = top_streams(design.graph)
     expected = design.interpret(x_int)
+    sent = list(x_int) if frames is None else frames
     config = {
-        "inputs": [to_bytes(s, source.lanes, source.width) for s in x_int],
+        "misframed": frames is not None,
+        "inputs": [to_bytes(s, source.lanes, source.width) for s in sent],
         "expected": [to_bytes(s, sink.lanes, sink.width) for s in expected],
         "beats_in": -(-design.graph.input_type.size // source.lanes),
         "beats_out": -(-design.graph.output_type.size // sink.lanes),
@@ -194,7 +204,6 @@ def test_every_lane_setting_under_third_party_components(work: Path, target_ii: 
     run_cocotb(design, samples(design, 6, target_ii), work, verilog=False, stall=25)
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog (iverilog)")
 @pytest.mark.parametrize(
     ("model", "options"),
     [("mlp6_odd", {}), ("mlp8", {"target_ii": 3}), ("cnn8", {"input_shape": (2, 12)})],
@@ -208,3 +217,30 @@ def test_verilog_in_icarus_equals_vhdl_in_ghdl(work: Path, model: str, options: 
     vhdl = run_cocotb(design, x, work / "vhdl", verilog=False, stall=30)
     verilog = run_cocotb(design, x, work / "verilog", verilog=True, stall=30)
     assert verilog == vhdl
+
+
+@pytest.mark.parametrize(
+    ("model", "options"),
+    [("mlp6_odd", {"target_ii": 3}), ("cnn8", {"input_shape": (2, 12), "target_ii": 16})],
+)
+def test_a_sample_that_ends_early_or_runs_long_is_flagged_and_the_rest_stay_exact(
+    work: Path, model: str, options: dict
+) -> None:
+    """Sample 1 ends a beat early (its rest is taken as zeros), sample 3 runs two beats
+    long (cut at its length): tlast_error rises, and every sample is what the design
+    should make of it; those after the bad ones are exact, not shifted."""
+    from elasticai.creator import create_design
+
+    design = create_design(MODELS[model](), model, **options)
+    source, _ = top_streams(design.graph)
+    assert source.lanes > 1 or model == "cnn8"
+    x = samples(design, 6, 9)
+    size = design.graph.input_type.size
+    beats = -(-size // source.lanes)
+    short_len = (beats - 1) * source.lanes  # one beat fewer
+    frames = list(x)
+    frames[1] = x[1][:short_len]
+    frames[3] = np.concatenate([x[3], x[4][: 2 * source.lanes]])  # two extra beats
+    computed = x.copy()
+    computed[1, short_len:] = 0
+    run_cocotb(design, computed, work, verilog=False, stall=25, frames=frames)
