@@ -284,3 +284,15 @@ def test_the_installed_command_runs(models):
     assert result.returncode == 0, result.stderr
     assert "agree on all 6 outputs of 2 samples" in result.stdout
     assert result.stderr == ""  # no progress bar without a terminal
+
+
+@pytest.mark.sim
+def test_simulate_in_icarus_and_a_missing_iverilog(models, capsys, monkeypatch):
+    np.save(models / "x.npy", inputs(3))
+    argv = ["simulate", "my_models:build", "--input", "x.npy", "--simulator", "icarus"]
+    assert cli.main(argv) == 0
+    assert "agree on all 9 outputs of 3 samples" in capsys.readouterr().out
+    monkeypatch.setenv("ELASTICAI_IVERILOG", str(models / "no-iverilog"))
+    line = error_of(capsys, [*argv, "--output", "y.npy"])
+    assert "Icarus Verilog was not found" in line and "apt-get install iverilog" in line
+    assert not (models / "y.npy").exists()

@@ -290,8 +290,9 @@ def _simulate(args: argparse.Namespace) -> int:
     inputs = torch.from_numpy(np.asarray(x, dtype=np.float32))
     with torch.no_grad():
         expected = np.asarray(model(inputs), dtype=np.float64)
-    progress = _Progress("simulating in GHDL")
-    hardware = np.asarray(design.simulate(inputs, progress=progress.samples), dtype=np.float64)
+    progress = _Progress(f"simulating in {_SIMULATORS[args.simulator]}")
+    hardware = design.simulate(inputs, progress=progress.samples, simulator=args.simulator)
+    hardware = np.asarray(hardware, dtype=np.float64)
     progress.done()
     if args.output is not None:
         _write_outputs(args.output, hardware)
@@ -419,11 +420,12 @@ def _parser() -> argparse.ArgumentParser:
         "simulate",
         help="run inputs through a model of yours and its design in GHDL; exit 1 where they differ",
         description="Run the inputs through the model (PyTorch) and through its design "
-        "(GHDL) and print whether the outputs agree, every one, exactly.",
+        "(GHDL, or Icarus Verilog) and print whether the outputs agree, every one, exactly.",
         epilog="examples:\n"
         "  elasticai-creator simulate my_models:build --input x.npy\n"
         "  elasticai-creator simulate my_models:cnn --input-shape 1,64 --input x.csv "
         "--output y.csv\n"
+        "  elasticai-creator simulate my_models:build --input x.npy --simulator icarus\n"
         ".npy holds (samples, *input shape) or (samples, features); .csv one flattened\n"
         "sample per row.",
         formatter_class=formatter,
@@ -431,6 +433,12 @@ def _parser() -> argparse.ArgumentParser:
     _knob_options(simulate)
     simulate.add_argument(
         "--input", type=Path, required=True, metavar="FILE", help="inputs, e.g. x.npy or x.csv"
+    )
+    simulate.add_argument(
+        "--simulator",
+        choices=sorted(_SIMULATORS),
+        default="ghdl",
+        help="ghdl: the VHDL in GHDL (the default); icarus: the Verilog in Icarus Verilog",
     )
     simulate.add_argument(
         "--output",
@@ -463,6 +471,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SIMULATORS = {"ghdl": "GHDL", "icarus": "Icarus Verilog"}
 _COMMANDS = {"compile": _compile, "simulate": _simulate, "report": _report}
 
 
@@ -484,12 +493,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _missing_tools() -> tuple[type[Exception], ...]:
-    """The errors that say a tool a step needs (GHDL, Yosys, nextpnr) is not installed."""
+    """The errors that say a tool a step needs (GHDL, Icarus, Yosys, nextpnr) is not
+    installed."""
     from elasticai.creator.sim.ghdl import GhdlNotFoundError
+    from elasticai.creator.sim.icarus import IcarusNotFoundError
     from elasticai.creator.synth.nextpnr import NextpnrNotFoundError
     from elasticai.creator.synth.yosys import YosysNotFoundError
 
-    return (GhdlNotFoundError, YosysNotFoundError, NextpnrNotFoundError)
+    return (GhdlNotFoundError, IcarusNotFoundError, YosysNotFoundError, NextpnrNotFoundError)
 
 
 if __name__ == "__main__":

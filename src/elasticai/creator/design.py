@@ -21,7 +21,7 @@ from elasticai.creator.file_generation._paths import Path as TreePath
 from elasticai.creator.ir import interpret
 from elasticai.creator.ir.graph import Graph
 from elasticai.creator.report import Report, measured_spans
-from elasticai.creator.sim import ghdl
+from elasticai.creator.sim import ghdl, icarus
 from elasticai.creator.sim.stream_files import pack, unpack
 from elasticai.creator.vhdl.lower import library_files, lower, top_streams
 from elasticai.creator.vhdl.testbench import (
@@ -389,14 +389,17 @@ class Design:
         reset_cycle: int = 0,
         hold_cycles: int = 0,
         progress: Callable[[int, int], None] | None = None,
+        simulator: str = "ghdl",
     ) -> Any:
-        """Run the design in GHDL on inputs ``x`` of the shape the model takes, with batch
-        (e.g. ``(batch, features)`` or ``(batch, channels, length)``).
+        """Run the design in GHDL (or with ``simulator="icarus"`` its Verilog in Icarus
+        Verilog) on inputs ``x`` of the shape the model takes, with batch (e.g.
+        ``(batch, features)`` or ``(batch, channels, length)``).
 
         Returns what the model returns (real numbers, a torch tensor if ``x`` is one,
         of ``x``'s dtype), or with ``raw=True`` the integers. The testbench stalls
         input and output at random (``stall_percent``) to exercise backpressure;
-        ``reset_cycle``, ``hold_cycles`` and ``progress`` are passed to :meth:`run`.
+        ``reset_cycle``, ``hold_cycles``, ``progress`` and ``simulator`` are passed to
+        :meth:`run`.
         """
         x_int = self.quantize_input(x)
         y = self.run(
@@ -406,6 +409,7 @@ class Design:
             reset_cycle=reset_cycle,
             hold_cycles=hold_cycles,
             progress=progress,
+            simulator=simulator,
         ).outputs
         y = self.to_model_layout(y)
         if raw:
@@ -428,6 +432,7 @@ class Design:
         hold_cycles: int = 0,
         vcd: Path | None = None,
         progress: Callable[[int, int], None] | None = None,
+        simulator: str = "ghdl",
     ) -> SimulationResult:
         """Simulate integer inputs; return integer outputs with their timing.
 
@@ -441,8 +446,20 @@ class Design:
         reads it; the edge the run stops at, the last output beat's, is not in it).
         ``progress(done, total)`` is called about twice a second with the samples that
         have left the design so far (and once at the end).
+
+        ``simulator="icarus"`` runs the design's Verilog (:meth:`to_verilog`) in Icarus
+        Verilog under the same testbench written in Verilog (``sim.icarus``; its random
+        stalls differ from GHDL's, the cycles without stalls are the same); ``vcd``
+        needs ``"ghdl"``.
         """
         from elasticai.creator.sim.stream_files import after_last_reset
+
+        if simulator not in ("ghdl", "icarus"):
+            raise ValueError(f"simulator must be 'ghdl' or 'icarus', not {simulator!r}")
+        if simulator == "icarus":
+            if vcd is not None:
+                raise ValueError("vcd= needs simulator='ghdl'")
+            icarus.vvp_path()  # IcarusNotFoundError before anything is written
 
         x_int = np.asarray(x_int)
         source, sink = top_streams(self.graph)
@@ -481,9 +498,18 @@ class Design:
         with tempfile.TemporaryDirectory(prefix="ec_sim_") as tmp:
             work = Path(workdir) if workdir is not None else Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
-            sources = ghdl.write_sources(
-                work, {k: v for k, v in self.files.items() if k.endswith(".vhd")}
-            )
+            if simulator == "icarus":
+                verilog = {
+                    f"{icarus.testbench_name(self.name)}.v": icarus.testbench(
+                        self.name, source.bits, sink.bits
+                    ),
+                    f"{self.name}.v": self.to_verilog(),
+                }
+                sources = ghdl.write_sources(work, verilog)
+            else:
+                sources = ghdl.write_sources(
+                    work, {k: v for k, v in self.files.items() if k.endswith(".vhd")}
+                )
             (work / "input.txt").write_text(pack(x_int, source.lanes, source.width))
             cycles = self._cycle_bound(len(x_int))
             generics = {
@@ -515,7 +541,10 @@ class Design:
                 def watch() -> None:
                     progress(min(lines() // beats_out, total), total)
 
-            ghdl.simulate(sources, testbench_name(self.graph), work, generics, options, watch)
+            if simulator == "icarus":
+                icarus.simulate(sources, icarus.testbench_name(self.name), work, generics, watch)
+            else:
+                ghdl.simulate(sources, testbench_name(self.graph), work, generics, options, watch)
             if progress is not None:
                 progress(len(x_int), len(x_int))
             output = (work / "output.txt").read_text()

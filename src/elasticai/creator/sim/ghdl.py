@@ -95,14 +95,20 @@ def write_sources(root: pathlib.Path, files: Mapping[str, str]) -> list[pathlib.
     return paths
 
 
-def _run(
-    args: Sequence[str], workdir: pathlib.Path, watch: Callable[[], None] | None = None
-) -> str:
-    """Run GHDL; ``watch`` is called about twice a second while it runs."""
-    command = [ghdl_path(), *args]
+def run_watched(
+    command: Sequence[str], workdir: pathlib.Path, watch: Callable[[], None] | None = None
+) -> tuple[int, str]:
+    """Run ``command`` in ``workdir``; returns its exit code and output (stdout and
+    stderr). ``watch`` is called about twice a second while it runs; an exception (also
+    ``KeyboardInterrupt``) kills the process."""
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
-            command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             while True:
@@ -117,9 +123,17 @@ def _run(
             proc.wait()
             raise
         log.seek(0)
-        output = log.read()
-    if proc.returncode != 0:
-        raise GhdlError(command, output, proc.returncode)
+        return proc.returncode, log.read()
+
+
+def _run(
+    args: Sequence[str], workdir: pathlib.Path, watch: Callable[[], None] | None = None
+) -> str:
+    """Run GHDL; ``watch`` is called about twice a second while it runs."""
+    command = [ghdl_path(), *args]
+    returncode, output = run_watched(command, workdir, watch)
+    if returncode != 0:
+        raise GhdlError(command, output, returncode)
     return output
 
 
