@@ -131,7 +131,11 @@ def continuous_signals(text: str) -> str:
 
         body = _ISIGNAL.sub(fix, body)
         for declared in names:
-            body = declared.sub(lambda d: f"{d.group(1)}wire{d.group(2) or ''} " + d.group(0).split()[-1], body, count=1)
+            body = declared.sub(
+                lambda d: f"{d.group(1)}wire{d.group(2) or ''} " + d.group(0).split()[-1],
+                body,
+                count=1,
+            )
         return body
 
     return _MODULE.sub(module, text)

@@ -170,7 +170,10 @@ def testbench(graph: Graph, stimulus: Stimulus | None = None) -> dict[str, str]:
         *outs.declarations(),
     ]
     text = DesignFile(
-        [Entity(name, generics=tb_generics(stimulus)), Architecture(name, declarations, statements, "sim")],
+        [
+            Entity(name, generics=tb_generics(stimulus)),
+            Architecture(name, declarations, statements, "sim"),
+        ],
         header=[f"{name}: generated testbench (simulation only)."],
     ).text()
     return {f"sim/{name}.vhd": text}
