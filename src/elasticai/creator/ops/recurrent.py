@@ -265,3 +265,104 @@ def _int64(values: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, not {array.shape}")
     return array.astype(np.int64)
+
+
+def unit_rows(cell: str, hidden: int) -> np.ndarray:
+    """The rows of the gate matrix grouped by hidden unit, as the hardware computes them:
+    the ``G`` gate rows of unit 0, then of unit 1, ... (PyTorch's order is gate-major)."""
+    g = CELLS[cell]
+    return np.array([k * hidden + j for j in range(hidden) for k in range(g)], dtype=np.int64)
+
+
+def hardware_generics(
+    op: RecurrentOp, steps: int, p_out: int = 1, last_only: bool = False
+) -> dict[str, object]:
+    """The generics of ``ec_recurrent`` for ``op`` over sequences of ``steps`` steps, the
+    gate matrix ``p_out`` rows a beat (VHDL literals for the tables)."""
+    from elasticai.creator.arithmetic import signed_width
+    from elasticai.creator.vhdl.streams import vector_literal
+
+    if steps < 1 or not 1 <= p_out <= op.linear.weight.shape[0]:
+        raise ValueError(
+            f"steps and p_out must be positive (p_out up to the rows), not {steps}, {p_out}"
+        )
+    x, g = op.x_type, op.g_type
+    rows = unit_rows(op.cell, op.hidden_size)
+    weight = np.asarray(op.linear.weight)[rows]
+    bias = None if op.linear.bias is None else np.asarray(op.linear.bias)[rows]
+    node = op._nodes["linear"]
+    acc = signed_width(*op.linear.accumulator_range(node))
+    w_bits = op.linear.w_type.total_bits
+    b_bits = op.linear.b_type.total_bits if op.linear.b_type is not None else 1
+    generics: dict[str, object] = {
+        "CELL": {"lstm": 0, "gru": 1, "rnn": 2}[op.cell],
+        "INPUTS": op.input_size,
+        "HIDDEN": op.hidden_size,
+        "STEPS": steps,
+        "LAST_ONLY": "true" if last_only else "false",
+        "X_WIDTH": x.total_bits,
+        "G_WIDTH": g.total_bits,
+        "L_W_WIDTH": w_bits,
+        "L_B_WIDTH": b_bits,
+        "L_ACC_WIDTH": acc,
+        "L_P_OUT": p_out,
+        "L_HAS_BIAS": "true" if bias is not None else "false",
+        "L_BIAS_SHIFT": op.linear.bias_shift(x),
+        "L_OUT_SHIFT": op.linear.acc_frac_bits(x) - g.frac_bits,
+        "L_WEIGHTS": vector_literal(weight, w_bits),
+        "L_BIASES": vector_literal(bias if bias is not None else np.zeros(1, np.int64), b_bits),
+        "ROUNDING": op.rounding.code,
+        "OVERFLOW": op.overflow.code,
+    }
+    functions: list[tuple[str, Activation | None, FixedType]] = [
+        ("F0", op.gate_act, g),
+        ("F1", op.cand_act, g),
+        ("F2", op.cell_act, op.c_type or g),
+    ]
+    pieces = [(name, f, t) for name, f, t in functions if f is not None]
+    for name, f, _ in pieces:
+        if not isinstance(f, PiecewiseOp):
+            raise ValueError(
+                f"{op.cell}: the hard activations have no hardware yet ({name}: {f.kind}); "
+                "use the piecewise sigmoid and tanh"
+            )
+        if (f.rounding, f.overflow) != (op.rounding, op.overflow) or f.shift != pieces[0][1].shift:  # type: ignore[union-attr]
+            raise ValueError(f"{op.cell}: the activations must round and overflow as the layer")
+    values = {
+        key: [v for _, f, _ in pieces for v in getattr(f, key)] for key in ("bases", "muls", "adds")
+    }
+    widths = {key: signed_width(min(v), max(v)) for key, v in values.items()}
+    generics.update(
+        PW_B=widths["bases"],
+        PW_M=widths["muls"],
+        PW_A=widths["adds"],
+        PW_SHIFT=pieces[0][1].shift,  # type: ignore[union-attr]
+    )
+    for name, f, t in pieces:
+        assert isinstance(f, PiecewiseOp)
+        generics[f"{name}_SEGMENTS"] = len(f.breaks)
+        generics[f"{name}_BREAKS"] = vector_literal(np.array(f.breaks, dtype=object), t.total_bits)
+        for key, generic in (("bases", "BASES"), ("muls", "MULS"), ("adds", "ADDS")):
+            generics[f"{name}_{generic}"] = vector_literal(
+                np.array(getattr(f, key), dtype=object), widths[key]
+            )
+    if op.cell == "rnn":
+        return generics
+    assert op.a_type is not None
+    a = op.a_type.frac_bits
+    generics.update(A_WIDTH=op.a_type.total_bits, A_FRAC=a)
+    if op.cell == "lstm":
+        assert op.c_type is not None
+        c = op.c_type.frac_bits
+        frac = max(a + c, 2 * a)
+        generics.update(
+            C_WIDTH=op.c_type.total_bits,
+            SH_FC=frac - (a + c),
+            SH_IG=frac - 2 * a,
+            SH_C=frac - c,
+            SH_H=2 * a - x.frac_bits,
+        )
+    else:
+        frac = max(2 * a, a + x.frac_bits)
+        generics.update(SH_ZN=frac - 2 * a, SH_ZH=frac - (a + x.frac_bits), SH_H=frac - x.frac_bits)
+    return generics

@@ -1,0 +1,285 @@
+-- ec_recurrent: one recurrent layer (LSTM, GRU or RNN; ops.recurrent.RecurrentOp) over
+-- sequences of STEPS time steps, one element per beat in and out.
+--   in:  x_t, INPUTS elements a step (format X), steps in order, tlast on the last beat of
+--        a sequence (counted, not read);
+--   out: h_t, HIDDEN elements a step (format X); with LAST_ONLY only the last step's.
+-- Structure (one matrix-vector unit for all gates, one cell):
+--   merge: per step, the INPUTS beats of x_t, then the HIDDEN elements of h_{t-1} from the
+--          feedback buffer (zeros in the first step of a sequence), as one vector z
+--   ec_linear: pre = requantize(W z + b -> G), its rows grouped by hidden unit (the G gate
+--          rows of unit 0, then of unit 1, ...), P_OUT rows a beat
+--   serializer: the P_OUT lanes of a beat one after the other (the padding of the last
+--          beat of a vector dropped)
+--   ec_rnn_cell: the gates of one unit -> h_j (and the state kept there)
+--   feedback: every h_j is written to the buffer the merge reads for the next step, and
+--          leaves at m_axis (or, with LAST_ONLY, only in the last step of a sequence).
+-- The merge sends h_{t-1}[j] once the cell has produced it; the whole vector z of step t is
+-- in ec_linear before any gate of step t leaves it, so the buffer is read before the cell
+-- overwrites an entry.
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+use work.ec_pkg.all;
+
+entity ec_recurrent is
+  generic (
+    CELL          : natural;
+    INPUTS        : positive;
+    HIDDEN        : positive;
+    STEPS         : positive;
+    LAST_ONLY     : boolean := false;
+    X_WIDTH       : positive;
+    G_WIDTH       : positive;
+    -- the matrix-vector unit (ec_linear's generics)
+    L_W_WIDTH     : positive;
+    L_B_WIDTH     : positive;
+    L_ACC_WIDTH   : positive;
+    L_P_OUT       : positive := 1;
+    L_HAS_BIAS    : boolean := true;
+    L_BIAS_SHIFT  : natural := 0;
+    L_OUT_SHIFT   : integer := 0;
+    L_WEIGHTS     : std_logic_vector;
+    L_BIASES      : std_logic_vector;
+    -- the cell (ec_rnn_cell's generics)
+    A_WIDTH       : positive := 2;
+    C_WIDTH       : positive := 2;
+    A_FRAC        : natural := 0;
+    SH_FC         : natural := 0;
+    SH_IG         : natural := 0;
+    SH_C          : integer := 0;
+    SH_ZN         : natural := 0;
+    SH_ZH         : natural := 0;
+    SH_H          : integer := 0;
+    ROUNDING      : natural := 2;
+    OVERFLOW      : natural := 0;
+    PW_B          : positive;
+    PW_M          : positive;
+    PW_A          : positive;
+    PW_SHIFT      : natural;
+    F0_SEGMENTS   : positive := 1;
+    F0_BREAKS     : std_logic_vector := x"00";
+    F0_BASES      : std_logic_vector := x"00";
+    F0_MULS       : std_logic_vector := x"00";
+    F0_ADDS       : std_logic_vector := x"00";
+    F1_SEGMENTS   : positive;
+    F1_BREAKS     : std_logic_vector;
+    F1_BASES      : std_logic_vector;
+    F1_MULS       : std_logic_vector;
+    F1_ADDS       : std_logic_vector;
+    F2_SEGMENTS   : positive := 1;
+    F2_BREAKS     : std_logic_vector := x"00";
+    F2_BASES      : std_logic_vector := x"00";
+    F2_MULS       : std_logic_vector := x"00";
+    F2_ADDS       : std_logic_vector := x"00"
+  );
+  port (
+    clk           : in  std_logic;
+    rst           : in  std_logic;
+    s_axis_tdata  : in  std_logic_vector(X_WIDTH - 1 downto 0);
+    s_axis_tvalid : in  std_logic;
+    s_axis_tready : out std_logic := '0';
+    s_axis_tlast  : in  std_logic;
+    m_axis_tdata  : out std_logic_vector(X_WIDTH - 1 downto 0) := (others => '0');
+    m_axis_tvalid : out std_logic := '0';
+    m_axis_tready : in  std_logic;
+    m_axis_tlast  : out std_logic := '0'
+  );
+end entity ec_recurrent;
+
+architecture rtl of ec_recurrent is
+  function gates return positive is
+  begin
+    if CELL = 2 then
+      return 1;
+    end if;
+    return 4;
+  end function;
+  constant ROWS_PER_STEP : positive := gates * HIDDEN;
+  constant BEATS_OUT : positive := ceil_div(ROWS_PER_STEP, L_P_OUT);
+
+  -- merge -> ec_linear
+  signal z_data  : std_logic_vector(X_WIDTH - 1 downto 0) := (others => '0');
+  signal z_valid : std_logic := '0';
+  signal z_ready : std_logic := '0';
+  signal z_last  : std_logic := '0';
+  signal m_elem  : natural range 0 to INPUTS + HIDDEN - 1 := 0;
+  signal m_step  : natural range 0 to STEPS - 1 := 0;
+
+  -- ec_linear -> serializer
+  signal p_data  : std_logic_vector(L_P_OUT * G_WIDTH - 1 downto 0);
+  signal p_valid : std_logic;
+  signal p_ready : std_logic := '0';
+  signal p_last  : std_logic;
+  signal s_lane  : natural range 0 to L_P_OUT - 1 := 0;
+  signal s_row   : natural range 0 to ROWS_PER_STEP - 1 := 0;
+
+  -- serializer -> cell
+  signal g_data  : std_logic_vector(G_WIDTH - 1 downto 0) := (others => '0');
+  signal g_valid : std_logic := '0';
+  signal g_ready : std_logic;
+
+  -- cell -> feedback and output
+  signal h_data  : std_logic_vector(X_WIDTH - 1 downto 0);
+  signal h_valid : std_logic;
+  signal h_ready : std_logic;
+  signal h_last  : std_logic;
+  signal h_last_step : std_logic;
+  signal h_emit  : boolean;
+
+  type hbuf_t is array (0 to HIDDEN - 1) of std_logic_vector(X_WIDTH - 1 downto 0);
+  signal hbuf  : hbuf_t := (others => (others => '0'));
+  signal fresh : std_logic_vector(0 to HIDDEN - 1) := (others => '0');  -- h_{t-1}[j] there
+  signal c_unit : natural range 0 to HIDDEN - 1 := 0;
+  signal taking_h : boolean;
+  signal h_index  : natural range 0 to HIDDEN - 1;  -- the h element the merge is at
+begin
+  ---------------------------------------------------------------------------- merge
+  -- x beats pass straight through; h beats come from the buffer once fresh
+  taking_h <= m_elem >= INPUTS;
+  h_index <= m_elem - INPUTS when m_elem >= INPUTS else 0;
+  s_axis_tready <= '1' when rst = '0' and not taking_h and z_ready = '1' else '0';
+  z_valid <= '0' when rst /= '0'
+             else s_axis_tvalid when not taking_h
+             else '1' when m_step = 0
+             else fresh(h_index);
+  z_data <= s_axis_tdata when not taking_h
+            else (others => '0') when m_step = 0
+            else hbuf(h_index);
+  z_last <= '1' when m_elem = INPUTS + HIDDEN - 1 and m_step = STEPS - 1 else '0';
+
+  process (clk)
+  begin
+    if rising_edge(clk) then
+      if rst /= '0' then
+        m_elem <= 0;
+        m_step <= 0;
+      elsif z_valid = '1' and z_ready = '1' then
+        if m_elem = INPUTS + HIDDEN - 1 then
+          m_elem <= 0;
+          if m_step = STEPS - 1 then
+            m_step <= 0;
+          else
+            m_step <= m_step + 1;
+          end if;
+        else
+          m_elem <= m_elem + 1;
+        end if;
+      end if;
+    end if;
+  end process;
+
+  ---------------------------------------------------------------------------- gates
+  linear : entity work.ec_linear
+    generic map (
+      IN_FEATURES  => INPUTS + HIDDEN,
+      OUT_FEATURES => ROWS_PER_STEP,
+      X_WIDTH      => X_WIDTH,
+      W_WIDTH      => L_W_WIDTH,
+      B_WIDTH      => L_B_WIDTH,
+      Y_WIDTH      => G_WIDTH,
+      ACC_WIDTH    => L_ACC_WIDTH,
+      P_IN         => 1,
+      P_OUT        => L_P_OUT,
+      HAS_BIAS     => L_HAS_BIAS,
+      BIAS_SHIFT   => L_BIAS_SHIFT,
+      OUT_SHIFT    => L_OUT_SHIFT,
+      ROUNDING     => ROUNDING,
+      OVERFLOW     => OVERFLOW,
+      WEIGHTS      => L_WEIGHTS,
+      BIASES       => L_BIASES,
+      ROWS         => STEPS
+    )
+    port map (
+      clk => clk, rst => rst,
+      s_axis_tdata => z_data, s_axis_tvalid => z_valid, s_axis_tready => z_ready,
+      s_axis_tlast => z_last,
+      m_axis_tdata => p_data, m_axis_tvalid => p_valid, m_axis_tready => p_ready,
+      m_axis_tlast => p_last
+    );
+
+  ---------------------------------------------------------------------------- serializer
+  g_valid <= p_valid when rst = '0' else '0';
+  g_data <= p_data(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
+  -- the beat is taken with its last real lane
+  p_ready <= '1' when rst = '0' and g_ready = '1'
+             and (s_lane = L_P_OUT - 1 or s_row = ROWS_PER_STEP - 1) else '0';
+
+  process (clk)
+  begin
+    if rising_edge(clk) then
+      if rst /= '0' then
+        s_lane <= 0;
+        s_row <= 0;
+      elsif g_valid = '1' and g_ready = '1' then
+        if s_row = ROWS_PER_STEP - 1 then
+          s_row <= 0;
+          s_lane <= 0;
+        else
+          s_row <= s_row + 1;
+          if s_lane = L_P_OUT - 1 then
+            s_lane <= 0;
+          else
+            s_lane <= s_lane + 1;
+          end if;
+        end if;
+      end if;
+    end if;
+  end process;
+
+  ---------------------------------------------------------------------------- cell
+  cell_unit : entity work.ec_rnn_cell
+    generic map (
+      CELL => CELL, HIDDEN => HIDDEN, STEPS => STEPS, G_WIDTH => G_WIDTH,
+      A_WIDTH => A_WIDTH, C_WIDTH => C_WIDTH, X_WIDTH => X_WIDTH, A_FRAC => A_FRAC,
+      SH_FC => SH_FC, SH_IG => SH_IG, SH_C => SH_C, SH_ZN => SH_ZN, SH_ZH => SH_ZH,
+      SH_H => SH_H, ROUNDING => ROUNDING, OVERFLOW => OVERFLOW,
+      PW_B => PW_B, PW_M => PW_M, PW_A => PW_A, PW_SHIFT => PW_SHIFT,
+      F0_SEGMENTS => F0_SEGMENTS, F0_BREAKS => F0_BREAKS, F0_BASES => F0_BASES,
+      F0_MULS => F0_MULS, F0_ADDS => F0_ADDS,
+      F1_SEGMENTS => F1_SEGMENTS, F1_BREAKS => F1_BREAKS, F1_BASES => F1_BASES,
+      F1_MULS => F1_MULS, F1_ADDS => F1_ADDS,
+      F2_SEGMENTS => F2_SEGMENTS, F2_BREAKS => F2_BREAKS, F2_BASES => F2_BASES,
+      F2_MULS => F2_MULS, F2_ADDS => F2_ADDS
+    )
+    port map (
+      clk => clk, rst => rst,
+      s_axis_tdata => g_data, s_axis_tvalid => g_valid, s_axis_tready => g_ready,
+      s_axis_tlast => '0',
+      m_axis_tdata => h_data, m_axis_tvalid => h_valid, m_axis_tready => h_ready,
+      m_axis_tlast => h_last, last_step => h_last_step
+    );
+
+  ---------------------------------------------------------------------------- feedback
+  h_emit <= not LAST_ONLY or h_last_step = '1';
+  h_ready <= '0' when rst /= '0' else m_axis_tready when h_emit else '1';
+  m_axis_tvalid <= h_valid when h_emit and rst = '0' else '0';
+  m_axis_tdata <= h_data;
+  m_axis_tlast <= h_last;
+
+  process (clk)
+  begin
+    if rising_edge(clk) then
+      if rst /= '0' then
+        fresh <= (others => '0');
+        c_unit <= 0;
+      else
+        -- the merge takes h_{t-1}[j]: no longer fresh
+        if taking_h and m_step /= 0 and z_valid = '1' and z_ready = '1' then
+          fresh(h_index) <= '0';
+        end if;
+        if h_valid = '1' and h_ready = '1' then
+          hbuf(c_unit) <= h_data;
+          -- the last step's h is not read back (the next sequence starts from zero)
+          if h_last_step = '0' then
+            fresh(c_unit) <= '1';
+          end if;
+          if c_unit = HIDDEN - 1 then
+            c_unit <= 0;
+          else
+            c_unit <= c_unit + 1;
+          end if;
+        end if;
+      end if;
+    end if;
+  end process;
+end architecture rtl;
