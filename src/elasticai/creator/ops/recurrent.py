@@ -319,15 +319,23 @@ def hardware_generics(
         ("F1", op.cand_act, g),
         ("F2", op.cell_act, op.c_type or g),
     ]
-    pieces = [(name, f, t) for name, f, t in functions if f is not None]
-    for name, f, _ in pieces:
+    pieces: list[tuple[str, PiecewiseOp, FixedType]] = []
+    for name, f, t in functions:
+        if f is None:
+            continue
         if not isinstance(f, PiecewiseOp):
             raise ValueError(
                 f"{op.cell}: the hard activations have no hardware yet ({name}: {f.kind}); "
                 "use the piecewise sigmoid and tanh"
             )
-        if (f.rounding, f.overflow) != (op.rounding, op.overflow) or f.shift != pieces[0][1].shift:  # type: ignore[union-attr]
-            raise ValueError(f"{op.cell}: the activations must round and overflow as the layer")
+        pieces.append((name, f, t))
+    shift = pieces[0][1].shift
+    for _, f, _ in pieces:
+        if (f.rounding, f.overflow, f.shift) != (op.rounding, op.overflow, shift):
+            raise ValueError(
+                f"{op.cell}: the activations must round and overflow as the layer and share "
+                "one slope shift"
+            )
     values = {
         key: [v for _, f, _ in pieces for v in getattr(f, key)] for key in ("bases", "muls", "adds")
     }
@@ -336,10 +344,9 @@ def hardware_generics(
         PW_B=widths["bases"],
         PW_M=widths["muls"],
         PW_A=widths["adds"],
-        PW_SHIFT=pieces[0][1].shift,  # type: ignore[union-attr]
+        PW_SHIFT=shift,
     )
     for name, f, t in pieces:
-        assert isinstance(f, PiecewiseOp)
         generics[f"{name}_SEGMENTS"] = len(f.breaks)
         generics[f"{name}_BREAKS"] = vector_literal(np.array(f.breaks, dtype=object), t.total_bits)
         for key, generic in (("bases", "BASES"), ("muls", "MULS"), ("adds", "ADDS")):
