@@ -8,8 +8,8 @@
 --          feedback buffer (zeros in the first step of a sequence), as one vector z
 --   ec_linear: pre = requantize(W z + b -> G), its rows grouped by hidden unit (the G gate
 --          rows of unit 0, then of unit 1, ...), P_OUT rows a beat
---   serializer: the P_OUT lanes of a beat one after the other (the padding of the last
---          beat of a vector dropped)
+--   serializer: a ring buffer of two steps' gate beats (ec_linear is never held up),
+--          read out an element at a time (the padding of a step's last beat dropped)
 --   ec_rnn_cell: the gates of one unit -> h_j (and the state kept there)
 --   feedback: every h_j is written to the buffer the merge reads for the next step, and
 --          leaves at m_axis (or, with LAST_ONLY, only in the last step of a sequence).
@@ -112,6 +112,12 @@ architecture rtl of ec_recurrent is
   signal p_last  : std_logic;
   signal s_lane  : natural range 0 to L_P_OUT - 1 := 0;
   signal s_row   : natural range 0 to ROWS_PER_STEP - 1 := 0;
+  constant RING  : positive := 2 * BEATS_OUT;
+  signal w_ptr   : natural range 0 to RING - 1 := 0;
+  signal r_ptr   : natural range 0 to RING - 1 := 0;
+  signal r_count : natural range 0 to RING := 0;
+  type gbuf_t is array (0 to RING - 1) of std_logic_vector(L_P_OUT * G_WIDTH - 1 downto 0);
+  signal gbuf : gbuf_t := (others => (others => '0'));
 
   -- serializer -> cell
   signal g_data  : std_logic_vector(G_WIDTH - 1 downto 0) := (others => '0');
@@ -198,30 +204,54 @@ begin
     );
 
   ---------------------------------------------------------------------------- serializer
-  g_valid <= p_valid when rst = '0' else '0';
-  g_data <= p_data(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
-  -- the beat is taken with its last real lane
-  p_ready <= '1' when rst = '0' and g_ready = '1'
-             and (s_lane = L_P_OUT - 1 or s_row = ROWS_PER_STEP - 1) else '0';
+  -- The gate beats go to a ring buffer as they leave ec_linear (it is never held up); the
+  -- cell reads them an element at a time. Two steps of beats are the most there can be:
+  -- a step's beats need all h of the step before, which the cell makes only after taking
+  -- all of that step's gates, except the first step of a sequence (h = 0), whose beats
+  -- can come while the cell finishes the last step of the sequence before.
+  p_ready <= '1' when rst = '0' else '0';
+  g_valid <= '1' when rst = '0' and r_count /= 0 else '0';
+  g_data <= gbuf(r_ptr)(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
 
   process (clk)
+    variable beat_done : boolean;
+    variable count : natural range 0 to RING;
   begin
     if rising_edge(clk) then
       if rst /= '0' then
         s_lane <= 0;
         s_row <= 0;
-      elsif g_valid = '1' and g_ready = '1' then
-        if s_row = ROWS_PER_STEP - 1 then
-          s_row <= 0;
-          s_lane <= 0;
-        else
-          s_row <= s_row + 1;
-          if s_lane = L_P_OUT - 1 then
+        w_ptr <= 0;
+        r_ptr <= 0;
+        r_count <= 0;
+      else
+        count := r_count;
+        if p_valid = '1' then
+          gbuf(w_ptr) <= p_data;
+          w_ptr <= (w_ptr + 1) mod RING;
+          count := count + 1;
+        end if;
+        beat_done := false;
+        if g_valid = '1' and g_ready = '1' then
+          if s_row = ROWS_PER_STEP - 1 then
+            s_row <= 0;
             s_lane <= 0;
+            beat_done := true;
           else
-            s_lane <= s_lane + 1;
+            s_row <= s_row + 1;
+            if s_lane = L_P_OUT - 1 then
+              s_lane <= 0;
+              beat_done := true;
+            else
+              s_lane <= s_lane + 1;
+            end if;
           end if;
         end if;
+        if beat_done then
+          r_ptr <= (r_ptr + 1) mod RING;
+          count := count - 1;
+        end if;
+        r_count <= count;
       end if;
     end if;
   end process;
