@@ -121,6 +121,24 @@ class OpDef:
         ``None`` for any."""
         return None
 
+    def inner_domain(self, node: Node) -> list[int] | None:
+        """The values of a choice the op makes besides its streams' lanes (``None``: it has
+        none); the planner then asks ``inner_cost`` and ``settle_inner`` with one of them
+        (a recurrent layer: the rows a beat of its gate matrix)."""
+        return None
+
+    def inner_cost(
+        self, node: Node, lanes_in: Sequence[int], lanes_out: int, inner: int
+    ) -> tuple[int, int] | None:
+        """``lane_cost`` with the op's own choice ``inner`` (see ``inner_domain``)."""
+        return self.lane_cost(node, lanes_in, lanes_out)
+
+    def settle_inner(
+        self, node: Node, lanes_in: Sequence[int], lanes_out: int, inner: int
+    ) -> OpDef:
+        """``settle`` with the op's own choice ``inner`` (see ``inner_domain``)."""
+        return self.settle(node, lanes_in, lanes_out)
+
     def lane_cost(
         self, node: Node, lanes_in: Sequence[int], lanes_out: int
     ) -> tuple[int, int] | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from elasticai.creator.ir.graph import Graph, Node, ParallelismTarget
 from elasticai.creator.ir.op import candidates
@@ -49,6 +49,8 @@ class Plan:
     multipliers: int
     interval: int
     lanes: dict[str, int]
+    #: node -> its own choice (``OpDef.inner_domain``), for the nodes that have one
+    inner: dict[str, int] = field(default_factory=dict)
 
 
 class _Problem:
@@ -80,6 +82,14 @@ class _Problem:
         self.readers = graph.consumers()
         self.types = graph.value_types()
         self.domains = [self._domain(k) for k in range(len(roots))]
+        # a node's own choice besides its streams' lanes (OpDef.inner_domain, e.g. the
+        # rows a beat of a recurrent layer's gate matrix): a variable only it reads
+        self.inner: dict[str, int] = {}
+        for node in graph.nodes:
+            domain = node.op.inner_domain(node)
+            if domain is not None:
+                self.inner[node.name] = len(self.domains)
+                self.domains.append(sorted(domain))
 
     def _domain(self, k: int) -> list[int]:
         graph, producers, readers = self.graph, self.producers, self.readers
@@ -104,7 +114,8 @@ class _Problem:
         return sorted(found)
 
     def node_vars(self, node: Node) -> tuple[int, ...]:
-        return tuple(dict.fromkeys(self.var[v] for v in (*node.inputs, node.name)))
+        own = (self.inner[node.name],) if node.name in self.inner else ()
+        return (*dict.fromkeys(self.var[v] for v in (*node.inputs, node.name)), *own)
 
     def options(self, node: Node) -> dict[tuple[int, ...], tuple[int, int]]:
         """Every lane choice of ``node``'s variables it can take, with its cost."""
@@ -113,7 +124,11 @@ class _Problem:
         for values in itertools.product(*(self.domains[k] for k in names)):
             chosen = dict(zip(names, values, strict=True))
             lanes_in = [chosen[self.var[v]] for v in node.inputs]
-            cost = node.op.lane_cost(node, lanes_in, chosen[self.var[node.name]])
+            lanes_out = chosen[self.var[node.name]]
+            if node.name in self.inner:
+                cost = node.op.inner_cost(node, lanes_in, lanes_out, chosen[self.inner[node.name]])
+            else:
+                cost = node.op.lane_cost(node, lanes_in, lanes_out)
             if cost is not None:
                 table[values] = cost
         return table
@@ -211,7 +226,8 @@ def lane_plan(graph: Graph, ii: float = math.inf, *, serial: bool = False) -> Pl
         return None
     (multipliers, interval, _), assignment = found
     lanes = {v: assignment[k] for v, k in problem.var.items()}
-    return Plan(multipliers, interval, lanes)
+    inner = {name: assignment[k] for name, k in problem.inner.items()}
+    return Plan(multipliers, interval, lanes, inner)
 
 
 def _smallest_interval(graph: Graph, budget: int | None = None) -> Plan | None:
@@ -269,10 +285,15 @@ def _plan_for(graph: Graph, target: ParallelismTarget) -> Plan:
 def choose_parallelism(graph: Graph) -> Graph:
     """Settle the lanes of every stream: ``p_in``/``p_out`` (and, where fully unrolled,
     ``stages``) of every Linear, ``lanes`` of every other node and of the input."""
-    lanes = _plan_for(graph, graph.parallelism).lanes
-    nodes = [
-        replace(node, op=node.op.settle(node, [lanes[v] for v in node.inputs], lanes[node.name]))
-        for node in graph.nodes
-    ]
+    plan = _plan_for(graph, graph.parallelism)
+    lanes = plan.lanes
+    nodes = []
+    for node in graph.nodes:
+        lanes_in = [lanes[v] for v in node.inputs]
+        if node.name in plan.inner:
+            op = node.op.settle_inner(node, lanes_in, lanes[node.name], plan.inner[node.name])
+        else:
+            op = node.op.settle(node, lanes_in, lanes[node.name])
+        nodes.append(replace(node, op=op))
     inputs = tuple(replace(i, lanes=lanes[i.name]) for i in graph.inputs)
     return replace(graph, inputs=inputs, nodes=tuple(nodes))
