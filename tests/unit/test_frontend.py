@@ -85,11 +85,12 @@ def test_single_layer_create_design_translates_alone(layer, kind, shape):
 
 SUPPORTED = (
     "supported layers: AdaptiveAvgPool1d, AdaptiveAvgPool2d, Add, AvgPool1d, AvgPool2d, "
-    "BatchNorm1d, BatchNorm2d, Concatenate, Conv1d, Conv2d, Dropout, Flatten, HardSigmoid, "
-    "HardSwish, HardTanh, Identity, LeakyReLU, Linear, MaxPool1d, MaxPool2d, PReLU, ReLU, "
-    "ReLU6, SiLU, Sigmoid, Tanh; functions: a + b, a - b, torch.cat(dim=1), F.relu, F.relu6, "
-    "F.hardtanh, torch.clamp, F.max_pool1d/2d, torch.flatten(x, 1), x.view(x.size(0), -1), "
-    "fixed_point.quantize"
+    "BatchNorm1d, BatchNorm2d, Concatenate, Conv1d, Conv2d, Dropout, Flatten, GRU, HardSigmoid, "
+    "HardSwish, HardTanh, Identity, LSTM, LeakyReLU, Linear, MaxPool1d, MaxPool2d, PReLU, RNN, "
+    "ReLU, ReLU6, SiLU, Sigmoid, Tanh; functions: a + b, a - b, torch.cat(dim=1), F.relu, "
+    "F.relu6, F.hardtanh, torch.clamp, F.max_pool1d/2d, torch.flatten(x, 1), "
+    "x.view(x.size(0), -1), fixed_point.quantize, x[:, k] and x[:, a:b] of sequences, "
+    "x.transpose(1, 2) of 1-D maps"
 )
 
 

@@ -233,6 +233,17 @@ TRIGGERS = {
         .create_design("m", input_shape=(2, 10))
         .simulate(torch.zeros(1, 10, 2))
     ),
+    "a bidirectional recurrent layer": lambda tmp, mp: _lstm(2, 3, 8, 4, bidirectional=True),
+    "a projection of h": lambda tmp, mp: _lstm(2, 3, 8, 4, proj_size=2),
+    "dropout between recurrent layers": lambda tmp, mp: _lstm(
+        2, 3, 8, 4, num_layers=2, dropout=0.5
+    ),
+    "a recurrent layer first without input_shape": lambda tmp, mp: translate(
+        Recurrent(_lstm(2, 3, 8, 4, batch_first=True)).eval(), "m"
+    ),
+    "batch_first=False in a design": lambda tmp, mp: translate(
+        Recurrent(_lstm(2, 3, 8, 4)).eval(), "m", input_shape=(5, 2)
+    ),
     "Verilog of a design named after a Verilog keyword": lambda tmp, mp: (
         Sequential(Linear(3, 2, 8, 4)).eval().create_design("wire").save_to("notes", verilog=True)
     ),
@@ -244,6 +255,23 @@ TRIGGERS = {
         "notes", vivado_part="xc7a35ticsg324-1L"
     ),
 }
+
+
+def _lstm(*args, **kwargs):
+    from elasticai.creator.nn.fixed_point import LSTM
+
+    return LSTM(*args, **kwargs)
+
+
+class Recurrent(torch.nn.Module):
+    def __init__(self, rnn: torch.nn.Module) -> None:
+        super().__init__()
+        self.rnn = rnn
+        self.fc = Linear(3, 1, 8, 4)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
 
 
 def mlp_design():

@@ -151,7 +151,10 @@ IDENTIFIER_RULE = (
     "not ending in one)"
 )
 GRAPH_KEYS = "format, version, name, inputs, outputs, parallelism, meta, nodes"
-OPS_LIST = "'linear', 'pointwise', 'window', 'reduce', 'piecewise', 'add', 'concat', 'buffer'"
+OPS_LIST = (
+    "'linear', 'pointwise', 'window', 'reduce', 'piecewise', 'add', 'concat', 'buffer', 'slice', "
+    "'recurrent'"
+)
 EVIL = "__import__('os').system('touch pwned')"
 
 MALFORMED = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -18,8 +19,13 @@ import torch.nn.functional as F
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
 from elasticai.creator.frontend.joins import add_values, concat_values
-from elasticai.creator.frontend.modules import clamp, enter_map, flatten, relu
-from elasticai.creator.frontend.values import Builder, FrontendError, Value
+from elasticai.creator.frontend.modules import clamp, enter_map, flatten, relu, select_steps
+from elasticai.creator.frontend.values import (
+    Builder,
+    FrontendError,
+    Value,
+    channels_last_order,
+)
 from elasticai.creator.nn.fixed_point.elementwise import quantize
 
 __all__ = ["FUNCTIONS", "METHODS", "SHAPE_KEEPING", "BATCH", "max_pool"]
@@ -220,8 +226,55 @@ def _getattr(b: Builder, args: list[Any], kwargs: dict[str, Any], source: str) -
 def _getitem(b: Builder, args: list[Any], kwargs: dict[str, Any], source: str) -> Any:
     container, index = args
     if isinstance(container, Value):
+        if container.sequence:
+            return _sequence_steps(b, container, index, source)
         raise Unsupported(f"indexing a tensor ([{index!r}])")
     return container[index]
+
+
+def _sequence_steps(b: Builder, x: Value, index: Any, source: str) -> Value:
+    """``x[:, k]`` (one step: a vector) or ``x[:, a:b]`` (steps: a sequence) of a sequence."""
+    steps = x.type.shape[0]
+    if isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None):
+        step = index[1]
+        if isinstance(step, int) and -steps <= step < steps:
+            k = step % steps
+            return select_steps(b, x, k, k + 1, source, one=True)
+        if isinstance(step, slice) and step.step in (None, 1):
+            first, stop, _ = step.indices(steps)
+            if first < stop:
+                return select_steps(b, x, first, stop, source)
+    raise FrontendError(
+        f"{source} indexes a sequence of {steps} steps with [{index!r}]; only whole steps "
+        "are supported: x[:, k] or x[:, a:b]"
+    )
+
+
+def _transpose(b: Builder, args: list[Any], kwargs: dict[str, Any], source: str) -> Value:
+    """``x.transpose(1, 2)`` / ``x.permute(0, 2, 1)``: a 1-D map ``(channels, length)`` as
+    the sequence ``(length, channels)`` and back; the stream is the same."""
+    x = _settled(b, args[0], source)
+    dims = (
+        [d for d in args[1:]]
+        if len(args) > 2 or not isinstance(args[1], tuple | list)
+        else list(args[1])
+    )
+    if len(dims) == 3:  # permute
+        swap = dims in ([0, 2, 1], [0, -1, 1], [0, 2, -2], [0, -1, -2])
+    else:
+        swap = sorted(d % 3 for d in dims) == [1, 2]
+    if swap and x.sequence:
+        steps, features = x.type.shape
+        torch_shape = (features, steps)
+        return replace(
+            x, torch_shape=torch_shape, order=channels_last_order(torch_shape), sequence=False
+        )
+    if swap and x.is_map and len(x.torch_shape) == 2:
+        return replace(x, torch_shape=x.type.shape, order=None, sequence=True)
+    raise FrontendError(
+        f"{source} rearranges {tuple(x.torch_shape)} with {tuple(dims)}; only swapping the "
+        "channels and the length of a 1-D map (x.transpose(1, 2)) is supported"
+    )
 
 
 def _reshape(b: Builder, args: list[Any], kwargs: dict[str, Any], source: str) -> Value:
@@ -280,6 +333,8 @@ FUNCTIONS: dict[Any, FunctionHandler] = {
     F.max_pool1d: _max_pool(1),
     F.max_pool2d: _max_pool(2),
     torch.flatten: _flatten,
+    torch.transpose: _transpose,
+    torch.permute: _transpose,
     F.dropout: _dropout,
     quantize: _quantize,
     getattr: _getattr,
@@ -301,6 +356,8 @@ METHODS: dict[str, FunctionHandler] = {
     "clamp": _clamp,
     "clip": _clamp,
     "flatten": _flatten,
+    "transpose": _transpose,
+    "permute": _transpose,
     "view": _reshape,
     "reshape": _reshape,
     "size": _size,

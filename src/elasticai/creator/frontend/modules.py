@@ -40,6 +40,7 @@ from elasticai.creator.nn.fixed_point.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from elasticai.creator.nn.fixed_point.recurrent import _Recurrent
 from elasticai.creator.ops import LinearOp, PointwiseOp
 
 __all__ = ["MODULES", "SHAPE_KEEPING_MODULES", "handler_of", "Handler"]
@@ -119,9 +120,139 @@ def _one(args: list[Any], source: str) -> Value:
 # --- the layers -------------------------------------------------------------------------
 
 
+class FinalStates:
+    """``h_n`` of a recurrent layer in the model: ``h_n[k]`` is the state of layer ``k``
+    after the last step (the last step of that layer's output sequence)."""
+
+    def __init__(self, b: Builder, outputs: list[Value], source: str, what: str) -> None:
+        self.b, self.outputs, self.source, self.what = b, outputs, source, what
+
+    def __getitem__(self, index: Any) -> Value:
+        if not isinstance(index, int) or not -len(self.outputs) <= index < len(self.outputs):
+            raise FrontendError(
+                f"{self.source}: {self.what}[{index!r}] is not supported; take one layer's "
+                f"state, {self.what}[k] with k in 0 .. {len(self.outputs) - 1} (or -1)"
+            )
+        return last_step(self.b, self.outputs[index], self.source)
+
+
+class CellStates:
+    """``c_n`` of an LSTM: it stays inside the hardware."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __getitem__(self, index: Any) -> Value:
+        raise FrontendError(
+            f"{self.source}: the cell state c_n stays inside the hardware; use the output or h_n"
+        )
+
+
+def select_steps(
+    b: Builder, x: Value, first: int, stop: int, source: str, one: bool = False
+) -> Value:
+    """Steps ``first .. stop - 1`` of the sequence ``x``: a sequence, or with ``one`` (a
+    single step, ``x[:, k]``) a vector."""
+    from elasticai.creator.ops.slice import SliceOp
+
+    steps, features = x.type.shape
+    if (first, stop) == (0, steps) and not one:
+        return x
+    shape = (features,) if one else (stop - first, features)
+    out = b.add(
+        "slice",
+        SliceOp(first * features, stop * features),
+        [x],
+        [x.type],
+        TensorType(shape, x.type.dtype),
+        source,
+        shape,
+        None,
+    )
+    return out if one else replace(out, sequence=True)
+
+
+def last_step(b: Builder, x: Value, source: str) -> Value:
+    steps = x.type.shape[0]
+    return select_steps(b, x, steps - 1, steps, source, one=True)
+
+
+def _recurrent(b: Builder, m: Any, args: list[Any], source: str) -> Any:
+    from elasticai.creator.nn.fixed_point.recurrent import LSTM
+    from elasticai.creator.ops.recurrent import RecurrentLayerOp
+
+    if not args or not isinstance(args[0], Value):
+        raise FrontendError(f"{source} takes one tensor")
+    if len(args) > 1 and args[1] is not None:
+        raise FrontendError(
+            f"{source} is given an initial state; the hardware starts every sequence from "
+            "zero: call it without hx"
+        )
+    if not m.batch_first:
+        raise FrontendError(
+            f"{source} has batch_first=False; give it batch_first=True (the weights stay the "
+            "same) and create_design(..., input_shape=(sequence_length, input_size))"
+        )
+    _check_parameters(m, source, tuple(name for name, _ in m.named_parameters()))
+    layers = m.recurrent_ops()
+    first = layers[0]
+    x = args[0]
+    if x.raw:
+        shape = b.input_shape_known
+        if shape is None or len(shape) != 2:
+            raise FrontendError(
+                f"{source} is the first layer: give create_design(..., "
+                "input_shape=(sequence_length, input_size))"
+            )
+        if shape[1] != first.input_size:
+            raise FrontendError(
+                f"input_shape {tuple(shape)} does not fit {source}, which takes "
+                f"{first.input_size} features a step"
+            )
+        x = b.start(x, tuple(shape), first.x_type, first.rounding, first.overflow, source, True)
+    elif not x.sequence:
+        raise FrontendError(
+            f"{source} takes (batch, sequence_length, {first.input_size}) sequences, but the "
+            f"layer before it gives {tuple(x.torch_shape)}"
+        )
+    elif x.type.shape[1] != first.input_size:
+        raise FrontendError(
+            f"{source} expects {first.input_size} features a step, not {x.type.shape[1]}"
+        )
+    steps = x.type.shape[0]
+    outputs = []
+    for layer in layers:
+        x = b.convert(x, layer.x_type, layer.rounding, layer.overflow, source)
+        shape = (steps, layer.hidden_size)
+        out = b.add(
+            layer.cell,
+            RecurrentLayerOp(layer, steps),
+            [x],
+            [x.type],
+            TensorType(shape, layer.x_type),
+            source,
+            shape,
+            None,
+        )
+        x = replace(out, sequence=True)
+        outputs.append(x)
+    h_n = FinalStates(b, outputs, source, "h_n")
+    if isinstance(m, LSTM):
+        return x, (h_n, CellStates(source))
+    return x, h_n
+
+
 def _linear(b: Builder, m: Linear, args: list[Any], source: str) -> Value:
     _check_parameters(m, source)
-    x = enter_vector(b, _one(args, source), m, (m.in_features,), source)
+    x = _one(args, source)
+    if x.sequence:  # applied at every step (many-to-many)
+        if x.type.shape[-1] != m.in_features:
+            raise FrontendError(
+                f"{source} expects {m.in_features} features a step, not {x.type.shape[-1]}"
+            )
+        x = b.convert(x, m.fxp, m.rounding, m.overflow, source)
+        return b.steps(m.steps(x.type, source), x, x.type, source)
+    x = enter_vector(b, x, m, (m.in_features,), source)
     (step,) = m.steps(x.type, source)
     op = step.op
     assert isinstance(op, LinearOp)
@@ -286,6 +417,7 @@ def _concatenate(b: Builder, m: Concatenate, args: list[Any], source: str) -> Va
 
 MODULES: dict[type, Handler] = {
     Linear: _linear,
+    _Recurrent: _recurrent,
     Conv1d: _conv,
     Conv2d: _conv,
     _BatchNorm: _batch_norm,

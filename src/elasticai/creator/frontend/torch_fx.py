@@ -319,7 +319,8 @@ def _supported() -> str:
     layers = {name for name in fixed_point.__all__ if name != "quantize"}
     names = ", ".join(sorted(layers | {"Identity", "Dropout", "Flatten"}))
     calls = "a + b, a - b, torch.cat(dim=1), F.relu, F.relu6, F.hardtanh, torch.clamp, "
-    calls += "F.max_pool1d/2d, torch.flatten(x, 1), x.view(x.size(0), -1), fixed_point.quantize"
+    calls += "F.max_pool1d/2d, torch.flatten(x, 1), x.view(x.size(0), -1), fixed_point.quantize, "
+    calls += "x[:, k] and x[:, a:b] of sequences, x.transpose(1, 2) of 1-D maps"
     return f"supported layers: {names}; functions: {calls}"
 
 

@@ -9,7 +9,7 @@ order). Maps (``(channels, *spatial)`` in the model) stream channels last.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,8 @@ class Value:
     source: str = ""  # what produced it, for messages
     #: the real-valued model input, before a layer quantized it (its type is not known)
     raw: bool = False
+    #: a sequence ``(steps, features)`` (batch first in the model), streaming step by step
+    sequence: bool = False
 
     @property
     def is_map(self) -> bool:
@@ -121,8 +123,12 @@ class Builder:
             value = self.add(step.kind, step.op, [value], [t], step.output_type, source, (), None)
             t = step.output_type
         if elementwise:
-            return Value(value.name, t, start.torch_shape, start.order, source)
+            return Value(
+                value.name, t, start.torch_shape, start.order, source, sequence=start.sequence
+            )
         shape = t.shape
+        if start.sequence and len(shape) == 2:  # a layer applied at every step
+            return Value(value.name, t, shape, None, source, sequence=True)
         if len(shape) > 1:  # a map: the model sees (channels, *spatial)
             torch_shape = (shape[-1], *shape[:-1])
             return Value(value.name, t, torch_shape, channels_last_order(torch_shape), source)
@@ -138,14 +144,19 @@ class Builder:
         rounding: Rounding,
         overflow: Overflow,
         source: str,
+        sequence: bool = False,
     ) -> Value:
         """The design's input as a layer of format ``fxp`` reads the real model input
         ``value``: the first such layer fixes it; every other one must read it the same way
-        (PyTorch rounds the real input in each layer, one integer input only once)."""
+        (PyTorch rounds the real input in each layer, one integer input only once).
+        ``sequence``: ``(steps, features)``, streaming step by step (not a map)."""
         assert value.raw
         if self.input is None:
-            t, order = stream_type(torch_shape, fxp)
-            self.input = Value(INPUT, t, torch_shape, order, "the model input")
+            if sequence:
+                t, order = TensorType(torch_shape, fxp), None
+            else:
+                t, order = stream_type(torch_shape, fxp)
+            self.input = Value(INPUT, t, torch_shape, order, "the model input", sequence=sequence)
             self.input_rounding, self.input_overflow = rounding, overflow
             self.first_reader = source
             return self.input
@@ -195,5 +206,5 @@ class Builder:
                 value.torch_shape,
                 value.order,
             )
-            self._converted[key] = converted
+            self._converted[key] = replace(converted, sequence=value.sequence)
         return self._converted[key]

@@ -16,7 +16,9 @@ from elasticai.creator.ops.concat import ConcatOp
 from elasticai.creator.ops.linear import LinearOp
 from elasticai.creator.ops.piecewise import PiecewiseOp
 from elasticai.creator.ops.pointwise import PointwiseOp
+from elasticai.creator.ops.recurrent import RecurrentLayerOp
 from elasticai.creator.ops.reduce import ReduceOp
+from elasticai.creator.ops.slice import SliceOp
 from elasticai.creator.ops.window import WindowOp
 
 __all__ = [
@@ -29,10 +31,23 @@ __all__ = [
     "AddOp",
     "ConcatOp",
     "BufferOp",
+    "SliceOp",
+    "RecurrentLayerOp",
 ]
 
 #: The closed set of ops, by the name ``design.json`` gives them.
 OPS: dict[str, type[OpDef]] = {
     op.name: op
-    for op in (LinearOp, PointwiseOp, WindowOp, ReduceOp, PiecewiseOp, AddOp, ConcatOp, BufferOp)
+    for op in (
+        LinearOp,
+        PointwiseOp,
+        WindowOp,
+        ReduceOp,
+        PiecewiseOp,
+        AddOp,
+        ConcatOp,
+        BufferOp,
+        SliceOp,
+        RecurrentLayerOp,
+    )
 }

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -19,14 +20,21 @@ from elasticai.creator.arithmetic import (
     Overflow,
     Rounding,
     requantize,
+    shift_round,
 )
+from elasticai.creator.ir import readers as r
 from elasticai.creator.ir.graph import INPUT, Node
+from elasticai.creator.ir.op import NEVER, Flow, OpDef, beats, candidates, latest_in_order
 from elasticai.creator.ir.types import TensorType
-from elasticai.creator.ops.linear import LinearOp
+from elasticai.creator.ops.linear import FOLDED_PIPELINE, LinearOp
 from elasticai.creator.ops.piecewise import PiecewiseOp
 from elasticai.creator.ops.pointwise import PointwiseOp
 
-__all__ = ["RecurrentOp", "Activation", "CELLS", "interpret_stack"]
+if TYPE_CHECKING:
+    from elasticai.creator.vhdl.streams import Stream
+    from elasticai.creator.vhdl.syntax import Constant, Instance
+
+__all__ = ["RecurrentOp", "RecurrentLayerOp", "Activation", "CELLS", "interpret_stack"]
 
 #: An element-wise function of one format into another (sigmoid, tanh, their hard forms, ReLU).
 Activation = PiecewiseOp | PointwiseOp
@@ -274,6 +282,59 @@ def unit_rows(cell: str, hidden: int) -> np.ndarray:
     return np.array([k * hidden + j for j in range(hidden) for k in range(g)], dtype=np.int64)
 
 
+def as_piecewise(p: PointwiseOp, t_in: FixedType, slope_bits: int = 16) -> PiecewiseOp:
+    """A monotone ``PointwiseOp`` (hard sigmoid, hard tanh, ReLU: ``mul >= 0``, ``shift <=
+    slope_bits``) as the ``PiecewiseOp`` of the same integers: the constant ``low`` below
+    the first input whose rounded value passes it, the line, the constant ``high`` from
+    the first input whose rounded value reaches it. ``ValueError`` where it cannot be."""
+    if p.mul < 0 or p.shift > slope_bits or p.shift < 0:
+        raise ValueError(
+            f"a {p.kind} with mul {p.mul} and shift {p.shift} has no piecewise form here"
+        )
+    scale = 1 << (slope_bits - p.shift)
+
+    def line(x: int) -> int:
+        return int(shift_round(np.array([x * p.mul + p.add], dtype=object), p.shift, p.rounding)[0])
+
+    def first_at_least(level: int) -> int:
+        """The smallest input whose line value is at least ``level`` (monotone)."""
+        lo, hi = t_in.min_int, t_in.max_int + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if line(mid) >= level:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    start = first_at_least(p.low + 1)  # below it the clamp gives low
+    end = first_at_least(p.high)  # from it the clamp gives high
+    breaks, bases, muls, adds = [t_in.min_int], [0], [0], [p.low << slope_bits]
+    if start <= t_in.max_int and start < end:
+        breaks.append(start)
+        bases.append(0)
+        muls.append(p.mul * scale)
+        adds.append(p.add * scale)
+    if end <= t_in.max_int:
+        breaks.append(max(end, t_in.min_int))
+        bases.append(0)
+        muls.append(0)
+        adds.append(p.high << slope_bits)
+    if len(breaks) > 1 and breaks[1] == t_in.min_int:  # the first segment is empty
+        breaks, bases, muls, adds = breaks[1:], bases[1:], muls[1:], adds[1:]
+        breaks[0] = t_in.min_int
+    return PiecewiseOp(
+        p.kind,
+        tuple(breaks),
+        tuple(bases),
+        tuple(muls),
+        tuple(adds),
+        slope_bits,
+        p.rounding,
+        p.overflow,
+    )
+
+
 def hardware_generics(
     op: RecurrentOp, steps: int, p_out: int = 1, last_only: bool = False
 ) -> dict[str, object]:
@@ -320,14 +381,13 @@ def hardware_generics(
         ("F2", op.cell_act, op.c_type or g),
     ]
     pieces: list[tuple[str, PiecewiseOp, FixedType]] = []
+    shifts = {f.shift for _, f, _ in functions if isinstance(f, PiecewiseOp)}
+    slope_bits = max(shifts, default=16)
     for name, f, t in functions:
         if f is None:
             continue
-        if not isinstance(f, PiecewiseOp):
-            raise ValueError(
-                f"{op.cell}: the hard activations have no hardware yet ({name}: {f.kind}); "
-                "use the piecewise sigmoid and tanh"
-            )
+        if not isinstance(f, PiecewiseOp):  # hard sigmoid, hard tanh, ReLU
+            f = as_piecewise(f, t, slope_bits)
         pieces.append((name, f, t))
     shift = pieces[0][1].shift
     for _, f, _ in pieces:
@@ -373,3 +433,341 @@ def hardware_generics(
         frac = max(2 * a, a + x.frac_bits)
         generics.update(SH_ZN=frac - 2 * a, SH_ZH=frac - (a + x.frac_bits), SH_H=frac - x.frac_bits)
     return generics
+
+
+def inner_linear(op: RecurrentOp, p_out: int) -> tuple[LinearOp, Node]:
+    """The gate unit as ``ec_recurrent`` builds it: rows grouped by hidden unit, one
+    input element a beat, ``p_out`` rows a beat, the accumulator settled."""
+    from dataclasses import replace
+
+    from elasticai.creator.arithmetic import signed_width
+
+    rows = unit_rows(op.cell, op.hidden_size)
+    node = op._nodes["linear"]
+    bias = None if op.linear.bias is None else np.asarray(op.linear.bias)[rows]
+    linear = replace(op.linear, weight=np.asarray(op.linear.weight)[rows], bias=bias)
+    acc = signed_width(*linear.accumulator_range(node))
+    return replace(linear, p_in=1, p_out=p_out, acc_bits=acc), node
+
+
+#: Cycles from the issue of a vector's last step in ``ec_linear`` to the first edge its
+#: input bank takes a beat of another vector.
+BANK_DELAY = 1
+
+#: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake.
+CELL_TAIL = {"lstm": 3, "gru": 3, "rnn": 1}
+
+
+def recurrent_flow(
+    op: RecurrentOp, steps: int, p_out: int, last_only: bool, arrivals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """When ``ec_recurrent`` takes each input beat and when each output beat leaves, for
+    input beats (one element each, sequence after sequence) arriving at ``arrivals``, the
+    output always ready: a cycle-by-cycle account of the merge, ``ec_linear``
+    (``LinearOp.timing``), the gate buffer and the cell, step by step through the
+    feedback. Returns ``(taken, out)``."""
+    linear, node = inner_linear(op, p_out)
+    n_in, hidden, gates = op.input_size, op.hidden_size, CELLS[op.cell]
+    per_step = beats(gates * hidden, p_out)
+    arrivals = np.asarray(arrivals, dtype=np.int64)
+    sequences = len(arrivals) // (steps * n_in)
+    taken = np.zeros(len(arrivals), dtype=np.int64)
+    out: list[int] = []
+    z: list[int] = []  # handshakes into ec_linear, vector after vector
+    last_z = -(1 << 40)
+    cell_free = -(1 << 40)  # the first edge the cell may take a gate at
+    fresh = np.zeros(hidden, dtype=np.int64)  # h of the step before: first edge to send it
+    x_index = 0
+    bank_free: list[int] = []  # per vector: the first edge its input bank takes another
+    for _ in range(sequences):
+        for t in range(steps):
+            if len(bank_free) >= 2:  # ec_linear has two banks
+                last_z = max(last_z, bank_free[-2] - 1)
+            for _k in range(n_in):
+                last_z = max(int(arrivals[x_index]), last_z + 1)
+                taken[x_index] = last_z
+                z.append(last_z)
+                x_index += 1
+            for j in range(hidden):
+                last_z = last_z + 1 if t == 0 else max(int(fresh[j]), last_z + 1)
+                z.append(last_z)
+            gate_beats = linear.timing(node, [np.array(z, dtype=np.int64)], [1]).out
+            step_beats = gate_beats[-per_step:]
+            bank_free.append(int(step_beats[-1]) - FOLDED_PIPELINE + BANK_DELAY)
+            for j in range(hidden):
+                for g in range(gates):
+                    row = j * gates + g
+                    cell_free = max(int(step_beats[row // p_out]) + 1, cell_free) + 1
+                sent = cell_free - 1 + CELL_TAIL[op.cell]
+                cell_free = sent + 1
+                fresh[j] = sent + 1
+                if not last_only or t == steps - 1:
+                    out.append(sent)
+    return taken, np.array(out, dtype=np.int64)
+
+
+# --- the IR op ------------------------------------------------------------------------
+
+#: Multipliers of ``ec_rnn_cell`` besides the gate unit's (products and activations).
+CELL_MULTIPLIERS = {"lstm": 6, "gru": 6, "rnn": 1}
+
+
+@dataclass(frozen=True, eq=False)
+class RecurrentLayerOp(OpDef):
+    """One recurrent layer in a graph: sequences of ``steps`` steps (a value of shape
+    ``(steps, input_size)``, one step after the other) -> the hidden state of every step
+    (``(steps, hidden_size)``), or with ``last_only`` of the last step (``(hidden_size,)``).
+    The integer semantics are ``layer`` (``RecurrentOp``), with the state starting from
+    zero in every sequence. Hardware: ``ec_recurrent`` with the gate matrix ``p_out`` rows
+    a beat (the planner's knob for it); one element a beat in and out."""
+
+    name: ClassVar[str] = "recurrent"
+    entities: ClassVar[tuple[str, ...]] = ("ec_linear.vhd", "ec_rnn_cell.vhd", "ec_recurrent.vhd")
+    tied: ClassVar[bool] = False
+
+    layer: RecurrentOp
+    steps: int
+    last_only: bool = False
+    p_out: int = 0
+    lanes: int = 0
+
+    @property
+    def kind(self) -> str:
+        return self.layer.cell
+
+    def check(self, node: Node, settled: bool) -> None:
+        super().check(node, settled)
+        layer = self.layer
+        x = layer.x_type
+        wanted_in = TensorType((self.steps, layer.input_size), x)
+        out_shape = (layer.hidden_size,) if self.last_only else (self.steps, layer.hidden_size)
+        if node.input_type != wanted_in:
+            raise ValueError(f"{node.where}: takes {wanted_in}, not {node.input_type}")
+        if node.output_type != TensorType(out_shape, x):
+            raise ValueError(f"{node.where}: gives {out_shape} of {x}, not {node.output_type}")
+        if settled and not 1 <= self.p_out <= layer.linear.weight.shape[0]:
+            raise ValueError(f"{node.where}: p_out must be 1 to the gate rows, not {self.p_out}")
+
+    def interpret(self, node: Node, xs: Sequence[np.ndarray]) -> np.ndarray:
+        (x,) = xs
+        x = np.asarray(x).reshape(len(x), self.steps, self.layer.input_size)
+        outputs, h_n, _ = self.layer.interpret_sequence(x)
+        return h_n if self.last_only else outputs.reshape(len(x), -1)
+
+    # --- parallelism ------------------------------------------------------------------
+
+    def lane_domain(self, node: Node, stream: int, graph: Any) -> list[int] | None:
+        return [1]
+
+    def inner_domain(self, node: Node) -> list[int] | None:
+        """The rows of the gate matrix a beat may carry (``p_out``)."""
+        return candidates(int(self.layer.linear.weight.shape[0]))
+
+    def lane_cost(
+        self, node: Node, lanes_in: Sequence[int], lanes_out: int
+    ) -> tuple[int, int] | None:
+        return self.inner_cost(node, lanes_in, lanes_out, self.p_out or 1)
+
+    def inner_cost(
+        self, node: Node, lanes_in: Sequence[int], lanes_out: int, inner: int
+    ) -> tuple[int, int] | None:
+        if list(lanes_in) != [1] or lanes_out != 1:
+            return None
+        return inner + CELL_MULTIPLIERS[self.layer.cell], _interval(self, inner)
+
+    def settle(self, node: Node, lanes_in: Sequence[int], lanes_out: int) -> RecurrentLayerOp:
+        return self.settle_inner(node, lanes_in, lanes_out, self.p_out or 1)
+
+    def settle_inner(
+        self, node: Node, lanes_in: Sequence[int], lanes_out: int, inner: int
+    ) -> RecurrentLayerOp:
+        from dataclasses import replace
+
+        return replace(self, lanes=lanes_out, p_out=inner)
+
+    def cycles(self, node: Node, lanes_in: Sequence[int]) -> int:
+        return _interval(self, self.p_out or 1)
+
+    # --- timing and cost --------------------------------------------------------------
+
+    def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
+        """``recurrent_flow``: the merge, the gate unit, its buffer and the cell, step by
+        step through the feedback."""
+        taken, out = recurrent_flow(self.layer, self.steps, self.p_out, self.last_only, arrivals[0])
+        return Flow(out, [taken])
+
+    def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
+        """A bound, not the tightest: with inputs that arrive at once the outputs leave at
+        ``out``; an input beat arriving ``s`` cycles later delays no output by more than
+        ``s`` (the flow is a max-plus system), so every beat may come ``min(due - out)``
+        cycles after it is taken then."""
+        sequences = len(due) // (
+            self.steps * self.layer.hidden_size if not self.last_only else self.layer.hidden_size
+        )
+        eager = np.zeros(sequences * self.steps * self.layer.input_size, dtype=np.int64)
+        taken, out = recurrent_flow(self.layer, self.steps, self.p_out, self.last_only, eager)
+        slack = int(np.min(np.asarray(due) - out)) if len(out) else 0
+        return [latest_in_order(np.minimum(taken + slack, NEVER))]
+
+    def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
+        """The gate unit (``ec_linear``'s estimate), the cell (its multipliers, the
+        activation tables, the state) and the buffers (two steps of gate beats, one step
+        of h)."""
+        linear, inner = inner_linear(self.layer, self.p_out or 1)
+        cost = dict(linear.estimate(inner, [1]))
+        layer = self.layer
+        hidden, gates = layer.hidden_size, CELLS[layer.cell]
+        x_bits, g_bits = layer.x_type.total_bits, layer.g_type.total_bits
+        a_bits = layer.a_type.total_bits if layer.a_type else x_bits
+        s_bits = layer.c_type.total_bits if layer.c_type else x_bits
+        ring = 2 * beats(gates * hidden, self.p_out or 1) * (self.p_out or 1) * g_bits
+        tables = sum(
+            len(f.breaks) * (g_bits + 40)
+            for f in (layer.gate_act, layer.cand_act, layer.cell_act)
+            if isinstance(f, PiecewiseOp)
+        )
+        products = CELL_MULTIPLIERS[layer.cell]
+        cost["lut"] += 120 + tables // 4 + ring // 4 + hidden * x_bits // 2 + 4 * a_bits * 4
+        cost["ff"] += 60 + 4 * a_bits + hidden * (x_bits + s_bits) + ring // 2
+        cost["dsp"] += products
+        cost["carry"] = cost.get("carry", 0) + products * 4
+        return cost
+
+    # --- hardware ---------------------------------------------------------------------
+
+    def lower(
+        self, node: Node, sources: Sequence[Stream], sink: Stream
+    ) -> tuple[list[Constant], list[Instance]]:
+        from elasticai.creator.vhdl.streams import instance, slv
+        from elasticai.creator.vhdl.syntax import Constant
+
+        generics = hardware_generics(self.layer, self.steps, self.p_out, self.last_only)
+        prefix = node.name.upper()
+        constants = []
+        for key, value in list(generics.items()):
+            if isinstance(value, str) and value.startswith('"'):
+                bits = sum(len(chunk.strip().strip('"')) for chunk in value.split("&"))
+                constants.append(Constant(f"{prefix}_{key}", slv(bits), value))
+                generics[key] = f"{prefix}_{key}"
+        return constants, [
+            instance(node.name, "ec_recurrent", generics, [("s_axis", sources[0])], sink)
+        ]
+
+    # --- serialization ----------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        layer = self.layer
+        acts = {
+            key: None if f is None else {"op": f.name, **f.to_json()}
+            for key, f in (
+                ("gate_act", layer.gate_act),
+                ("cand_act", layer.cand_act),
+                ("cell_act", layer.cell_act),
+            )
+        }
+        formats = {
+            key: None if t is None else r.fixed_json(t)
+            for key, t in (
+                ("x_type", layer.x_type),
+                ("g_type", layer.g_type),
+                ("a_type", layer.a_type),
+                ("c_type", layer.c_type),
+            )
+        }
+        return {
+            "cell": layer.cell,
+            "linear": layer.linear.to_json(),
+            **formats,
+            **acts,
+            "rounding": layer.rounding.value,
+            "overflow": layer.overflow.value,
+            "steps": int(self.steps),
+            "last_only": bool(self.last_only),
+            "p_out": int(self.p_out),
+            "lanes": int(self.lanes),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any, where: str, node: dict[str, Any]) -> RecurrentLayerOp:
+        from elasticai.creator.ops.piecewise import PiecewiseOp
+        from elasticai.creator.ops.pointwise import PointwiseOp
+
+        read = r.fields(value, where, _SCHEMA)
+        x = read["x_type"]
+        g = read["g_type"]
+        steps = read["steps"]
+        cell = read["cell"]
+        if cell not in CELLS:
+            raise r.wrong(f"{where}.cell", f"one of {', '.join(CELLS)}", cell)
+        if not isinstance(read["linear"], dict) or "weight" not in read["linear"]:
+            raise r.wrong(f"{where}.linear", "a linear op", read["linear"])
+        rows = len(read["linear"]["weight"])
+        columns = len(read["linear"]["weight"][0]) if rows else 0
+        linear = LinearOp.from_json(
+            read["linear"],
+            f"{where}.linear",
+            {"input_types": [TensorType((columns,), x)], "output_type": TensorType((rows,), g)},
+        )
+        acts: dict[str, Activation | None] = {}
+        for key in ("gate_act", "cand_act", "cell_act"):
+            spec = read[key]
+            if spec is None:
+                acts[key] = None
+                continue
+            if not isinstance(spec, dict) or spec.get("op") not in ("piecewise", "pointwise"):
+                raise r.wrong(f"{where}.{key}", "a piecewise or pointwise op", spec)
+            rest = {k: v for k, v in spec.items() if k != "op"}
+            kind = PiecewiseOp if spec["op"] == "piecewise" else PointwiseOp
+            acts[key] = kind.from_json(rest, f"{where}.{key}", {})
+        if acts["cand_act"] is None:
+            raise r.wrong(f"{where}.cand_act", "an activation", None)
+        try:
+            layer = RecurrentOp(
+                cell,
+                linear,
+                x,
+                g,
+                acts["cand_act"],
+                acts["gate_act"],
+                read["a_type"],
+                acts["cell_act"],
+                read["c_type"],
+                read["rounding"],
+                read["overflow"],
+            )
+        except ValueError as error:
+            raise r.wrong(where, str(error), cell) from None
+        return cls(layer, steps, read["last_only"], read["p_out"], read["lanes"])
+
+
+_SCHEMA: dict[str, r.Reader] = {
+    "cell": r.identifier,
+    "linear": lambda value, where: value,
+    "x_type": r.fixed,
+    "g_type": r.fixed,
+    "a_type": r.optional(r.fixed),
+    "c_type": r.optional(r.fixed),
+    "gate_act": lambda value, where: value,
+    "cand_act": lambda value, where: value,
+    "cell_act": lambda value, where: value,
+    "rounding": r.ROUNDING,
+    "overflow": r.OVERFLOW,
+    "steps": r.integer(1),
+    "last_only": r.boolean,
+    "p_out": r.integer(0),
+    "lanes": r.integer(0),
+}
+
+
+@lru_cache(maxsize=1 << 12)
+def _interval_cached(op: RecurrentLayerOp, p: int) -> int:
+    eager = np.zeros(2 * op.steps * op.layer.input_size, dtype=np.int64)
+    _, out = recurrent_flow(op.layer, op.steps, p, op.last_only, eager)
+    per_sequence = len(out) // 2
+    return int(out[-1] - out[per_sequence - 1])
+
+
+def _interval(op: RecurrentLayerOp, p: int) -> int:
+    """Cycles between sequences that follow each other at once (the op's share of the
+    initiation interval) with the gate matrix ``p`` rows a beat."""
+    return _interval_cached(op, p)

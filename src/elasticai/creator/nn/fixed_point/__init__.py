@@ -22,9 +22,7 @@ from elasticai.creator.nn.fixed_point.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
-from elasticai.creator.nn.fixed_point.recurrent import GRU as GRU
-from elasticai.creator.nn.fixed_point.recurrent import LSTM as LSTM
-from elasticai.creator.nn.fixed_point.recurrent import RNN as RNN
+from elasticai.creator.nn.fixed_point.recurrent import GRU, LSTM, RNN
 from elasticai.creator.nn.fixed_point.reshape import Dropout, Flatten
 
 __all__ = [
@@ -53,5 +51,8 @@ __all__ = [
     "PReLU",
     "Add",
     "Concatenate",
+    "LSTM",
+    "GRU",
+    "RNN",
     "quantize",
 ]

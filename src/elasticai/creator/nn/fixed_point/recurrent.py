@@ -196,8 +196,7 @@ class _Recurrent(_FixedPointLayer):
         name = type(self).__name__
         if isinstance(input, torch.fx.Proxy):
             raise NotImplementedError(
-                f"fixed_point.{name} has no hardware translation yet "
-                "(it trains and computes the integer result in PyTorch)"
+                f"fixed_point.{name} is translated as one layer; it cannot be traced into"
             )
         if not isinstance(input, Tensor):
             raise TypeError(f"{name} takes a tensor (no packed sequences), not {type(input)}")
