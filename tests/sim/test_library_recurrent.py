@@ -127,8 +127,12 @@ def test_many_to_one_emits_the_last_step_only(workdir):
     assert np.array_equal(got[:, 0], expected[:, -1])
 
 
-def test_hard_activations_have_no_hardware_yet():
-    m = layer("lstm", 1, 2, (8, 4), seed=1, gate_activation="hard_sigmoid")
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_hard_activations_in_hardware(workdir, cell):
+    m = layer(
+        cell, 2, 3, (8, 4), seed=1, gate_activation="hard_sigmoid", cell_activation="hard_tanh"
+    )
     (op,) = m.recurrent_ops()
-    with pytest.raises(ValueError, match="the hard activations have no hardware yet"):
-        hardware_generics(op, 3)
+    x = inputs(op, 2, 4, seed=2)
+    expected, _, _ = op.interpret_sequence(x)
+    assert np.array_equal(run_layer(workdir, op, x, 2, 20), expected)

@@ -158,3 +158,22 @@ def test_relu_rnn_and_odd_formats():
     check(ManyToOne("rnn", 3, 4, (6, 3), nonlinearity="relu"), (7, 3))
     model = ManyToOne("lstm", 2, 3, (10, 5), cell_total_bits=12, cell_frac_bits=7)
     check(model, (4, 2))
+
+
+@pytest.mark.parametrize(
+    ("cell", "options"),
+    [("lstm", {}), ("gru", {"target_ii": 3000}), ("rnn", {"parallelism": "full"})],
+)
+def test_estimate_is_within_a_factor_of_two_of_yosys(cell, options):
+    from elasticai.creator.analysis.estimate import estimate
+    from elasticai.creator.synth.yosys import synthesize
+
+    torch.manual_seed(4)
+    design = create_design(ManyToOne(cell, 1, 12).eval(), "est", input_shape=(8, 1), **options)
+    synth = synthesize(design.synthesizable_files(), "est")
+    _, per_node = estimate(design.graph)
+    (name,) = [n.name for n in design.graph.nodes if n.op.name == "recurrent"]
+    guess, actual = per_node[name], synth.per_instance[name]
+    assert guess["dsp"] == actual["dsp"] and guess["bram"] == actual["bram"], (guess, actual)
+    for key in ("lut", "ff"):
+        assert 0.5 <= guess[key] / actual[key] <= 2, (key, guess[key], actual[key])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from elasticai.creator.analysis.resources import dsps_per_multiplier
 from elasticai.creator.arithmetic import (
     INT64_SAFE_BITS,
     FixedType,
@@ -626,11 +627,15 @@ class RecurrentLayerOp(OpDef):
             for f in (layer.gate_act, layer.cand_act, layer.cell_act)
             if isinstance(f, PiecewiseOp)
         )
-        products = CELL_MULTIPLIERS[layer.cell]
-        cost["lut"] += 120 + tables // 4 + ring // 4 + hidden * x_bits // 2 + 4 * a_bits * 4
-        cost["ff"] += 60 + 4 * a_bits + hidden * (x_bits + s_bits) + ring // 2
-        cost["dsp"] += products
-        cost["carry"] = cost.get("carry", 0) + products * 4
+        products = _cell_products(self)
+        # the gate ring and the h buffer sit in distributed RAM (64 bits a LUT)
+        gated = layer.cell != "rnn"  # gate registers, a state per unit, the two-step cell
+        cost["lut"] += tables // 4 + ring // 16 + hidden * x_bits // 2
+        cost["lut"] += 120 + 16 * a_bits if gated else 40
+        cost["lut"] += sum(a * b // 2 for a, b in products if not dsps_per_multiplier(a, b))
+        cost["ff"] += 40 + hidden * x_bits + (4 * a_bits + hidden * s_bits if gated else 0)
+        cost["dsp"] += sum(dsps_per_multiplier(a, b) for a, b in products)
+        cost["carry"] = cost.get("carry", 0) + len(products) * 4
         return cost
 
     # --- hardware ---------------------------------------------------------------------
@@ -757,6 +762,38 @@ _SCHEMA: dict[str, r.Reader] = {
     "p_out": r.integer(0),
     "lanes": r.integer(0),
 }
+
+
+def _cell_products(op: RecurrentLayerOp) -> list[tuple[int, int]]:
+    """The operand widths of ``ec_rnn_cell``'s multipliers: one per piecewise function
+    (``(x - base) * mul``) and the products of the state update."""
+    from elasticai.creator.arithmetic import signed_width
+
+    layer = op.layer
+    g = layer.g_type.total_bits
+    x = layer.x_type.total_bits
+    a = layer.a_type.total_bits if layer.a_type else x
+    c = layer.c_type.total_bits if layer.c_type else x
+    functions = [
+        (f, t)
+        for f, t in (
+            (layer.gate_act, layer.g_type),
+            (layer.cand_act, layer.g_type),
+            (layer.cell_act, layer.c_type),
+        )
+        if f is not None and t is not None
+    ]
+    products = []
+    for f, t in functions:
+        piece = f if isinstance(f, PiecewiseOp) else as_piecewise(f, t)
+        bases = signed_width(min(piece.bases), max(piece.bases))
+        muls = signed_width(min(piece.muls), max(piece.muls))
+        products.append((max(t.total_bits, bases) + 1, muls))
+    if layer.cell == "lstm":
+        products += [(a, c), (a, a), (a, a)]
+    elif layer.cell == "gru":
+        products += [(a, g), (a + 2, a), (a, x)]
+    return products
 
 
 @lru_cache(maxsize=1 << 12)

@@ -228,7 +228,11 @@ begin
         count := r_count;
         if p_valid = '1' then
           gbuf(w_ptr) <= p_data;
-          w_ptr <= (w_ptr + 1) mod RING;
+          if w_ptr = RING - 1 then
+            w_ptr <= 0;
+          else
+            w_ptr <= w_ptr + 1;
+          end if;
           count := count + 1;
         end if;
         beat_done := false;
@@ -248,7 +252,11 @@ begin
           end if;
         end if;
         if beat_done then
-          r_ptr <= (r_ptr + 1) mod RING;
+          if r_ptr = RING - 1 then
+            r_ptr <= 0;
+          else
+            r_ptr <= r_ptr + 1;
+          end if;
           count := count - 1;
         end if;
         r_count <= count;

@@ -229,7 +229,7 @@ begin
               lsum := shift_left(resize(act(1) * s, LW), SH_FC)
                       + shift_left(resize(act(0) * act(2), LW), SH_IG);
               mixed <= resize(requantize(lsum, SH_C, ROUNDING, OVERFLOW, C_WIDTH), mixed'length);
-            else
+            elsif CELL = 1 then
               nsum := shift_left(resize(raw_nx, NW), A_FRAC) + resize(act(0) * raw_nh, NW);
               mixed <= resize(requantize(nsum, A_FRAC, ROUNDING, OVERFLOW, G_WIDTH), mixed'length);
             end if;
@@ -240,7 +240,7 @@ begin
                            F2_MULS, F2_ADDS, A_WIDTH);
               y := requantize(act(3) * tanh_c, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
               state(unit) <= mixed(C_WIDTH - 1 downto 0);
-            else
+            elsif CELL = 1 then
               n := pw(mixed(G_WIDTH - 1 downto 0), F1_SEGMENTS, F1_BREAKS, F1_BASES, F1_MULS,
                       F1_ADDS, A_WIDTH);
               one_minus_z := shift_left(to_signed(1, A_WIDTH + 2), A_FRAC) - resize(act(1), A_WIDTH + 2);
