@@ -720,3 +720,68 @@ def _random_batch_norms(model: torch.nn.Module, seed: int) -> None:
                 m.running_var.copy_((torch.rand(m.num_features, generator=g) * 2 + 0.1).to(dtype))
                 m.weight.copy_(torch.randn(m.num_features, generator=g).to(dtype))
                 m.bias.copy_(torch.randn(m.num_features, generator=g).to(dtype))
+
+
+class RecurrentModel(torch.nn.Module):
+    """A drawn recurrent model: optionally a ``Conv1d`` in front (over ``(channels,
+    length)``, then ``transpose(1, 2)``), a stack of recurrent layers, and a head that reads
+    the last step, ``h_n[k]``, or every step."""
+
+    def __init__(self, conv, rnn, head, use: str, layer: int) -> None:
+        super().__init__()
+        self.conv, self.rnn, self.head, self.use, self.layer = conv, rnn, head, use, layer
+
+    def forward(self, x):
+        if self.conv is not None:
+            x = self.conv(x).transpose(1, 2)
+        out, state = self.rnn(x)
+        if self.use == "last":
+            return self.head(out[:, -1])
+        if self.use == "every":
+            return self.head(out)
+        h = state[0] if isinstance(state, tuple) else state
+        return self.head(h[self.layer])
+
+
+@st.composite
+def recurrent_models(draw, max_bits: int = 12):
+    """A random LSTM, GRU or RNN model (1-2 layers, hidden 1-5, 1-6 steps, random formats
+    of the layer, its gates, activations and cell, both activation kinds, weights over the
+    whole range) with the head and front above; ``(model, input_shape, seed)``."""
+    from elasticai.creator.nn.fixed_point import GRU, LSTM, RNN, Conv1d, Linear
+
+    seed = draw(st.integers(0, 2**31 - 1))
+    cell = draw(st.sampled_from(["lstm", "gru", "rnn"]))
+    t = draw(fixed_types(min_bits=4, max_bits=max_bits))
+    steps, inputs, hidden = (draw(st.integers(1, n)) for n in (6, 3, 5))
+    layers = draw(st.integers(1, 2))
+    kw: dict = {"num_layers": layers, "batch_first": True}
+    kw["rounding"] = draw(ROUNDINGS)
+    kw["overflow"] = draw(OVERFLOWS)
+    if cell == "rnn":
+        kw["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]))
+    else:
+        a = draw(fixed_types(min_bits=3, max_bits=max_bits))
+        kw.update(act_total_bits=a.total_bits, act_frac_bits=a.frac_bits)
+        kw["gate_activation"] = draw(st.sampled_from(["sigmoid", "hard_sigmoid"]))
+        kw["cell_activation"] = draw(st.sampled_from(["tanh", "hard_tanh"]))
+        kw["segments"] = draw(st.sampled_from([4, 16, 32]))
+        if cell == "lstm":
+            c = draw(fixed_types(min_bits=3, max_bits=max_bits))
+            kw.update(cell_total_bits=c.total_bits, cell_frac_bits=c.frac_bits)
+    g = draw(fixed_types(min_bits=3, max_bits=max_bits))
+    kw.update(gate_total_bits=g.total_bits, gate_frac_bits=g.frac_bits)
+    torch.manual_seed(seed % 10_000)
+    conv = None
+    if draw(st.booleans()):
+        conv = Conv1d(2, inputs, draw(st.integers(1, 2)), t.total_bits, t.frac_bits)
+    rnn = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell](
+        inputs, hidden, t.total_bits, t.frac_bits, **kw
+    )
+    head = Linear(hidden, draw(st.integers(1, 3)), t.total_bits, t.frac_bits)
+    use = draw(st.sampled_from(["last", "every", "state"]))
+    layer = draw(st.integers(-1, layers - 1)) if use == "state" else 0
+    model = RecurrentModel(conv, rnn, head, use, layer)
+    set_extreme_weights(model, seed)
+    shape = (2, steps + conv.kernel_size[0] - 1) if conv is not None else (steps, inputs)
+    return model.eval(), shape, seed

@@ -18,7 +18,14 @@ from hypothesis import assume, given, settings
 
 from elasticai.creator import create_design
 from tests.conftest import TALLY
-from tests.strategies import chains, cnns, dags, parallelism_options, saturating_inputs
+from tests.strategies import (
+    chains,
+    cnns,
+    dags,
+    parallelism_options,
+    recurrent_models,
+    saturating_inputs,
+)
 
 pytestmark = pytest.mark.sim
 
@@ -96,6 +103,32 @@ def test_random_dags_agree_in_all_three_executions(case, options):
     simulated = design.run(x_int, stall_percent=20, seed=seed % 1000 + 1).outputs
     np.testing.assert_array_equal(design.to_model_layout(simulated), reference)
     assert torch.equal(design.simulate(x, stall_percent=0), expected)
+    TALLY["models"] += 1
+    TALLY["samples"] += len(x)
+    TALLY["outputs"] += expected.numel()
+
+
+@settings(max_examples=int(os.environ.get("EC_EQUIVALENCE_EXAMPLES", "10")))
+@given(recurrent_models(), parallelism_options())
+def test_random_recurrent_models_agree_in_all_three_executions(case, options):
+    model, input_shape, seed = case
+    try:
+        design = create_design(model, "rec", input_shape=input_shape, **_cnn_parallelism(options))
+    except ValueError as error:  # budgets below what the model needs
+        assert str(error).startswith(("target_ii must be at least", "max_multipliers must be"))
+        assume(False)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(4, *input_shape, generator=g) * 3
+    x[0] = 100.0  # saturates
+    with torch.no_grad():
+        expected = model(x)
+    x_int = design.quantize_input(x)
+    reference = design.to_model_layout(design.interpret(x_int))
+    scale = 2.0**design.graph.output_type.dtype.frac_bits
+    want = (expected.double() * scale).numpy().astype(np.int64).reshape(len(x), -1)
+    np.testing.assert_array_equal(reference.reshape(len(x), -1), want)
+    simulated = design.run(x_int, stall_percent=20, seed=seed % 1000 + 1).outputs
+    np.testing.assert_array_equal(design.to_model_layout(simulated), reference)
     TALLY["models"] += 1
     TALLY["samples"] += len(x)
     TALLY["outputs"] += expected.numel()
