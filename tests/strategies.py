@@ -739,7 +739,9 @@ class RecurrentModel(torch.nn.Module):
             return self.head(out[:, -1])
         if self.use == "every":
             return self.head(out)
-        h = state[0] if isinstance(state, tuple) else state
+        from elasticai.creator.nn.fixed_point import LSTM
+
+        h = state[0] if isinstance(self.rnn, LSTM) else state  # (h_n, c_n) or h_n
         return self.head(h[self.layer])
 
 

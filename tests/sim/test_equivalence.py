@@ -17,6 +17,7 @@ import torch
 from hypothesis import assume, given, settings
 
 from elasticai.creator import create_design
+from elasticai.creator.analysis.timing import predict_timing
 from tests.conftest import TALLY
 from tests.strategies import (
     chains,
@@ -129,6 +130,10 @@ def test_random_recurrent_models_agree_in_all_three_executions(case, options):
     np.testing.assert_array_equal(reference.reshape(len(x), -1), want)
     simulated = design.run(x_int, stall_percent=20, seed=seed % 1000 + 1).outputs
     np.testing.assert_array_equal(design.to_model_layout(simulated), reference)
+    # the timing model: the first sample's latency without stalls, as GHDL measures it
+    run = design.run(x_int[:1], stall_percent=0)
+    measured = int(run.output_cycles[0] - run.input_cycles[0])
+    assert measured == predict_timing(design.graph).latency_cycles
     TALLY["models"] += 1
     TALLY["samples"] += len(x)
     TALLY["outputs"] += expected.numel()

@@ -8,14 +8,15 @@
 --          feedback buffer (zeros in the first step of a sequence), as one vector z
 --   ec_linear: pre = requantize(W z + b -> G), its rows grouped by hidden unit (the G gate
 --          rows of unit 0, then of unit 1, ...), P_OUT rows a beat
---   serializer: a ring buffer of two steps' gate beats (ec_linear is never held up),
+--   serializer: a ring buffer of three steps' gate beats (ec_linear is never held up),
 --          read out an element at a time (the padding of a step's last beat dropped)
 --   ec_rnn_cell: the gates of one unit -> h_j (and the state kept there)
 --   feedback: every h_j is written to the buffer the merge reads for the next step, and
 --          leaves at m_axis (or, with LAST_ONLY, only in the last step of a sequence).
--- The merge sends h_{t-1}[j] once the cell has produced it; the whole vector z of step t is
--- in ec_linear before any gate of step t leaves it, so the buffer is read before the cell
--- overwrites an entry.
+-- The merge sends h_{t-1}[j] once the cell has produced it, from one of two banks (by the
+-- parity of the step): ec_linear may send the first gates of step t before the whole
+-- vector of step t is in (where weights are zero), so h_t[j] may come before the merge
+-- has sent all of h_{t-1}; h_{t+1} cannot (step t+1's last gates need all of h_t).
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -112,7 +113,7 @@ architecture rtl of ec_recurrent is
   signal p_last  : std_logic;
   signal s_lane  : natural range 0 to L_P_OUT - 1 := 0;
   signal s_row   : natural range 0 to ROWS_PER_STEP - 1 := 0;
-  constant RING  : positive := 2 * BEATS_OUT;
+  constant RING  : positive := 3 * BEATS_OUT;
   signal w_ptr   : natural range 0 to RING - 1 := 0;
   signal r_ptr   : natural range 0 to RING - 1 := 0;
   signal r_count : natural range 0 to RING := 0;
@@ -132,10 +133,16 @@ architecture rtl of ec_recurrent is
   signal h_last_step : std_logic;
   signal h_emit  : boolean;
 
-  type hbuf_t is array (0 to HIDDEN - 1) of std_logic_vector(X_WIDTH - 1 downto 0);
+  -- two banks by the parity of the step: the cell may write h_t[j] before the merge has
+  -- sent every h_{t-1}[k] (ec_linear sends a gate as soon as the inputs it needs are in;
+  -- where weights are zero that is before the whole vector is)
+  type hbuf_t is array (0 to 2 * HIDDEN - 1) of std_logic_vector(X_WIDTH - 1 downto 0);
   signal hbuf  : hbuf_t := (others => (others => '0'));
-  signal fresh : std_logic_vector(0 to HIDDEN - 1) := (others => '0');  -- h_{t-1}[j] there
+  signal fresh : std_logic_vector(0 to 2 * HIDDEN - 1) := (others => '0');  -- h[j] there
   signal c_unit : natural range 0 to HIDDEN - 1 := 0;
+  signal c_step : natural range 0 to STEPS - 1 := 0;
+  signal w_slot : natural range 0 to 2 * HIDDEN - 1;  -- where the cell's h goes
+  signal r_slot : natural range 0 to 2 * HIDDEN - 1;  -- where the merge reads h_{t-1}
   signal taking_h : boolean;
   signal h_index  : natural range 0 to HIDDEN - 1;  -- the h element the merge is at
 begin
@@ -143,14 +150,16 @@ begin
   -- x beats pass straight through; h beats come from the buffer once fresh
   taking_h <= m_elem >= INPUTS;
   h_index <= m_elem - INPUTS when m_elem >= INPUTS else 0;
+  r_slot <= h_index + HIDDEN * ((m_step + 1) mod 2);
+  w_slot <= c_unit + HIDDEN * (c_step mod 2);
   s_axis_tready <= '1' when rst = '0' and not taking_h and z_ready = '1' else '0';
   z_valid <= '0' when rst /= '0'
              else s_axis_tvalid when not taking_h
              else '1' when m_step = 0
-             else fresh(h_index);
+             else fresh(r_slot);
   z_data <= s_axis_tdata when not taking_h
             else (others => '0') when m_step = 0
-            else hbuf(h_index);
+            else hbuf(r_slot);
   z_last <= '1' when m_elem = INPUTS + HIDDEN - 1 and m_step = STEPS - 1 else '0';
 
   process (clk)
@@ -205,10 +214,11 @@ begin
 
   ---------------------------------------------------------------------------- serializer
   -- The gate beats go to a ring buffer as they leave ec_linear (it is never held up); the
-  -- cell reads them an element at a time. Two steps of beats are the most there can be:
-  -- a step's beats need all h of the step before, which the cell makes only after taking
-  -- all of that step's gates, except the first step of a sequence (h = 0), whose beats
-  -- can come while the cell finishes the last step of the sequence before.
+  -- cell reads them an element at a time. Three steps of beats are the most there can be:
+  -- a step's last beat needs all h of the step before, which the cell makes only after
+  -- taking all of that step's gates; at the start of a sequence (h = 0) the first step's
+  -- beats and the early beats of the second can come while the cell finishes the last
+  -- step of the sequence before.
   p_ready <= '1' when rst = '0' else '0';
   g_valid <= '1' when rst = '0' and r_count /= 0 else '0';
   g_data <= gbuf(r_ptr)(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
@@ -300,19 +310,25 @@ begin
       if rst /= '0' then
         fresh <= (others => '0');
         c_unit <= 0;
+        c_step <= 0;
       else
         -- the merge takes h_{t-1}[j]: no longer fresh
         if taking_h and m_step /= 0 and z_valid = '1' and z_ready = '1' then
-          fresh(h_index) <= '0';
+          fresh(r_slot) <= '0';
         end if;
         if h_valid = '1' and h_ready = '1' then
-          hbuf(c_unit) <= h_data;
+          hbuf(w_slot) <= h_data;
           -- the last step's h is not read back (the next sequence starts from zero)
           if h_last_step = '0' then
-            fresh(c_unit) <= '1';
+            fresh(w_slot) <= '1';
           end if;
           if c_unit = HIDDEN - 1 then
             c_unit <= 0;
+            if c_step = STEPS - 1 then
+              c_step <= 0;
+            else
+              c_step <= c_step + 1;
+            end if;
           else
             c_unit <= c_unit + 1;
           end if;
