@@ -117,3 +117,15 @@ def test_readme_graph_example_runs_as_written():
     blocks = readme.split("```python\n")
     (code,) = [b.split("```")[0] for b in blocks[1:] if "class ResidualBlock" in b]
     exec(compile(code, "README.md", "exec"), {})
+
+
+def test_lstm_demo_is_bit_exact(tmp_path):
+    from elasticai.creator.examples import lstm
+
+    result = lstm.run(tmp_path / "lstm", epochs=2, samples=6)
+    assert result.simulated_samples == 6
+    assert result.mismatches == 0
+    assert result.outputs == 6 * 4
+    assert result.hardware_accuracy == result.model_accuracy_simulated
+    assert result.initiation_interval <= lstm.DEFAULT_II and result.gate_rows_per_beat > 1
+    assert (tmp_path / "lstm" / "lstm_classifier.vhd").is_file()

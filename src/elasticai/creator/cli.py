@@ -1,7 +1,8 @@
 """Command line.
 
 ``elasticai-creator demo``: the built-in digits example (train, translate, simulate);
-``elasticai-creator demo --example timeseries``: the 1-D CNN on generated sensor signals.
+``elasticai-creator demo --example timeseries``: the 1-D CNN on generated sensor signals;
+``elasticai-creator demo --example lstm``: an LSTM on the same kind of signals.
 Options after it go to the example (``elasticai-creator demo --example timeseries --help``).
 
 Your own models: ``MODULE:FUNCTION`` names a function in your Python module (found from
@@ -312,6 +313,7 @@ def _simulate(args: argparse.Namespace) -> int:
 _EXAMPLES = {
     "digits": "a fixed-point MLP on scikit-learn's digits (the default)",
     "timeseries": "a fixed-point 1-D CNN on generated sensor signals",
+    "lstm": "a fixed-point LSTM on generated sensor signals",
 }
 
 
@@ -366,7 +368,8 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="train a built-in example, translate it and simulate it in GHDL "
         "(--example digits: an MLP on scikit-learn's digits, the default; "
-        "--example timeseries: a 1-D CNN on generated sensor signals)",
+        "--example timeseries: a 1-D CNN on generated sensor signals; "
+        "--example lstm: an LSTM on generated sensor signals)",
         add_help=False,
         allow_abbrev=False,
     )
