@@ -32,6 +32,8 @@ from elasticai.creator.arithmetic import FixedType  # noqa: E402
 from elasticai.creator.examples import digits  # noqa: E402
 from elasticai.creator.nn import Sequential  # noqa: E402
 from elasticai.creator.nn.fixed_point import (  # noqa: E402
+    GRU,
+    LSTM,
     AdaptiveAvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -44,7 +46,7 @@ from elasticai.creator.nn.fixed_point import (  # noqa: E402
     MaxPool2d,
     ReLU,
 )
-from elasticai.creator.ops import LinearOp  # noqa: E402
+from elasticai.creator.ops import LinearOp, RecurrentLayerOp  # noqa: E402
 from elasticai.creator.synth import SynthesisError  # noqa: E402
 
 
@@ -174,7 +176,31 @@ def resnet8() -> torch.nn.Module:
     return model.eval()
 
 
-INPUT_SHAPES = {"cnn1d": (1, 64), "cnn2d": (1, 8, 8), "resnet8": (3, 32, 32)}
+class Recurrent(torch.nn.Module):
+    """The original elasticai.creator's LSTM configuration: one value a step, 16 steps,
+    hidden size 20, then ``Linear(20, 1)`` on the last step; 8/4 bits."""
+
+    def __init__(self, cell: type) -> None:
+        super().__init__()
+        self.rnn = cell(1, 20, 8, 4, batch_first=True)
+        self.fc = Linear(20, 1, 8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
+def recurrent(cell: type) -> Callable[[], torch.nn.Module]:
+    return lambda: random_weights(Recurrent(cell), 11).eval()
+
+
+INPUT_SHAPES = {
+    "cnn1d": (1, 64),
+    "cnn2d": (1, 8, 8),
+    "resnet8": (3, 32, 32),
+    "lstm 1-20": (16, 1),
+    "gru 1-20": (16, 1),
+}
 
 
 def input_shape(model: torch.nn.Module) -> tuple[int, ...]:
@@ -200,6 +226,8 @@ SETTINGS_FULL: dict[str, list[dict]] = {
     "cnn1d": [{}, {"target_ii": 1024}, {"target_ii": 256}, {"parallelism": "full"}],
     "cnn2d": [{}, {"target_ii": 256}, {"parallelism": "full"}],
     "resnet8": [{}, {"target_ii": 65536}, {"target_ii": 8192}],
+    "lstm 1-20": [{}, {"target_ii": 7000}, {"parallelism": "full"}],
+    "gru 1-20": [{}, {"target_ii": 7000}, {"parallelism": "full"}],
 }
 SETTINGS_QUICK: dict[str, list[dict]] = {
     "readme": [{}],
@@ -210,6 +238,8 @@ SETTINGS_QUICK: dict[str, list[dict]] = {
     "cnn1d": [{}, {"parallelism": "full"}],
     "cnn2d": [{}],
     "resnet8": [{"target_ii": 65536}],
+    "lstm 1-20": [{}],
+    "gru 1-20": [{}],
 }
 MODELS = {
     "readme": (readme_model, "16/8"),
@@ -220,6 +250,8 @@ MODELS = {
     "cnn1d": (cnn1d, "8/4"),
     "cnn2d": (cnn2d, "8/4"),
     "resnet8": (resnet8, "8/4"),
+    "lstm 1-20": (recurrent(LSTM), "8/4"),
+    "gru 1-20": (recurrent(GRU), "8/4"),
 }
 #: Simulated samples at most per CNN row (serial CNNs take thousands of cycles a sample).
 CNN_SAMPLES = 20
@@ -268,6 +300,10 @@ def row(
         n.op.macs() * (n.input_type.size // n.op.weight.shape[1])  # type: ignore[union-attr]
         for n in linears
     )
+    for n in design.graph.nodes:  # a recurrent layer's gate matrix: p_out rows a beat
+        if isinstance(n.op, RecurrentLayerOp):
+            mults += n.op.p_out
+            macs += n.op.steps * n.op.layer.linear.macs()
     utilisation = macs / (report["initiation_interval"] * mults)
     return [
         name,
