@@ -136,3 +136,45 @@ def test_hard_activations_in_hardware(workdir, cell):
     x = inputs(op, 2, 4, seed=2)
     expected, _, _ = op.interpret_sequence(x)
     assert np.array_equal(run_layer(workdir, op, x, 2, 20), expected)
+
+
+@pytest.mark.parametrize(
+    ("cell", "inputs_", "hidden", "steps", "p_out", "last_only"),
+    [
+        ("lstm", 1, 5, 3, 1, False),
+        ("gru", 2, 3, 4, 4, False),
+        ("rnn", 3, 4, 3, 2, True),
+        ("lstm", 1, 20, 16, 20, True),
+        ("lstm", 2, 3, 2, 12, False),
+    ],
+)
+def test_the_timing_model_predicts_every_beat(
+    workdir, cell, inputs_, hidden, steps, p_out, last_only
+):
+    """Without stalls: the cycle the layer takes every input beat and the cycle every h
+    leaves (each step's, so the latency and interval per step and per sequence) are what
+    ``recurrent_flow`` predicts from when the source offers the beats."""
+    from elasticai.creator.ops.recurrent import recurrent_flow
+
+    m = layer(cell, inputs_, hidden, (8, 4), seed=3)
+    (op,) = m.recurrent_ops()
+    x = inputs(op, 3, steps, seed=1)
+    generics = hardware_generics(op, steps, p_out, last_only)
+    mapping = ",\n      ".join(f"{k} => {v}" for k, v in generics.items())
+    dut = f"""dut : entity work.ec_recurrent generic map ({mapping})
+    port map (clk => clk, rst => rst, s_axis_tdata => a_tdata, s_axis_tvalid => a_tvalid,
+              s_axis_tready => a_tready, s_axis_tlast => a_tlast, m_axis_tdata => y_tdata,
+              m_axis_tvalid => y_tvalid, m_axis_tready => y_tready, m_axis_tlast => y_tlast);"""
+    flat = x.reshape(3, -1)
+    beats = [
+        (pack([int(v)], 8), int(k == flat.shape[1] - 1)) for s in flat for k, v in enumerate(s)
+    ]
+    n_out = 3 * (1 if last_only else steps) * hidden
+    run = run_tb(workdir, dut, [Src("a", 8, beats, 0, 3)], [Snk("y", 8, n_out, 0, 4)])
+    measured_out = np.array([c for _, _, c in run.out["y"]])
+    measured_taken = np.array(run.src["a"])
+    # the source offers every beat at once: arrivals are "as early as taken allows"
+    taken, out = recurrent_flow(op, steps, p_out, last_only, np.zeros(len(beats), np.int64))
+    offset = measured_taken[0] - taken[0]
+    assert np.array_equal(measured_taken - offset, taken)
+    assert np.array_equal(measured_out - offset, out)

@@ -177,3 +177,19 @@ def test_estimate_is_within_a_factor_of_two_of_yosys(cell, options):
     assert guess["dsp"] == actual["dsp"] and guess["bram"] == actual["bram"], (guess, actual)
     for key in ("lut", "ff"):
         assert 0.5 <= guess[key] / actual[key] <= 2, (key, guess[key], actual[key])
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("when", [0.3, 0.6, 0.9])
+def test_a_reset_mid_sequence_clears_the_state(cell, when):
+    """A reset in the middle of a run (inside a sequence, with state in the cell): the
+    inputs are sent again and every output after the reset is exact."""
+    torch.manual_seed(9)
+    model = ManyToOne(cell, 2, 4).eval()
+    design = create_design(model, "rec", input_shape=(5, 2), target_ii=200)
+    x_int = design.quantize_input(torch.randn(4, 5, 2) * 3)
+    expected = design.interpret(x_int)
+    base = design.run(x_int, stall_percent=0)
+    cycle = int(base.output_cycles[-1] * when) + 1
+    result = design.run(x_int, reset_cycle=cycle, hold_cycles=30)
+    assert (result.outputs == expected).all()
