@@ -456,7 +456,7 @@ def inner_linear(op: RecurrentOp, p_out: int) -> tuple[LinearOp, Node]:
 BANK_DELAY = 1
 
 #: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake.
-CELL_TAIL = {"lstm": 3, "gru": 3, "rnn": 1}
+CELL_TAIL = {"lstm": 4, "gru": 4, "rnn": 1}
 
 
 def recurrent_flow(
@@ -765,15 +765,15 @@ _SCHEMA: dict[str, r.Reader] = {
 
 
 def _cell_products(op: RecurrentLayerOp) -> list[tuple[int, int]]:
-    """The operand widths of ``ec_rnn_cell``'s multipliers: one per piecewise function
-    (``(x - base) * mul``) and the products of the state update."""
+    """The operand widths of ``ec_rnn_cell``'s multipliers: the one of its evaluation unit
+    (``(x - base) * mul``, shared by every function) and, but for the RNN, the one all
+    products of the state update share."""
     from elasticai.creator.arithmetic import signed_width
 
     layer = op.layer
-    g = layer.g_type.total_bits
-    x = layer.x_type.total_bits
+    g, x = layer.g_type.total_bits, layer.x_type.total_bits
     a = layer.a_type.total_bits if layer.a_type else x
-    c = layer.c_type.total_bits if layer.c_type else x
+    c = layer.c_type.total_bits if layer.c_type else 2
     functions = [
         (f, t)
         for f, t in (
@@ -783,16 +783,12 @@ def _cell_products(op: RecurrentLayerOp) -> list[tuple[int, int]]:
         )
         if f is not None and t is not None
     ]
-    products = []
-    for f, t in functions:
-        piece = f if isinstance(f, PiecewiseOp) else as_piecewise(f, t)
-        bases = signed_width(min(piece.bases), max(piece.bases))
-        muls = signed_width(min(piece.muls), max(piece.muls))
-        products.append((max(t.total_bits, bases) + 1, muls))
-    if layer.cell == "lstm":
-        products += [(a, c), (a, a), (a, a)]
-    elif layer.cell == "gru":
-        products += [(a, g), (a + 2, a), (a, x)]
+    pieces = [f if isinstance(f, PiecewiseOp) else as_piecewise(f, t) for f, t in functions]
+    bases = signed_width(min(min(p.bases) for p in pieces), max(max(p.bases) for p in pieces))
+    muls = signed_width(min(min(p.muls) for p in pieces), max(max(p.muls) for p in pieces))
+    products = [(max(g, c, bases) + 1, muls)]
+    if layer.cell != "rnn":
+        products.append((a + 2, max(a, c, g, x)))
     return products
 
 

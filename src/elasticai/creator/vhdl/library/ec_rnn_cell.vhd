@@ -14,11 +14,15 @@
 --   RNN:  h = F1(pre) (G -> X).
 -- Fk are piecewise-linear functions as in ec_piecewise (segment k = number of j >= 1 with
 -- x >= BREAKS[j]; y = apply_overflow(shift_round((x - BASES[k]) * MULS[k] + ADDS[k],
--- SHIFT, ROUNDING), OVERFLOW, out width)), one shared evaluation per function.
--- The state (c for LSTM, h for GRU) reads as zero in the first step of every sequence and
--- after reset. One unit at a time: its G beats are taken one per cycle as they come
--- (F0/F1 evaluated as each is taken), then two cycles of arithmetic, then the output beat
--- waits to be taken; a unit takes at least G + 3 cycles.
+-- SHIFT, ROUNDING), OVERFLOW, out width)).
+-- Shared hardware: ONE evaluation unit serves all three functions (their constants in one
+-- table, selected by the step of the unit's work) and ONE multiplier all products of the
+-- state update, each used once a cycle. The state (c for LSTM, h for GRU) reads as zero in
+-- the first step of every sequence and after reset. One unit at a time: its G beats are
+-- taken one per cycle as they come (evaluated as each is taken), then three cycles of
+-- arithmetic (LSTM: f*c; i*g and c'; tanh(c') and o*tanh(c'); GRU: r*nh and n_pre;
+-- tanh and (1-z)*n; z*h and h'), then the output beat waits to be taken: a unit takes at
+-- least G + 4 cycles (RNN: 2).
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -90,16 +94,6 @@ architecture rtl of ec_rnn_cell is
   end function;
   constant G : positive := gates;
 
-  -- F1's output: A, or X for the RNN
-  function f1_width return positive is
-  begin
-    if CELL = 2 then
-      return X_WIDTH;
-    end if;
-    return A_WIDTH;
-  end function;
-  constant F1_W : positive := f1_width;
-
   function state_width return positive is
   begin
     if CELL = 0 then
@@ -109,38 +103,97 @@ architecture rtl of ec_rnn_cell is
   end function;
   constant S_WIDTH : positive := state_width;
 
-  -- piecewise evaluation, as ec_piecewise computes it
-  function pw(x : signed; segments : positive; breaks, bases, muls, adds : std_logic_vector;
-              out_width : positive) return signed is
-    constant XW : positive := x'length;
-    constant BR : std_logic_vector(breaks'length - 1 downto 0) := breaks;
-    constant BA : std_logic_vector(bases'length - 1 downto 0) := bases;
-    constant MU : std_logic_vector(muls'length - 1 downto 0) := muls;
-    constant AD : std_logic_vector(adds'length - 1 downto 0) := adds;
-    constant DW : positive := imax(XW, PW_B) + 1;
-    constant PW : positive := DW + PW_M;
-    constant TW : positive := imax(PW, PW_A) + 1;
-    variable k : natural range 0 to segments - 1 := 0;
-    variable d : signed(DW - 1 downto 0);
-    variable t : signed(TW - 1 downto 0);
-    variable b : signed(PW_B - 1 downto 0);
-    variable m : signed(PW_M - 1 downto 0);
-    variable a : signed(PW_A - 1 downto 0);
+  -- the evaluation unit: inputs of F0/F1 (G) and F2 (C) in one width
+  constant EW : positive := imax(G_WIDTH, C_WIDTH);
+  constant MAXSEG : positive := imax(F0_SEGMENTS, imax(F1_SEGMENTS, F2_SEGMENTS));
+  type b_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_B - 1 downto 0);
+  type m_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_M - 1 downto 0);
+  type a_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_A - 1 downto 0);
+
+  -- entry j of a table generic (zero where the generic is shorter: a function the cell
+  -- does not use keeps its default)
+  function entry(v : std_logic_vector; j : natural; w : positive) return signed is
+    constant vn : std_logic_vector(v'length - 1 downto 0) := v;
   begin
-    for j in 1 to segments - 1 loop
-      if x >= signed(BR(j * XW + XW - 1 downto j * XW)) then
-        k := j;
-      end if;
-    end loop;
-    b := signed(BA(k * PW_B + PW_B - 1 downto k * PW_B));
-    m := signed(MU(k * PW_M + PW_M - 1 downto k * PW_M));
-    a := signed(AD(k * PW_A + PW_A - 1 downto k * PW_A));
-    d := resize(x, DW) - resize(b, DW);
-    t := resize(d * m, TW) + resize(a, TW);
-    return requantize(t, PW_SHIFT, ROUNDING, OVERFLOW, out_width);
+    if v'length < (j + 1) * w then
+      return to_signed(0, w);
+    end if;
+    return signed(vn(j * w + w - 1 downto j * w));
   end function;
 
-  type state_t is (TAKE, MIX, SQUASH, SEND);
+  function f_segments(f : natural) return positive is
+  begin
+    if f = 0 then
+      return F0_SEGMENTS;
+    elsif f = 1 then
+      return F1_SEGMENTS;
+    end if;
+    return F2_SEGMENTS;
+  end function;
+
+  function load_b return b_tab is
+    variable t : b_tab := (others => (others => '0'));
+  begin
+    for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_BASES, j, PW_B); end loop;
+    for j in 0 to F1_SEGMENTS - 1 loop t(MAXSEG + j) := entry(F1_BASES, j, PW_B); end loop;
+    for j in 0 to F2_SEGMENTS - 1 loop t(2 * MAXSEG + j) := entry(F2_BASES, j, PW_B); end loop;
+    return t;
+  end function;
+
+  function load_m return m_tab is
+    variable t : m_tab := (others => (others => '0'));
+  begin
+    for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_MULS, j, PW_M); end loop;
+    for j in 0 to F1_SEGMENTS - 1 loop t(MAXSEG + j) := entry(F1_MULS, j, PW_M); end loop;
+    for j in 0 to F2_SEGMENTS - 1 loop t(2 * MAXSEG + j) := entry(F2_MULS, j, PW_M); end loop;
+    return t;
+  end function;
+
+  function load_a return a_tab is
+    variable t : a_tab := (others => (others => '0'));
+  begin
+    for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_ADDS, j, PW_A); end loop;
+    for j in 0 to F1_SEGMENTS - 1 loop t(MAXSEG + j) := entry(F1_ADDS, j, PW_A); end loop;
+    for j in 0 to F2_SEGMENTS - 1 loop t(2 * MAXSEG + j) := entry(F2_ADDS, j, PW_A); end loop;
+    return t;
+  end function;
+
+  constant BASES_T : b_tab := load_b;
+  constant MULS_T  : m_tab := load_m;
+  constant ADDS_T  : a_tab := load_a;
+
+  -- the segment of x in function f (its breaks compared side by side; constants)
+  function segment(x : signed(EW - 1 downto 0); f : natural) return natural is
+    variable k : natural range 0 to MAXSEG - 1 := 0;
+  begin
+    if f = 0 then
+      for j in 1 to F0_SEGMENTS - 1 loop
+        if x >= resize(entry(F0_BREAKS, j, G_WIDTH), EW) then k := j; end if;
+      end loop;
+    elsif f = 1 then
+      for j in 1 to F1_SEGMENTS - 1 loop
+        if x >= resize(entry(F1_BREAKS, j, G_WIDTH), EW) then k := j; end if;
+      end loop;
+    else
+      for j in 1 to F2_SEGMENTS - 1 loop
+        if x >= resize(entry(F2_BREAKS, j, C_WIDTH), EW) then k := j; end if;
+      end loop;
+    end if;
+    return k;
+  end function;
+
+  constant DW : positive := imax(EW, PW_B) + 1;
+  constant TW : positive := imax(DW + PW_M, PW_A) + 1;
+  -- the product unit: an activation (or 1 - z, two bits wider) times a state, an
+  -- activation or a gate
+  constant PA : positive := A_WIDTH + 2;
+  constant PB : positive := imax(imax(A_WIDTH, C_WIDTH), imax(G_WIDTH, X_WIDTH));
+  constant PP : positive := PA + PB;
+  -- sums of two shifted products
+  constant SW : positive := PP + imax(imax(SH_FC, SH_IG), imax(SH_ZN, SH_ZH)) + 1;
+  constant NW : positive := imax(G_WIDTH + A_FRAC, PP) + 1;
+
+  type state_t is (TAKE, MIX1, MIX2, SQUASH1, SQUASH2, SEND);
   signal phase : state_t := TAKE;
   signal gate  : natural range 0 to G - 1 := 0;
   signal unit  : natural range 0 to HIDDEN - 1 := 0;
@@ -149,7 +202,8 @@ architecture rtl of ec_rnn_cell is
   type acts_t is array (0 to 3) of signed(A_WIDTH - 1 downto 0);
   signal act : acts_t := (others => (others => '0'));     -- i, f, g, o / r, z
   signal raw_nx, raw_nh : signed(G_WIDTH - 1 downto 0) := (others => '0');  -- GRU
-  signal mixed : signed(imax(C_WIDTH, G_WIDTH) - 1 downto 0) := (others => '0');  -- c' / n_pre
+  signal mixed : signed(EW - 1 downto 0) := (others => '0');  -- c' / n_pre
+  signal partial : signed(SW - 1 downto 0) := (others => '0');  -- the first product, shifted
 
   type states_t is array (0 to HIDDEN - 1) of signed(S_WIDTH - 1 downto 0);
   signal state : states_t := (others => (others => '0'));
@@ -166,20 +220,20 @@ begin
   last_step <= out_last_step;
 
   process (clk)
-    variable x : signed(G_WIDTH - 1 downto 0);
     variable s : signed(S_WIDTH - 1 downto 0);
-    -- LSTM: f*c << SH_FC + i*g << SH_IG
-    constant LW : positive := imax(A_WIDTH + C_WIDTH + SH_FC, 2 * A_WIDTH + SH_IG) + 1;
-    variable lsum : signed(LW - 1 downto 0);
-    -- GRU: nx << A_FRAC + r*nh
-    constant NW : positive := imax(G_WIDTH + A_FRAC, A_WIDTH + G_WIDTH) + 1;
+    -- the evaluation unit's operands and result
+    variable ev_x : signed(EW - 1 downto 0);
+    variable ev_f : natural range 0 to 2;
+    variable ev_k : natural range 0 to MAXSEG - 1;
+    variable ev_t : signed(TW - 1 downto 0);
+    variable ev_a : signed(A_WIDTH - 1 downto 0);  -- as an activation (A)
+    variable ev_h : signed(X_WIDTH - 1 downto 0);  -- as a hidden state (X, RNN)
+    -- the product unit's operands and result
+    variable pa_v : signed(PA - 1 downto 0);
+    variable pb_v : signed(PB - 1 downto 0);
+    variable prod : signed(PP - 1 downto 0);
+    variable sum2 : signed(SW - 1 downto 0);
     variable nsum : signed(NW - 1 downto 0);
-    -- GRU: (2**A_FRAC - z)*n << SH_ZN + z*h << SH_ZH
-    constant ZW : positive := imax(2 * A_WIDTH + 2 + SH_ZN, A_WIDTH + X_WIDTH + SH_ZH) + 1;
-    variable zsum : signed(ZW - 1 downto 0);
-    variable one_minus_z : signed(A_WIDTH + 1 downto 0);
-    variable tanh_c : signed(A_WIDTH - 1 downto 0);
-    variable n : signed(A_WIDTH - 1 downto 0);
     variable y : signed(X_WIDTH - 1 downto 0);
   begin
     if rising_edge(clk) then
@@ -197,58 +251,111 @@ begin
         if step = 0 then
           s := (others => '0');
         end if;
+        -- what the evaluation unit and the product unit work on this cycle
+        ev_x := resize(signed(s_axis_tdata), EW);
+        ev_f := 0;
+        pa_v := (others => '0');
+        pb_v := (others => '0');
+        case phase is
+          when TAKE =>
+            if CELL = 2 or (CELL = 0 and gate = 2) then
+              ev_f := 1;
+            end if;
+          when MIX1 =>
+            if CELL = 0 then  -- f * c
+              pa_v := resize(act(1), PA);
+              pb_v := resize(s, PB);
+            else  -- r * nh
+              pa_v := resize(act(0), PA);
+              pb_v := resize(raw_nh, PB);
+            end if;
+          when MIX2 =>  -- i * g
+            pa_v := resize(act(0), PA);
+            pb_v := resize(act(2), PB);
+          when SQUASH1 =>
+            ev_x := mixed;
+            if CELL = 0 then  -- o * tanh(c')
+              ev_f := 2;
+            else  -- (1 - z) * tanh(n_pre)
+              ev_f := 1;
+            end if;
+          when SQUASH2 =>  -- z * h
+            pa_v := resize(act(1), PA);
+            pb_v := resize(s, PB);
+          when others =>
+            null;
+        end case;
+        ev_k := segment(ev_x, ev_f);
+        ev_t := resize((resize(ev_x, DW) - resize(BASES_T(ev_f * MAXSEG + ev_k), DW))
+                       * MULS_T(ev_f * MAXSEG + ev_k), TW)
+                + resize(ADDS_T(ev_f * MAXSEG + ev_k), TW);
+        ev_a := requantize(ev_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
+        ev_h := requantize(ev_t, PW_SHIFT, ROUNDING, OVERFLOW, X_WIDTH);
+        if phase = SQUASH1 then  -- the product of the activation just evaluated
+          if CELL = 0 then
+            pa_v := resize(act(3), PA);
+          else
+            pa_v := shift_left(to_signed(1, PA), A_FRAC) - resize(act(1), PA);
+          end if;
+          pb_v := resize(ev_a, PB);
+        end if;
+        if CELL = 2 then  -- an RNN has no products
+          prod := (others => '0');
+        else
+          prod := pa_v * pb_v;
+        end if;
+
         case phase is
           when TAKE =>
             if s_axis_tvalid = '1' then
-              x := signed(s_axis_tdata);
               if CELL = 2 then
-                out_data <= std_logic_vector(
-                  pw(x, F1_SEGMENTS, F1_BREAKS, F1_BASES, F1_MULS, F1_ADDS, X_WIDTH));
-                phase <= SEND;
+                out_data <= std_logic_vector(ev_h);
                 out_valid <= '1';
+                phase <= SEND;
               else
                 if CELL = 1 and gate = 2 then
-                  raw_nx <= x;
+                  raw_nx <= resize(ev_x, G_WIDTH);
                 elsif CELL = 1 and gate = 3 then
-                  raw_nh <= x;
-                elsif CELL = 0 and gate = 2 then
-                  act(2) <= pw(x, F1_SEGMENTS, F1_BREAKS, F1_BASES, F1_MULS, F1_ADDS, A_WIDTH);
+                  raw_nh <= resize(ev_x, G_WIDTH);
                 else
-                  act(gate) <= pw(x, F0_SEGMENTS, F0_BREAKS, F0_BASES, F0_MULS, F0_ADDS, A_WIDTH);
+                  act(gate) <= ev_a;
                 end if;
                 if gate = G - 1 then
                   gate <= 0;
-                  phase <= MIX;
+                  phase <= MIX1;
                 else
                   gate <= gate + 1;
                 end if;
               end if;
             end if;
-          when MIX =>
+          when MIX1 =>
             if CELL = 0 then
-              lsum := shift_left(resize(act(1) * s, LW), SH_FC)
-                      + shift_left(resize(act(0) * act(2), LW), SH_IG);
-              mixed <= resize(requantize(lsum, SH_C, ROUNDING, OVERFLOW, C_WIDTH), mixed'length);
-            elsif CELL = 1 then
-              nsum := shift_left(resize(raw_nx, NW), A_FRAC) + resize(act(0) * raw_nh, NW);
-              mixed <= resize(requantize(nsum, A_FRAC, ROUNDING, OVERFLOW, G_WIDTH), mixed'length);
+              partial <= shift_left(resize(prod, SW), SH_FC);
+              phase <= MIX2;
+            else
+              nsum := shift_left(resize(raw_nx, NW), A_FRAC) + resize(prod, NW);
+              mixed <= resize(requantize(nsum, A_FRAC, ROUNDING, OVERFLOW, G_WIDTH), EW);
+              phase <= SQUASH1;
             end if;
-            phase <= SQUASH;
-          when SQUASH =>
+          when MIX2 =>
+            sum2 := partial + shift_left(resize(prod, SW), SH_IG);
+            mixed <= resize(requantize(sum2, SH_C, ROUNDING, OVERFLOW, C_WIDTH), EW);
+            phase <= SQUASH1;
+          when SQUASH1 =>
             if CELL = 0 then
-              tanh_c := pw(mixed(C_WIDTH - 1 downto 0), F2_SEGMENTS, F2_BREAKS, F2_BASES,
-                           F2_MULS, F2_ADDS, A_WIDTH);
-              y := requantize(act(3) * tanh_c, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
-              state(unit) <= mixed(C_WIDTH - 1 downto 0);
-            elsif CELL = 1 then
-              n := pw(mixed(G_WIDTH - 1 downto 0), F1_SEGMENTS, F1_BREAKS, F1_BASES, F1_MULS,
-                      F1_ADDS, A_WIDTH);
-              one_minus_z := shift_left(to_signed(1, A_WIDTH + 2), A_FRAC) - resize(act(1), A_WIDTH + 2);
-              zsum := shift_left(resize(one_minus_z * n, ZW), SH_ZN)
-                      + shift_left(resize(act(1) * s, ZW), SH_ZH);
-              y := requantize(zsum, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
-              state(unit) <= resize(y, S_WIDTH);
+              y := requantize(prod, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
+              state(unit) <= resize(mixed, S_WIDTH);
+              out_data <= std_logic_vector(y);
+              out_valid <= '1';
+              phase <= SEND;
+            else
+              partial <= shift_left(resize(prod, SW), SH_ZN);
+              phase <= SQUASH2;
             end if;
+          when SQUASH2 =>
+            sum2 := partial + shift_left(resize(prod, SW), SH_ZH);
+            y := requantize(sum2, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
+            state(unit) <= resize(y, S_WIDTH);
             out_data <= std_logic_vector(y);
             out_valid <= '1';
             phase <= SEND;
