@@ -456,7 +456,7 @@ def inner_linear(op: RecurrentOp, p_out: int) -> tuple[LinearOp, Node]:
 BANK_DELAY = 1
 
 #: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake.
-CELL_TAIL = {"lstm": 4, "gru": 4, "rnn": 1}
+CELL_TAIL = {"lstm": 7, "gru": 7, "rnn": 3}
 
 
 def recurrent_flow(

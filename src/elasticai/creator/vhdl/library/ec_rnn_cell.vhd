@@ -16,13 +16,18 @@
 -- x >= BREAKS[j]; y = apply_overflow(shift_round((x - BASES[k]) * MULS[k] + ADDS[k],
 -- SHIFT, ROUNDING), OVERFLOW, out width)).
 -- Shared hardware: ONE evaluation unit serves all three functions (their constants in one
--- table, selected by the step of the unit's work) and ONE multiplier all products of the
--- state update, each used once a cycle. The state (c for LSTM, h for GRU) reads as zero in
--- the first step of every sequence and after reset. One unit at a time: its G beats are
--- taken one per cycle as they come (evaluated as each is taken), then three cycles of
--- arithmetic (LSTM: f*c; i*g and c'; tanh(c') and o*tanh(c'); GRU: r*nh and n_pre;
--- tanh and (1-z)*n; z*h and h'), then the output beat waits to be taken: a unit takes at
--- least G + 4 cycles (RNN: 2).
+-- table, selected by the job) and ONE multiplier all products of the state update. The
+-- evaluation unit is a pipeline of three register stages (segment; multiply-add; round
+-- and overflow): a job issued in cycle c has its result from cycle c + 3. The state (c for
+-- LSTM, h for GRU) reads as zero in the first step of every sequence and after reset.
+-- One unit at a time: its G beats are taken one per cycle as they come (each issued to the
+-- evaluation unit as it is taken), then a fixed schedule counted from the last one (tick t
+-- is t cycles after it):
+--   LSTM: 1 f*c; 2 i*g, c'; 3 issue tanh(c'); 6 o*tanh(c'), h' -> output register
+--   GRU:  1 r*nh, n_pre; 2 issue tanh(n_pre); 5 (1-z)*n; 6 z*h, h' -> output register
+--   RNN:  the result of the job issued with the beat goes to the output register (tick 2)
+-- and the output beat leaves from the next cycle on (TAIL = 7, 7 and 3 cycles after the
+-- last beat taken, when taken at once); the next unit's beats are taken after it.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -193,17 +198,29 @@ architecture rtl of ec_rnn_cell is
   constant SW : positive := PP + imax(imax(SH_FC, SH_IG), imax(SH_ZN, SH_ZH)) + 1;
   constant NW : positive := imax(G_WIDTH + A_FRAC, PP) + 1;
 
-  type state_t is (TAKE, MIX1, MIX2, SQUASH1, SQUASH2, SEND);
+  type state_t is (TAKE, WORK, SEND);
   signal phase : state_t := TAKE;
   signal gate  : natural range 0 to G - 1 := 0;
+  signal tick  : natural range 0 to 7 := 0;
   signal unit  : natural range 0 to HIDDEN - 1 := 0;
   signal step  : natural range 0 to STEPS - 1 := 0;
 
   type acts_t is array (0 to 3) of signed(A_WIDTH - 1 downto 0);
   signal act : acts_t := (others => (others => '0'));     -- i, f, g, o / r, z
+  signal evr : signed(A_WIDTH - 1 downto 0) := (others => '0');  -- tanh(c') / n
   signal raw_nx, raw_nh : signed(G_WIDTH - 1 downto 0) := (others => '0');  -- GRU
   signal mixed : signed(EW - 1 downto 0) := (others => '0');  -- c' / n_pre
   signal partial : signed(SW - 1 downto 0) := (others => '0');  -- the first product, shifted
+
+  -- the evaluation pipeline: job destination 0-3 act(k), 4 evr, 5 the output (RNN)
+  signal a_valid : std_logic := '0';
+  signal a_x     : signed(EW - 1 downto 0) := (others => '0');
+  signal a_f     : natural range 0 to 2 := 0;
+  signal a_k     : natural range 0 to MAXSEG - 1 := 0;
+  signal a_dest  : natural range 0 to 5 := 0;
+  signal b_valid : std_logic := '0';
+  signal b_t     : signed(TW - 1 downto 0) := (others => '0');
+  signal b_dest  : natural range 0 to 5 := 0;
 
   type states_t is array (0 to HIDDEN - 1) of signed(S_WIDTH - 1 downto 0);
   signal state : states_t := (others => (others => '0'));
@@ -221,27 +238,27 @@ begin
 
   process (clk)
     variable s : signed(S_WIDTH - 1 downto 0);
-    -- the evaluation unit's operands and result
+    variable issue : boolean;
     variable ev_x : signed(EW - 1 downto 0);
     variable ev_f : natural range 0 to 2;
-    variable ev_k : natural range 0 to MAXSEG - 1;
-    variable ev_t : signed(TW - 1 downto 0);
-    variable ev_a : signed(A_WIDTH - 1 downto 0);  -- as an activation (A)
-    variable ev_h : signed(X_WIDTH - 1 downto 0);  -- as a hidden state (X, RNN)
-    -- the product unit's operands and result
+    variable ev_dest : natural range 0 to 5;
     variable pa_v : signed(PA - 1 downto 0);
     variable pb_v : signed(PB - 1 downto 0);
     variable prod : signed(PP - 1 downto 0);
     variable sum2 : signed(SW - 1 downto 0);
     variable nsum : signed(NW - 1 downto 0);
     variable y : signed(X_WIDTH - 1 downto 0);
+    variable taken_last : boolean;
   begin
     if rising_edge(clk) then
       if rst /= '0' then
         phase <= TAKE;
         gate <= 0;
+        tick <= 0;
         unit <= 0;
         step <= 0;
+        a_valid <= '0';
+        b_valid <= '0';
         out_valid <= '0';
         out_last <= '0';
         out_last_step <= '0';
@@ -251,53 +268,63 @@ begin
         if step = 0 then
           s := (others => '0');
         end if;
-        -- what the evaluation unit and the product unit work on this cycle
+
+        -- what this cycle issues to the evaluation unit and multiplies
+        issue := false;
         ev_x := resize(signed(s_axis_tdata), EW);
         ev_f := 0;
+        ev_dest := gate;
         pa_v := (others => '0');
         pb_v := (others => '0');
-        case phase is
-          when TAKE =>
-            if CELL = 2 or (CELL = 0 and gate = 2) then
+        taken_last := false;
+        if phase = TAKE and s_axis_tvalid = '1' then
+          taken_last := gate = G - 1;
+          if CELL = 2 then
+            issue := true;
+            ev_f := 1;
+            ev_dest := 5;
+          elsif CELL = 0 or gate < 2 then
+            issue := true;
+            if CELL = 0 and gate = 2 then
               ev_f := 1;
             end if;
-          when MIX1 =>
-            if CELL = 0 then  -- f * c
+          end if;
+        elsif phase = WORK then
+          -- (if/elsif, not case: GHDL writes a VHDL case as a Verilog case without a
+          -- default, which Yosys turns into latches)
+          if CELL = 0 then
+            if tick = 1 then  -- f * c
               pa_v := resize(act(1), PA);
               pb_v := resize(s, PB);
-            else  -- r * nh
+            elsif tick = 2 then  -- i * g
+              pa_v := resize(act(0), PA);
+              pb_v := resize(act(2), PB);
+            elsif tick = 3 then  -- tanh(c')
+              issue := true;
+              ev_x := mixed;
+              ev_f := 2;
+              ev_dest := 4;
+            elsif tick = 6 then  -- o * tanh(c')
+              pa_v := resize(act(3), PA);
+              pb_v := resize(evr, PB);
+            end if;
+          elsif CELL = 1 then
+            if tick = 1 then  -- r * nh
               pa_v := resize(act(0), PA);
               pb_v := resize(raw_nh, PB);
-            end if;
-          when MIX2 =>  -- i * g
-            pa_v := resize(act(0), PA);
-            pb_v := resize(act(2), PB);
-          when SQUASH1 =>
-            ev_x := mixed;
-            if CELL = 0 then  -- o * tanh(c')
-              ev_f := 2;
-            else  -- (1 - z) * tanh(n_pre)
+            elsif tick = 2 then  -- tanh(n_pre)
+              issue := true;
+              ev_x := mixed;
               ev_f := 1;
+              ev_dest := 4;
+            elsif tick = 5 then  -- (1 - z) * n
+              pa_v := shift_left(to_signed(1, PA), A_FRAC) - resize(act(1), PA);
+              pb_v := resize(evr, PB);
+            elsif tick = 6 then  -- z * h
+              pa_v := resize(act(1), PA);
+              pb_v := resize(s, PB);
             end if;
-          when SQUASH2 =>  -- z * h
-            pa_v := resize(act(1), PA);
-            pb_v := resize(s, PB);
-          when others =>
-            null;
-        end case;
-        ev_k := segment(ev_x, ev_f);
-        ev_t := resize((resize(ev_x, DW) - resize(BASES_T(ev_f * MAXSEG + ev_k), DW))
-                       * MULS_T(ev_f * MAXSEG + ev_k), TW)
-                + resize(ADDS_T(ev_f * MAXSEG + ev_k), TW);
-        ev_a := requantize(ev_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
-        ev_h := requantize(ev_t, PW_SHIFT, ROUNDING, OVERFLOW, X_WIDTH);
-        if phase = SQUASH1 then  -- the product of the activation just evaluated
-          if CELL = 0 then
-            pa_v := resize(act(3), PA);
-          else
-            pa_v := shift_left(to_signed(1, PA), A_FRAC) - resize(act(1), PA);
           end if;
-          pb_v := resize(ev_a, PB);
         end if;
         if CELL = 2 then  -- an RNN has no products
           prod := (others => '0');
@@ -305,76 +332,95 @@ begin
           prod := pa_v * pb_v;
         end if;
 
-        case phase is
-          when TAKE =>
-            if s_axis_tvalid = '1' then
-              if CELL = 2 then
-                out_data <= std_logic_vector(ev_h);
-                out_valid <= '1';
-                phase <= SEND;
-              else
-                if CELL = 1 and gate = 2 then
-                  raw_nx <= resize(ev_x, G_WIDTH);
-                elsif CELL = 1 and gate = 3 then
-                  raw_nh <= resize(ev_x, G_WIDTH);
-                else
-                  act(gate) <= ev_a;
-                end if;
-                if gate = G - 1 then
-                  gate <= 0;
-                  phase <= MIX1;
-                else
-                  gate <= gate + 1;
-                end if;
-              end if;
+        -- the evaluation pipeline: segment; multiply-add; round and overflow
+        a_valid <= '0';
+        if issue then
+          a_valid <= '1';
+          a_x <= ev_x;
+          a_f <= ev_f;
+          a_k <= segment(ev_x, ev_f);
+          a_dest <= ev_dest;
+        end if;
+        b_valid <= a_valid;
+        b_dest <= a_dest;
+        b_t <= resize((resize(a_x, DW) - resize(BASES_T(a_f * MAXSEG + a_k), DW))
+                      * MULS_T(a_f * MAXSEG + a_k), TW)
+               + resize(ADDS_T(a_f * MAXSEG + a_k), TW);
+        if b_valid = '1' then
+          if b_dest < 4 then
+            act(b_dest) <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
+          elsif b_dest = 4 then
+            evr <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
+          else  -- the RNN's output
+            out_data <= std_logic_vector(requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, X_WIDTH));
+            out_valid <= '1';
+            phase <= SEND;
+          end if;
+        end if;
+
+        if phase = TAKE then
+          if s_axis_tvalid = '1' then
+            if CELL = 1 and gate = 2 then
+              raw_nx <= resize(ev_x, G_WIDTH);
+            elsif CELL = 1 and gate = 3 then
+              raw_nh <= resize(ev_x, G_WIDTH);
             end if;
-          when MIX1 =>
-            if CELL = 0 then
-              partial <= shift_left(resize(prod, SW), SH_FC);
-              phase <= MIX2;
+            if taken_last then
+              gate <= 0;
+              tick <= 1;
+              phase <= WORK;
             else
-              nsum := shift_left(resize(raw_nx, NW), A_FRAC) + resize(prod, NW);
-              mixed <= resize(requantize(nsum, A_FRAC, ROUNDING, OVERFLOW, G_WIDTH), EW);
-              phase <= SQUASH1;
+              gate <= gate + 1;
             end if;
-          when MIX2 =>
-            sum2 := partial + shift_left(resize(prod, SW), SH_IG);
-            mixed <= resize(requantize(sum2, SH_C, ROUNDING, OVERFLOW, C_WIDTH), EW);
-            phase <= SQUASH1;
-          when SQUASH1 =>
-            if CELL = 0 then
+          end if;
+        elsif phase = WORK then
+          if tick /= 7 then
+            tick <= tick + 1;
+          end if;
+          if CELL = 0 then
+            if tick = 1 then
+              partial <= shift_left(resize(prod, SW), SH_FC);
+            elsif tick = 2 then
+              sum2 := partial + shift_left(resize(prod, SW), SH_IG);
+              mixed <= resize(requantize(sum2, SH_C, ROUNDING, OVERFLOW, C_WIDTH), EW);
+            elsif tick = 6 then
               y := requantize(prod, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
               state(unit) <= resize(mixed, S_WIDTH);
               out_data <= std_logic_vector(y);
               out_valid <= '1';
               phase <= SEND;
-            else
+            end if;
+          elsif CELL = 1 then
+            if tick = 1 then
+              nsum := shift_left(resize(raw_nx, NW), A_FRAC) + resize(prod, NW);
+              mixed <= resize(requantize(nsum, A_FRAC, ROUNDING, OVERFLOW, G_WIDTH), EW);
+            elsif tick = 5 then
               partial <= shift_left(resize(prod, SW), SH_ZN);
-              phase <= SQUASH2;
+            elsif tick = 6 then
+              sum2 := partial + shift_left(resize(prod, SW), SH_ZH);
+              y := requantize(sum2, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
+              state(unit) <= resize(y, S_WIDTH);
+              out_data <= std_logic_vector(y);
+              out_valid <= '1';
+              phase <= SEND;
             end if;
-          when SQUASH2 =>
-            sum2 := partial + shift_left(resize(prod, SW), SH_ZH);
-            y := requantize(sum2, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
-            state(unit) <= resize(y, S_WIDTH);
-            out_data <= std_logic_vector(y);
-            out_valid <= '1';
-            phase <= SEND;
-          when SEND =>
-            if m_axis_tready = '1' then
-              out_valid <= '0';
-              phase <= TAKE;
-              if unit = HIDDEN - 1 then
-                unit <= 0;
-                if step = STEPS - 1 then
-                  step <= 0;
-                else
-                  step <= step + 1;
-                end if;
+          end if;
+        else  -- SEND
+          if m_axis_tready = '1' then
+            out_valid <= '0';
+            phase <= TAKE;
+            if unit = HIDDEN - 1 then
+              unit <= 0;
+              if step = STEPS - 1 then
+                step <= 0;
               else
-                unit <= unit + 1;
+                step <= step + 1;
               end if;
+            else
+              unit <= unit + 1;
             end if;
-        end case;
+          end if;
+        end if;
         -- tlast and last_step describe the beat on the output
         if phase /= SEND then
           if unit = HIDDEN - 1 and step = STEPS - 1 then
