@@ -187,6 +187,39 @@ architecture rtl of ec_rnn_cell is
     return k;
   end function;
 
+  -- narrow inputs: the segment of every input value in a table (a small ROM instead of a
+  -- comparator per break)
+  constant SEG_BY_TABLE : boolean := EW <= 9;
+  function seg_entries return positive is
+  begin
+    if SEG_BY_TABLE then
+      return 3 * 2 ** EW;
+    end if;
+    return 1;
+  end function;
+  type seg_tab is array (0 to seg_entries - 1) of natural range 0 to MAXSEG - 1;
+  function load_segments return seg_tab is
+    variable t : seg_tab := (others => 0);
+  begin
+    if SEG_BY_TABLE then
+      for f in 0 to 2 loop
+        for v in 0 to 2 ** EW - 1 loop
+          t(f * 2 ** EW + v) := segment(signed(to_unsigned(v, EW)), f);
+        end loop;
+      end loop;
+    end if;
+    return t;
+  end function;
+  constant SEGMENTS_T : seg_tab := load_segments;
+
+  function segment_of(x : signed(EW - 1 downto 0); f : natural) return natural is
+  begin
+    if SEG_BY_TABLE then
+      return SEGMENTS_T(f * 2 ** EW + to_integer(unsigned(x)));
+    end if;
+    return segment(x, f);
+  end function;
+
   constant DW : positive := imax(EW, PW_B) + 1;
   constant TW : positive := imax(DW + PW_M, PW_A) + 1;
   -- the product unit: an activation (or 1 - z, two bits wider) times a state, an
@@ -338,7 +371,7 @@ begin
           a_valid <= '1';
           a_x <= ev_x;
           a_f <= ev_f;
-          a_k <= segment(ev_x, ev_f);
+          a_k <= segment_of(ev_x, ev_f);
           a_dest <= ev_dest;
         end if;
         b_valid <= a_valid;
