@@ -621,16 +621,12 @@ class RecurrentLayerOp(OpDef):
         x_bits, g_bits = layer.x_type.total_bits, layer.g_type.total_bits
         a_bits = layer.a_type.total_bits if layer.a_type else x_bits
         s_bits = layer.c_type.total_bits if layer.c_type else x_bits
-        ring = 2 * beats(gates * hidden, self.p_out or 1) * (self.p_out or 1) * g_bits
-        tables = sum(
-            len(f.breaks) * (g_bits + 40)
-            for f in (layer.gate_act, layer.cand_act, layer.cell_act)
-            if isinstance(f, PiecewiseOp)
-        )
+        ring = 3 * beats(gates * hidden, self.p_out or 1) * (self.p_out or 1) * g_bits
+        tables = _table_luts(self)
         products = _cell_products(self)
         # the gate ring and the h buffer sit in distributed RAM (64 bits a LUT)
         gated = layer.cell != "rnn"  # gate registers, a state per unit, the two-step cell
-        cost["lut"] += tables // 4 + ring // 16 + hidden * x_bits // 2
+        cost["lut"] += tables + ring // 16 + hidden * x_bits // 2
         cost["lut"] += 120 + 16 * a_bits if gated else 40
         cost["lut"] += sum(a * b // 2 for a, b in products if not dsps_per_multiplier(a, b))
         cost["ff"] += 40 + hidden * x_bits + (4 * a_bits + hidden * s_bits if gated else 0)
@@ -762,6 +758,37 @@ _SCHEMA: dict[str, r.Reader] = {
     "p_out": r.integer(0),
     "lanes": r.integer(0),
 }
+
+
+def _table_luts(op: RecurrentLayerOp) -> int:
+    """LUTs of ``ec_rnn_cell``'s evaluation unit's tables: the constants of every segment
+    (a ROM, about 48 bits a LUT) and the segment of an input (a ROM of every input value up
+    to 9 bits, else a comparator per break)."""
+    from elasticai.creator.arithmetic import signed_width
+
+    layer = op.layer
+    functions = [
+        (f, t)
+        for f, t in (
+            (layer.gate_act, layer.g_type),
+            (layer.cand_act, layer.g_type),
+            (layer.cell_act, layer.c_type),
+        )
+        if f is not None and t is not None
+    ]
+    pieces = [f if isinstance(f, PiecewiseOp) else as_piecewise(f, t) for f, t in functions]
+    segments = max(len(p.breaks) for p in pieces)
+    width = sum(
+        signed_width(
+            min(min(getattr(p, k)) for p in pieces), max(max(getattr(p, k)) for p in pieces)
+        )
+        for k in ("bases", "muls", "adds")
+    )
+    constants = 3 * segments * width // 48
+    ew = max(t.total_bits for _, t in functions)
+    if ew <= 9:
+        return constants + 3 * 2**ew * max(1, (segments - 1).bit_length()) // 48
+    return constants + sum(len(p.breaks) * ew // 2 for p in pieces)
 
 
 def _cell_products(op: RecurrentLayerOp) -> list[tuple[int, int]]:

@@ -233,7 +233,7 @@ architecture rtl of ec_rnn_cell is
 
   type state_t is (TAKE, WORK, SEND);
   signal phase : state_t := TAKE;
-  signal gate  : natural range 0 to G - 1 := 0;
+  signal gate  : natural range 0 to 3 := 0;  -- 0 to G - 1
   signal tick  : natural range 0 to 7 := 0;
   signal unit  : natural range 0 to HIDDEN - 1 := 0;
   signal step  : natural range 0 to STEPS - 1 := 0;
