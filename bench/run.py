@@ -178,11 +178,13 @@ def resnet8() -> torch.nn.Module:
 
 class Recurrent(torch.nn.Module):
     """The original elasticai.creator's LSTM configuration: one value a step, 16 steps,
-    hidden size 20, then ``Linear(20, 1)`` on the last step; 8/4 bits."""
+    hidden size 20, then ``Linear(20, 1)`` on the last step; 8/4 bits; ``hard``: its hard
+    sigmoid and hard tanh (else the piecewise sigmoid and tanh of 32 segments)."""
 
-    def __init__(self, cell: type) -> None:
+    def __init__(self, cell: type, hard: bool = False) -> None:
         super().__init__()
-        self.rnn = cell(1, 20, 8, 4, batch_first=True)
+        kw = {"gate_activation": "hard_sigmoid", "cell_activation": "hard_tanh"} if hard else {}
+        self.rnn = cell(1, 20, 8, 4, batch_first=True, **kw)
         self.fc = Linear(20, 1, 8, 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -190,8 +192,8 @@ class Recurrent(torch.nn.Module):
         return self.fc(out[:, -1])
 
 
-def recurrent(cell: type) -> Callable[[], torch.nn.Module]:
-    return lambda: random_weights(Recurrent(cell), 11).eval()
+def recurrent(cell: type, hard: bool = False) -> Callable[[], torch.nn.Module]:
+    return lambda: random_weights(Recurrent(cell, hard), 11).eval()
 
 
 INPUT_SHAPES = {
@@ -199,6 +201,7 @@ INPUT_SHAPES = {
     "cnn2d": (1, 8, 8),
     "resnet8": (3, 32, 32),
     "lstm 1-20": (16, 1),
+    "lstm 1-20 hard": (16, 1),
     "gru 1-20": (16, 1),
 }
 
@@ -227,6 +230,7 @@ SETTINGS_FULL: dict[str, list[dict]] = {
     "cnn2d": [{}, {"target_ii": 256}, {"parallelism": "full"}],
     "resnet8": [{}, {"target_ii": 65536}, {"target_ii": 8192}],
     "lstm 1-20": [{}, {"target_ii": 14000}, {"target_ii": 7000}, {"parallelism": "full"}],
+    "lstm 1-20 hard": [{}, {"target_ii": 14000}, {"target_ii": 7000}],
     "gru 1-20": [{}, {"target_ii": 14000}, {"target_ii": 7000}, {"parallelism": "full"}],
 }
 SETTINGS_QUICK: dict[str, list[dict]] = {
@@ -239,6 +243,7 @@ SETTINGS_QUICK: dict[str, list[dict]] = {
     "cnn2d": [{}],
     "resnet8": [{"target_ii": 65536}],
     "lstm 1-20": [{}],
+    "lstm 1-20 hard": [{}],
     "gru 1-20": [{}],
 }
 MODELS = {
@@ -251,6 +256,7 @@ MODELS = {
     "cnn2d": (cnn2d, "8/4"),
     "resnet8": (resnet8, "8/4"),
     "lstm 1-20": (recurrent(LSTM), "8/4"),
+    "lstm 1-20 hard": (recurrent(LSTM, hard=True), "8/4"),
     "gru 1-20": (recurrent(GRU), "8/4"),
 }
 #: Simulated samples at most per CNN row (serial CNNs take thousands of cycles a sample).
