@@ -296,3 +296,12 @@ def test_simulate_in_icarus_and_a_missing_iverilog(models, capsys, monkeypatch):
     line = error_of(capsys, [*argv, "--output", "y.npy"])
     assert "Icarus Verilog was not found" in line and "apt-get install iverilog" in line
     assert not (models / "y.npy").exists()
+
+
+def test_the_demo_says_what_is_wrong_with_a_target_in_one_line(capsys, tmp_path):
+    argv = ["demo", "--example", "lstm", "--epochs", "0", "--target-ii", "5", "--samples", "1"]
+    capsys.readouterr()
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()  # (training's progress bars before it)
+    assert err[-1].startswith("elasticai-creator demo: error: --target-ii must be at least"), err
+    assert "Traceback" not in "\n".join(err)

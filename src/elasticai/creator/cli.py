@@ -324,7 +324,11 @@ def _demo(example: str, rest: list[str]) -> int:
         for name, what in _EXAMPLES.items():
             print(f"  --example {name:<11} {what}")
         print(f"\noptions of --example {example}:\n")
-    return int(module.main(rest))
+    try:
+        return int(module.main(rest))
+    except (ValueError, TypeError) as error:  # e.g. a --target-ii below what the model needs
+        print(f"elasticai-creator demo: error: {_as_flags(str(error))}", file=sys.stderr)
+        return 2
 
 
 def _knob_options(parser: argparse.ArgumentParser) -> None:
