@@ -336,54 +336,20 @@ def as_piecewise(p: PointwiseOp, t_in: FixedType, slope_bits: int = 16) -> Piece
     )
 
 
-def hardware_generics(
-    op: RecurrentOp, steps: int, p_out: int = 1, last_only: bool = False
-) -> dict[str, object]:
-    """The generics of ``ec_recurrent`` for ``op`` over sequences of ``steps`` steps, the
-    gate matrix ``p_out`` rows a beat (VHDL literals for the tables)."""
-    from elasticai.creator.arithmetic import signed_width
-    from elasticai.creator.vhdl.streams import vector_literal
-
-    if steps < 1 or not 1 <= p_out <= op.linear.weight.shape[0]:
-        raise ValueError(
-            f"steps and p_out must be positive (p_out up to the rows), not {steps}, {p_out}"
-        )
-    x, g = op.x_type, op.g_type
-    rows = unit_rows(op.cell, op.hidden_size)
-    weight = np.asarray(op.linear.weight)[rows]
-    bias = None if op.linear.bias is None else np.asarray(op.linear.bias)[rows]
-    node = op._nodes["linear"]
-    acc = signed_width(*op.linear.accumulator_range(node))
-    w_bits = op.linear.w_type.total_bits
-    b_bits = op.linear.b_type.total_bits if op.linear.b_type is not None else 1
-    generics: dict[str, object] = {
-        "CELL": {"lstm": 0, "gru": 1, "rnn": 2}[op.cell],
-        "INPUTS": op.input_size,
-        "HIDDEN": op.hidden_size,
-        "STEPS": steps,
-        "LAST_ONLY": "true" if last_only else "false",
-        "X_WIDTH": x.total_bits,
-        "G_WIDTH": g.total_bits,
-        "L_W_WIDTH": w_bits,
-        "L_B_WIDTH": b_bits,
-        "L_ACC_WIDTH": acc,
-        "L_P_OUT": p_out,
-        "L_HAS_BIAS": "true" if bias is not None else "false",
-        "L_BIAS_SHIFT": op.linear.bias_shift(x),
-        "L_OUT_SHIFT": op.linear.acc_frac_bits(x) - g.frac_bits,
-        "L_WEIGHTS": vector_literal(weight, w_bits),
-        "L_BIASES": vector_literal(bias if bias is not None else np.zeros(1, np.int64), b_bits),
-        "ROUNDING": op.rounding.code,
-        "OVERFLOW": op.overflow.code,
-    }
+def evaluated_functions(op: RecurrentOp) -> list[tuple[str, PiecewiseOp, FixedType]]:
+    """The functions ``ec_rnn_cell``'s evaluation unit computes, as ``(generic prefix,
+    piecewise constants, input format)``: ``F0`` the gates' (LSTM, GRU), ``F1`` the
+    candidate's (every cell), ``F2`` the cell state's (LSTM); hard forms as their exact
+    piecewise equivalent. ``ValueError`` where they do not round and overflow as the layer
+    or do not share one slope shift."""
     functions: list[tuple[str, Activation | None, FixedType]] = [
-        ("F0", op.gate_act, g),
-        ("F1", op.cand_act, g),
-        ("F2", op.cell_act, op.c_type or g),
+        ("F0", op.gate_act, op.g_type),
+        ("F1", op.cand_act, op.g_type),
+        ("F2", op.cell_act, op.c_type or op.g_type),
     ]
-    pieces: list[tuple[str, PiecewiseOp, FixedType]] = []
     shifts = {f.shift for _, f, _ in functions if isinstance(f, PiecewiseOp)}
     slope_bits = max(shifts, default=16)
+    pieces: list[tuple[str, PiecewiseOp, FixedType]] = []
     for name, f, t in functions:
         if f is None:
             continue
@@ -397,6 +363,50 @@ def hardware_generics(
                 f"{op.cell}: the activations must round and overflow as the layer and share "
                 "one slope shift"
             )
+    return pieces
+
+
+def hardware_generics(
+    op: RecurrentOp, steps: int, p_out: int = 1, last_only: bool = False
+) -> dict[str, object]:
+    """The generics of ``ec_recurrent`` for ``op`` over sequences of ``steps`` steps, the
+    gate matrix ``p_out`` rows a beat (VHDL literals for the tables)."""
+    from elasticai.creator.arithmetic import signed_width
+    from elasticai.creator.vhdl.streams import vector_literal
+
+    if steps < 1 or not 1 <= p_out <= op.linear.weight.shape[0]:
+        raise ValueError(
+            f"steps and p_out must be positive (p_out up to the rows), not {steps}, {p_out}"
+        )
+    x, g = op.x_type, op.g_type
+    linear, _ = inner_linear(op, p_out)
+    weight, bias = np.asarray(linear.weight), linear.bias
+    w_bits = linear.w_type.total_bits
+    b_bits = linear.b_type.total_bits if linear.b_type is not None else 1
+    generics: dict[str, object] = {
+        "CELL": {"lstm": 0, "gru": 1, "rnn": 2}[op.cell],
+        "INPUTS": op.input_size,
+        "HIDDEN": op.hidden_size,
+        "STEPS": steps,
+        "LAST_ONLY": "true" if last_only else "false",
+        "X_WIDTH": x.total_bits,
+        "G_WIDTH": g.total_bits,
+        "L_W_WIDTH": w_bits,
+        "L_B_WIDTH": b_bits,
+        "L_ACC_WIDTH": linear.acc_bits,
+        "L_P_OUT": p_out,
+        "L_HAS_BIAS": "true" if bias is not None else "false",
+        "L_BIAS_SHIFT": op.linear.bias_shift(x),
+        "L_OUT_SHIFT": op.linear.acc_frac_bits(x) - g.frac_bits,
+        "L_WEIGHTS": vector_literal(weight, w_bits),
+        "L_BIASES": vector_literal(
+            np.asarray(bias) if bias is not None else np.zeros(1, np.int64), b_bits
+        ),
+        "ROUNDING": op.rounding.code,
+        "OVERFLOW": op.overflow.code,
+    }
+    pieces = evaluated_functions(op)
+    shift = pieces[0][1].shift
     values = {
         key: [v for _, f, _ in pieces for v in getattr(f, key)] for key in ("bases", "muls", "adds")
     }
@@ -766,17 +776,8 @@ def _table_luts(op: RecurrentLayerOp) -> int:
     to 9 bits, else a comparator per break)."""
     from elasticai.creator.arithmetic import signed_width
 
-    layer = op.layer
-    functions = [
-        (f, t)
-        for f, t in (
-            (layer.gate_act, layer.g_type),
-            (layer.cand_act, layer.g_type),
-            (layer.cell_act, layer.c_type),
-        )
-        if f is not None and t is not None
-    ]
-    pieces = [f if isinstance(f, PiecewiseOp) else as_piecewise(f, t) for f, t in functions]
+    functions = evaluated_functions(op.layer)
+    pieces = [f for _, f, _ in functions]
     segments = max(len(p.breaks) for p in pieces)
     width = sum(
         signed_width(
@@ -785,7 +786,7 @@ def _table_luts(op: RecurrentLayerOp) -> int:
         for k in ("bases", "muls", "adds")
     )
     constants = 3 * segments * width // 48
-    ew = max(t.total_bits for _, t in functions)
+    ew = max(t.total_bits for _, _, t in functions)
     if ew <= 9:
         return constants + 3 * 2**ew * max(1, (segments - 1).bit_length()) // 48
     return constants + sum(len(p.breaks) * ew // 2 for p in pieces)
@@ -801,16 +802,7 @@ def _cell_products(op: RecurrentLayerOp) -> list[tuple[int, int]]:
     g, x = layer.g_type.total_bits, layer.x_type.total_bits
     a = layer.a_type.total_bits if layer.a_type else x
     c = layer.c_type.total_bits if layer.c_type else 2
-    functions = [
-        (f, t)
-        for f, t in (
-            (layer.gate_act, layer.g_type),
-            (layer.cand_act, layer.g_type),
-            (layer.cell_act, layer.c_type),
-        )
-        if f is not None and t is not None
-    ]
-    pieces = [f if isinstance(f, PiecewiseOp) else as_piecewise(f, t) for f, t in functions]
+    pieces = [f for _, f, _ in evaluated_functions(layer)]
     bases = signed_width(min(min(p.bases) for p in pieces), max(max(p.bases) for p in pieces))
     muls = signed_width(min(min(p.muls) for p in pieces), max(max(p.muls) for p in pieces))
     products = [(max(g, c, bases) + 1, muls)]
@@ -820,14 +812,11 @@ def _cell_products(op: RecurrentLayerOp) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=1 << 12)
-def _interval_cached(op: RecurrentLayerOp, p: int) -> int:
+def _interval(op: RecurrentLayerOp, p: int) -> int:
+    """Cycles between sequences that follow each other at once (the op's share of the
+    initiation interval) with the gate matrix ``p`` rows a beat (cached: the planner asks
+    for every ``p`` at every interval it tries)."""
     eager = np.zeros(2 * op.steps * op.layer.input_size, dtype=np.int64)
     _, out = recurrent_flow(op.layer, op.steps, p, op.last_only, eager)
     per_sequence = len(out) // 2
     return int(out[-1] - out[per_sequence - 1])
-
-
-def _interval(op: RecurrentLayerOp, p: int) -> int:
-    """Cycles between sequences that follow each other at once (the op's share of the
-    initiation interval) with the gate matrix ``p`` rows a beat."""
-    return _interval_cached(op, p)
