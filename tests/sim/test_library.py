@@ -19,8 +19,10 @@ from elasticai.creator.arithmetic import (
     shift_round,
     signed_width,
 )
+from elasticai.creator.ops import adder_graph
 from elasticai.creator.sim import ghdl
 from elasticai.creator.sim.stream_files import after_last_reset
+from elasticai.creator.vhdl.streams import integer_vector_literal
 
 pytestmark = pytest.mark.sim
 
@@ -588,10 +590,32 @@ class Unrolled(Lin):
 
     stages: int = 1
 
+    def constants(self) -> list[int]:
+        """Bias at the accumulator's scale plus the rounding offset (as LinearOp.constants)."""
+        offset = 0
+        if self.out_shift > 0 and self.rounding != Rounding.FLOOR:
+            offset = 1 << (self.out_shift - 1)
+        if self.b is None:
+            return [offset] * self.out_f
+        return [(int(b) << self.bias_shift) + offset for b in self.b]
+
+    def graph(self) -> adder_graph.AdderGraph:
+        built = adder_graph.build(self.w, self.x_width, np.array(self.constants(), dtype=object))
+        return built.pipelined(self.stages)
+
     def dut(self) -> str:
-        text = super().dut().replace("entity work.ec_linear\n", "entity work.ec_linear_unrolled\n")
-        text = text.replace(f"P_IN => {self.p_in}, P_OUT => {self.p_out},\n", "")
-        return text.replace("generic map (", f"generic map (STAGES => {self.stages}, ", 1)
+        graph = self.graph()
+        values = [c >> graph.const_shift for c in self.constants()]
+        return f"""dut : entity work.ec_linear_unrolled
+    generic map (IN_FEATURES => {self.in_f}, OUT_FEATURES => {self.out_f},
+      X_WIDTH => {self.x_width}, C_WIDTH => {graph.const_bits}, Y_WIDTH => {self.y_width},
+      OUT_SHIFT => {self.out_shift}, ROUNDING => {self.rounding.code},
+      OVERFLOW => {self.overflow.code}, CONSTANTS => {slv(values, graph.const_bits)},
+      GRAPH => {integer_vector_literal(graph.program())},
+      ROOTS => {integer_vector_literal(graph.roots)},
+      STAGES => {self.stages}, SPLIT => {str(graph.split).lower()},
+      {self.clamp_generics()})
+    {PORTS}"""
 
 
 def make_unrolled(
@@ -708,6 +732,38 @@ def test_unrolled_accumulator_extremes(workdir: pathlib.Path, stages: int) -> No
     ys = [lin.ref(x) for x in xs]
     assert min(min(y) for y in ys) < -(1 << 16) and max(max(y) for y in ys) >= 1 << 16
     check_linear(workdir, lin, xs + random_inputs(rng, lin, 6), stall=20, seed=stages)
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+def test_unrolled_rounding_ties(workdir: pathlib.Path, rounding: Rounding) -> None:
+    """The rounding offset travels in the constants: every residue of the shifted-out
+    bits (ties of both parities, both signs) at OUT_SHIFT 1, 2 and 3, with and without a
+    bias; wrap, and saturation with odd and even clamp bounds (compared before rounding)."""
+    rng = np.random.default_rng(90 + rounding.code)
+    lin = make_unrolled(rng, 3, 3, 2, x_width=6, w_width=4, y_width=5, out_shift=2)
+    lin.w = np.array([[1, 0, 0], [2, -1, 0], [-3, 1, 1]])
+    assert lin.b is not None
+    lin.b[:] = [0, 1, -1]
+    lin.rounding, lin.overflow, lin.bias_shift = rounding, Overflow.WRAP, 0
+    xs = [[v, (3 * v) % 32 - 16, -v - 1] for v in range(-32, 32)]
+    for shift in (1, 2, 3):
+        for bounds in [(None, None), (-7, 6), (-6, 5), (0, 4)]:  # odd and even bounds
+            lin.out_shift, (lin.out_lo, lin.out_hi) = shift, bounds
+            lin.overflow = Overflow.SATURATE if bounds[0] is not None else Overflow.WRAP
+            check_linear(workdir, lin, xs, stall=0, seed=shift)
+
+
+@pytest.mark.parametrize("mode", OVERFLOWS)
+def test_unrolled_one_level_a_stage(workdir: pathlib.Path, mode: Overflow) -> None:
+    """The fastest pipeline: a register after every adder level and between the output's
+    comparisons and its selection (SPLIT); exact with stalls, latency = STAGES."""
+    rng = np.random.default_rng(95 + mode.code)
+    lin = make_unrolled(rng, 7, 5, 1, out_shift=9, overflow=mode, out_lo=-20, out_hi=90)
+    lin.w = extreme_weights(rng, 5, 7, 8)
+    lin.stages = lin.graph().depth + 2
+    assert lin.graph().split
+    res = check_linear(workdir, lin, extreme_inputs(rng, lin, 16), stall=30, seed=1 + mode.code)
+    assert len(res.beats) == 20
 
 
 SHARED_MULTIPLE_WEIGHTS = np.array(

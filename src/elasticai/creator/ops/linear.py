@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from elasticai.creator.analysis.resources import csd_digits, dsps_per_multiplier, rom
+from elasticai.creator.analysis.resources import dsps_per_multiplier, rom
 from elasticai.creator.arithmetic import Overflow, Rounding, clamp, int_array, requantize
 from elasticai.creator.ir import readers as r
 from elasticai.creator.ir.op import (
@@ -29,14 +29,27 @@ from elasticai.creator.ir.op import (
     latest_in_order,
 )
 from elasticai.creator.ir.types import FixedType
-from elasticai.creator.vhdl.streams import instance, signed_generic, slv, vector_literal
+from elasticai.creator.ops import adder_graph
+from elasticai.creator.vhdl.streams import (
+    instance,
+    integer_vector_literal,
+    signed_generic,
+    slv,
+    vector_literal,
+)
 from elasticai.creator.vhdl.syntax import Constant, Instance
 
 if TYPE_CHECKING:
     from elasticai.creator.ir.graph import Graph, Node
     from elasticai.creator.vhdl.streams import Stream
 
-__all__ = ["LinearOp", "FOLDED_PIPELINE", "SPARSE_PLANNING_LIMIT", "unrolled_stages"]
+__all__ = [
+    "LinearOp",
+    "FOLDED_PIPELINE",
+    "SPARSE_PLANNING_LIMIT",
+    "UNROLLED_LEVELS",
+    "unrolled_stages",
+]
 
 #: Cycles from issuing a folded Linear's last step of an output block to its output
 #: handshake: operand read, product register, accumulator, shift-and-round register,
@@ -46,6 +59,12 @@ FOLDED_PIPELINE = 5
 #: Weights up to which the planner counts the zero blocks a layer skips for every lane
 #: option; larger layers are planned as dense (their hardware is then faster than planned).
 SPARSE_PLANNING_LIMIT = 1 << 16
+
+#: Adder levels between two registers of a fully unrolled layer (the output logic,
+#: rounding, overflow and clamp, counts as one level).
+UNROLLED_LEVELS = 4
+
+_GRAPHS: dict[tuple[Any, ...], adder_graph.AdderGraph] = {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,7 +246,12 @@ class LinearOp(OpDef):
         (p_in,) = lanes_in
         unrolled = (p_in, lanes_out) == (self.weight.shape[1], self.weight.shape[0])
         settled = replace(self, p_in=p_in, p_out=lanes_out)
-        return replace(settled, stages=unrolled_stages(settled) if unrolled else 0)
+        return replace(settled, stages=unrolled_stages(settled, node) if unrolled else 0)
+
+    def pipeline(self, node: Node, levels: int) -> LinearOp:
+        if not self.stages:
+            return self
+        return replace(self, stages=self.adder_graph(node).stages_for(levels))
 
     # --- timing and cost ----------------------------------------------------------
 
@@ -341,11 +365,61 @@ class LinearOp(OpDef):
         if rows > 1:
             generics["ROWS"] = rows
         if self.stages:
-            generics.pop("ROWS", None)  # every beat is a row; tlast passes through
+            graph = self.adder_graph(node).pipelined(self.stages)
+            values = np.array(self.constants(node), dtype=object) >> graph.const_shift
+            constants = [
+                Constant(
+                    f"{prefix}_GRAPH", "integer_vector", integer_vector_literal(graph.program())
+                ),
+                Constant(
+                    f"{prefix}_ROOTS",
+                    "integer_vector",
+                    integer_vector_literal(graph.roots.tolist()),
+                ),
+                Constant(
+                    f"{prefix}_CONSTANTS",
+                    slv(values.size * graph.const_bits),
+                    vector_literal(values, graph.const_bits),
+                ),
+            ]
             entity = "ec_linear_unrolled"
-            del generics["P_IN"], generics["P_OUT"]
-            generics["STAGES"] = self.stages
+            for key in ("P_IN", "P_OUT", "W_WIDTH", "WEIGHTS", "HAS_BIAS", "BIAS_SHIFT", "ROWS"):
+                generics.pop(key, None)  # every beat is a row; tlast passes through
+            for key in ("B_WIDTH", "BIASES", "ACC_WIDTH"):
+                generics.pop(key)
+            generics.update(
+                C_WIDTH=graph.const_bits,
+                CONSTANTS=f"{prefix}_CONSTANTS",
+                GRAPH=f"{prefix}_GRAPH",
+                ROOTS=f"{prefix}_ROOTS",
+                STAGES=self.stages,
+                SPLIT="true" if graph.split else "false",
+            )
         return constants, [instance(node.name, entity, generics, [("s_axis", sources[0])], sink)]
+
+    def constants(self, node: Node) -> list[int]:
+        """What an unrolled layer adds to each output's sum besides the products: the
+        bias at the accumulator's scale and the rounding offset ``2**(shift - 1)`` of
+        ``half_up``/``half_even`` (so that rounding needs no adder)."""
+        x = node.input_type.dtype
+        shift = self.acc_frac_bits(x) - node.output_type.dtype.frac_bits
+        offset = 1 << (shift - 1) if shift > 0 and self.rounding != Rounding.FLOOR else 0
+        if self.bias is None:
+            return [offset] * self.weight.shape[0]
+        return [(int(b) << self.bias_shift(x)) + offset for b in self.bias]
+
+    def adder_graph(self, node: Node) -> adder_graph.AdderGraph:
+        """The shared adder graph of the unrolled layer (not yet pipelined), cached by
+        content: the planner, the estimate and the lowering all ask for it."""
+        x_bits, constants = node.input_type.dtype.total_bits, self.constants(node)
+        key = (self.weight.shape, self.weight.tobytes(), x_bits, tuple(constants))
+        graph = _GRAPHS.get(key)
+        if graph is None:
+            if len(_GRAPHS) >= 64:
+                _GRAPHS.pop(next(iter(_GRAPHS)))
+            graph = adder_graph.build(self.weight, x_bits, np.array(constants, dtype=object))
+            _GRAPHS[key] = graph
+        return graph
 
     # --- serialization ------------------------------------------------------------
 
@@ -403,15 +477,10 @@ def _steps(op: LinearOp, p_in: int, p_out: int) -> int:
     return op.steps(p_in, p_out)
 
 
-def unrolled_stages(op: LinearOp) -> int:
-    """Register levels of a fully unrolled layer: one per four levels of its adder tree.
-
-    Each weight becomes about ``(w_bits + 1) / 3`` shifted terms (canonical signed
-    digits), so a row of ``n_in`` weights is summed by a tree of depth
-    ``log2(n_in * terms)``.
-    """
-    terms = max(1, op.weight.shape[1] * max(1, (op.w_type.total_bits + 1) // 3))
-    return max(1, math.ceil(math.ceil(math.log2(terms)) / 4)) if terms > 1 else 1
+def unrolled_stages(op: LinearOp, node: Node) -> int:
+    """Register levels of a fully unrolled layer: one per ``UNROLLED_LEVELS`` levels of
+    its adder graph (the output logic counting as one)."""
+    return op.adder_graph(node).stages_for(UNROLLED_LEVELS)
 
 
 def _folded_cost(node: Node, p: LinearOp) -> dict[str, int]:
@@ -438,18 +507,19 @@ def _folded_cost(node: Node, p: LinearOp) -> dict[str, int]:
 
 
 def _unrolled_cost(node: Node, p: LinearOp) -> dict[str, int]:
-    """``ec_linear_unrolled``: one adder (about 0.6 LUT per bit on a carry chain) per
-    canonical signed digit beyond the first of each row."""
+    """``ec_linear_unrolled``: its adder graph counted bit by bit (a LUT and a carry bit
+    per adder bit; carry chains in blocks of four), the delayed values, and per output the
+    selection of the result (a LUT a bit), the output and skid registers, and where the
+    output logic is split, the rounded value and two flags."""
+    graph = p.adder_graph(node).pipelined(p.stages)
     out_features = p.weight.shape[0]
-    x_bits, acc = node.input_type.dtype.total_bits, p.acc_bits
     y_bits = node.output_type.dtype.total_bits
-    digits = np.vectorize(csd_digits, otypes=[np.int64])(p.weight) if p.weight.size else 0
-    adders = int(np.sum(np.maximum(np.sum(digits, axis=1) - 1, 0)))
-    adder_bits = adders * min(acc, x_bits + p.w_type.total_bits)
+    add = graph.kind == adder_graph.ADD
+    split = out_features * (y_bits + 2) if graph.split else 0
     return {
-        "lut": adder_bits * 6 // 10 + out_features * (acc + y_bits),
-        "ff": out_features * y_bits + 2 + (p.stages - 1) * out_features * acc * 3 // 2,
+        "lut": graph.adder_bits + out_features * (y_bits + 2),
+        "ff": graph.register_bits + 2 * out_features * y_bits + split + 2 * p.stages + 4,
         "dsp": 0,
         "bram": 0,
-        "carry": math.ceil(adder_bits / 4),
+        "carry": int(np.sum(-(-(graph.width[add] - graph.k[add]) // 4))),
     }

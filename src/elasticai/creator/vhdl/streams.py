@@ -70,6 +70,18 @@ def vector_literal(values: np.ndarray, width: int) -> str:
     return " &\n    ".join(f'"{c}"' for c in chunks)
 
 
+def integer_vector_literal(values: Sequence[int], per_line: int = 18) -> str:
+    """``values`` as a VHDL ``integer_vector`` aggregate (positional, a line per
+    ``per_line`` values; one value is ``(0 => v)``)."""
+    if len(values) == 1:
+        return f"(0 => {int(values[0])})"
+    lines = [
+        ", ".join(str(int(v)) for v in values[i : i + per_line])
+        for i in range(0, len(values), per_line)
+    ]
+    return "(" + ",\n    ".join(lines) + ")"
+
+
 def signed_generic(value: int) -> str:
     """``value`` as the shortest two's complement bit string (a ``std_logic_vector`` generic)."""
     return slv_literal(value, signed_width(value, value))

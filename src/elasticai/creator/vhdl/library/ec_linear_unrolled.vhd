@@ -1,18 +1,35 @@
 -- ec_linear_unrolled: fully unrolled fully-connected layer, one whole sample per beat and
 -- one beat per clock:
 --   y[o] = clamp(requantize(b[o] * 2**BIAS_SHIFT + sum_i w[o][i] * x[i], OUT_SHIFT), OUT_LO, OUT_HI)
--- No multipliers: every constant weight is recoded at elaboration into canonical signed
--- digits (CSD, w = sum d_k 2**k, d_k in {-1, 0, 1}, no two adjacent non-zero digits); each
--- non-zero digit is one term +-(x[i] << k) (wiring only), zero weights give no term. The
--- terms of one output (sorted by shift) and the bias are summed by a balanced adder tree.
--- Every tree node is sized to its own value range (MSB side) and keeps its known zero LSBs
--- out of the adder; each node carries a sign flag so that negative digits become
--- subtractions instead of negations (one final negation at the root at most).
--- Pipeline: STAGES register levels from input beat to output beat, under one clock enable
---   ce = not (m_axis_tvalid and not m_axis_tready) (= s_axis_tready).
--- STAGES - 1 registers sit evenly over the D adder levels plus the output logic (position 0
--- is the input register); the last one is the output register. tlast passes through.
--- Packing as in ec_linear: w[o][i] at bits (o*IN_FEATURES+i)*W_WIDTH, b[o] at o*B_WIDTH.
+-- No multipliers: the constant products are an adder graph that elasticai.creator.ops.
+-- adder_graph builds (canonical signed digits of the weights, subexpressions shared across
+-- the outputs, balanced sums, register levels) and passes as GRAPH, nine integers a node:
+--   kind  0 input x[a] | 1 constant c[a] | 2 zero | 3 adder
+--   a, b  operands of an adder (node numbers, both earlier); input index; output of a
+--         constant
+--   k     shift of operand b against operand a
+--   flags 1: subtract (bits = a - (b << k), else a + (b << k)); 2: the value is negative
+--   shift the node's value is (-1)**negative * bits * 2**shift (used at the roots)
+--   width bits of the node (its exact range: nothing overflows)
+--   stage register levels before the node; a node reads its operands as they were
+--         (stage - operand's stage) registers ago
+--   delay registers kept of the node's value (its latest reader's stage minus its own)
+-- ROOTS(o) is the node of output o. CONSTANTS holds c[o] (C_WIDTH bits at o*C_WIDTH): the
+-- bias and, for ROUNDING half_up and half_even, the rounding offset 2**(OUT_SHIFT-1), so
+-- the root u = sum + c rounds by wiring: y = floor(u / 2**OUT_SHIFT), and for half_even
+-- bit 0 of y cleared where the low OUT_SHIFT bits of u are zero (a tie: u rounded up to
+-- an odd y; the even neighbour is y - 1). Overflow and clamp then compare with both
+-- bounds side by side (saturation folded into the bounds); with saturation and a right
+-- shift, on floor(u / 2**OUT_SHIFT) and the low bits of u, in parallel with the rounding
+-- (the rounded value is only selected). Bounds of 0 or +-2**m cost no carry chain. This output logic
+-- is the last stage and ends in the output register (SPLIT: the last two stages, with the
+-- comparisons and the rounding registered before the selection), so a beat leaves STAGES
+-- cycles after it arrived. tlast passes through.
+-- Backpressure: every register before the output register shares one clock enable ce,
+-- itself a register (= s_axis_tready), so neither a long ready path through the layers
+-- nor a wide enable fan-out depends on m_axis_tready within the cycle. When the output
+-- register is full and not taken, the result that the pipeline moves on in that cycle goes
+-- to a skid register and ce falls for as long as the skid register is full.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -23,20 +40,18 @@ entity ec_linear_unrolled is
     IN_FEATURES  : positive;
     OUT_FEATURES : positive;
     X_WIDTH      : positive;
-    W_WIDTH      : positive;
-    B_WIDTH      : positive;
+    C_WIDTH      : positive;
     Y_WIDTH      : positive;
-    ACC_WIDTH    : positive;
-    HAS_BIAS     : boolean := true;
-    BIAS_SHIFT   : natural := 0;
     OUT_SHIFT    : integer := 0;
     ROUNDING     : natural := 2;
     OVERFLOW     : natural := 0;
-    WEIGHTS      : std_logic_vector;
-    BIASES       : std_logic_vector;
+    CONSTANTS    : std_logic_vector;
+    GRAPH        : integer_vector;
+    ROOTS        : integer_vector;
     OUT_LO       : std_logic_vector := x"8000000000000000";
     OUT_HI       : std_logic_vector := x"7FFFFFFFFFFFFFFF";
-    STAGES       : positive := 1
+    STAGES       : positive := 1;
+    SPLIT        : boolean := false
   );
   port (
     clk           : in  std_logic;
@@ -53,285 +68,45 @@ entity ec_linear_unrolled is
 end entity ec_linear_unrolled;
 
 architecture rtl of ec_linear_unrolled is
-  -- term sources
-  constant SRC_BIAS : integer := -1;
-  constant SRC_ZERO : integer := -2;
-  constant CSD_LEN  : positive := W_WIDTH + 2;
+  constant NF : positive := 9;
+  constant F_KIND  : natural := 0;
+  constant F_A     : natural := 1;
+  constant F_B     : natural := 2;
+  constant F_K     : natural := 3;
+  constant F_FLAGS : natural := 4;
+  constant F_SHIFT : natural := 5;
+  constant F_WIDTH : natural := 6;
+  constant F_STAGE : natural := 7;
+  constant F_DELAY : natural := 8;
+  constant K_INPUT : natural := 0;
+  constant K_CONST : natural := 1;
+  constant K_ADD   : natural := 3;
 
-  type int_arr is array (natural range <>) of integer;
-  type bool_arr is array (natural range <>) of boolean;
+  constant G  : integer_vector(0 to GRAPH'length - 1) := GRAPH;
+  constant R  : integer_vector(0 to ROOTS'length - 1) := ROOTS;
+  constant NN : positive := G'length / NF;
+  constant SPLIT_N : natural := boolean'pos(SPLIT);
+  constant CN : std_logic_vector(CONSTANTS'length - 1 downto 0) := CONSTANTS;
 
-  function bias(o : natural) return signed is
-    variable bn : std_logic_vector(BIASES'length - 1 downto 0);
+  function field(n : natural; f : natural) return integer is
   begin
-    bn := BIASES;
-    return signed(bn(o * B_WIDTH + B_WIDTH - 1 downto o * B_WIDTH));
+    return G(n * NF + f);
   end function;
 
-  -- bit loops instead of numeric_std's signed/integer operators, which GHDL 2.0 cannot
-  -- evaluate at elaboration when it synthesizes
-  function is_zero(v : signed) return boolean is
+  -- first bit of node n's registers in the node vector: versions 0 .. delay of width bits
+  function offsets return integer_vector is
+    variable r : integer_vector(0 to NN);
   begin
-    for k in v'range loop
-      if v(k) /= '0' then
-        return false;
-      end if;
-    end loop;
-    return true;
-  end function;
-
-
-  -- CSD (non-adjacent form) digits of w: d(k) in {-1, 0, 1}, w = sum d(k) * 2**k
-  function csd(w : signed) return int_arr is
-    constant ONE : signed(CSD_LEN downto 0) := (0 => '1', others => '0');
-    variable v : signed(CSD_LEN downto 0);
-    variable d : int_arr(0 to CSD_LEN - 1) := (others => 0);
-  begin
-    v := resize(w, CSD_LEN + 1);
-    for k in 0 to CSD_LEN - 1 loop
-      if v(0) = '1' then
-        if v(1) = '1' then
-          d(k) := -1;
-          v := v + ONE;
-        else
-          d(k) := 1;
-          v := v - ONE;
-        end if;
-      end if;
-      v := shift_right(v, 1);
-    end loop;
-    assert is_zero(v) report "ec_linear_unrolled: CSD recoding failed" severity failure;
-    return d;
-  end function;
-
-  -- CSD digits of all weights: digit k of w[o][i] at (o*IN_FEATURES+i)*CSD_LEN+k
-  function csd_table return int_arr is
-    variable r : int_arr(0 to OUT_FEATURES * IN_FEATURES * CSD_LEN - 1);
-    variable wn : std_logic_vector(WEIGHTS'length - 1 downto 0);
-    variable d : int_arr(0 to CSD_LEN - 1);
-    variable p : natural;
-  begin
-    wn := WEIGHTS;
-    for n in 0 to OUT_FEATURES * IN_FEATURES - 1 loop
-      p := n * W_WIDTH;
-      d := csd(signed(wn(p + W_WIDTH - 1 downto p)));
-      for k in 0 to CSD_LEN - 1 loop
-        r(n * CSD_LEN + k) := d(k);
-      end loop;
+    r(0) := 0;
+    for n in 0 to NN - 1 loop
+      r(n + 1) := r(n) + field(n, F_WIDTH) * (field(n, F_DELAY) + 1);
     end loop;
     return r;
   end function;
 
-  constant CSD_TAB : int_arr(0 to OUT_FEATURES * IN_FEATURES * CSD_LEN - 1) := csd_table;
+  constant OFF : integer_vector(0 to NN) := offsets;
 
-  function digit(o, i, k : natural) return integer is
-  begin
-    return CSD_TAB((o * IN_FEATURES + i) * CSD_LEN + k);
-  end function;
-
-  function bias_terms return bool_arr is
-    variable r : bool_arr(0 to OUT_FEATURES - 1) := (others => false);
-  begin
-    for o in 0 to OUT_FEATURES - 1 loop
-      r(o) := HAS_BIAS and not is_zero(bias(o));
-    end loop;
-    return r;
-  end function;
-
-  constant BIAS_TERM : bool_arr(0 to OUT_FEATURES - 1) := bias_terms;
-
-  -- number of tree leaves of output o (at least 1)
-  function leaves(o : natural) return positive is
-    variable n : natural := 0;
-  begin
-    for i in 0 to IN_FEATURES - 1 loop
-      for k in 0 to CSD_LEN - 1 loop
-        if digit(o, i, k) /= 0 then
-          n := n + 1;
-        end if;
-      end loop;
-    end loop;
-    if BIAS_TERM(o) then
-      n := n + 1;
-    end if;
-    return imax(1, n);
-  end function;
-
-  function max_leaves return positive is
-    variable m : positive := 1;
-  begin
-    for o in 0 to OUT_FEATURES - 1 loop
-      m := imax(m, leaves(o));
-    end loop;
-    return m;
-  end function;
-
-  constant NL : positive := max_leaves;
-  constant DEPTH : natural := clog2(NL);  -- adder levels
-
-  -- nodes of level L of an output with n leaves
-  function level_count(n : positive; L : natural) return positive is
-    variable c : positive := n;
-  begin
-    for k in 1 to L loop
-      c := (c + 1) / 2;
-    end loop;
-    return c;
-  end function;
-
-  function leaf_counts return int_arr is
-    variable r : int_arr(0 to OUT_FEATURES - 1);
-  begin
-    for o in 0 to OUT_FEATURES - 1 loop
-      r(o) := leaves(o);
-    end loop;
-    return r;
-  end function;
-
-  constant LEAVES_OF : int_arr(0 to OUT_FEATURES - 1) := leaf_counts;
-
-  -- first node id of each level (level-major, then output, then position); LBASE(DEPTH+1) = NN
-  function level_bases return int_arr is
-    variable r : int_arr(0 to DEPTH + 1);
-    variable n : natural := 0;
-  begin
-    for L in 0 to DEPTH loop
-      r(L) := n;
-      for o in 0 to OUT_FEATURES - 1 loop
-        n := n + level_count(LEAVES_OF(o), L);
-      end loop;
-    end loop;
-    r(DEPTH + 1) := n;
-    return r;
-  end function;
-
-  constant LBASE : int_arr(0 to DEPTH + 1) := level_bases;
-  constant NN    : positive := LBASE(DEPTH + 1);
-
-  -- One tree node: value = (neg ? -1 : 1) * signed(bits(w)) * 2**l.
-  -- Level 0: a leaf (src = input index, SRC_BIAS or SRC_ZERO). Level > 0: sum of node pa
-  -- (lower l) and node qb: bits = pa +/- (qb << k), k = l(qb) - l(pa); qb = -1: copy of pa.
-  type node_t is record
-    w   : positive;
-    l   : natural;
-    neg : boolean;
-    off : natural;
-    src : integer;
-    o   : natural;
-    pa  : integer;
-    qb  : integer;
-    sub : boolean;
-    k   : natural;
-  end record;
-  type node_arr is array (natural range <>) of node_t;
-
-  function build_nodes return node_arr is
-    variable r : node_arr(0 to NN - 1);
-    variable id, off, c, a, b, t : natural;
-    variable top : integer;
-  begin
-    off := 0;
-    -- leaves, sorted by shift, bias last
-    id := 0;
-    for o in 0 to OUT_FEATURES - 1 loop
-      c := 0;
-      for s in 0 to CSD_LEN - 1 loop
-        for i in 0 to IN_FEATURES - 1 loop
-          if digit(o, i, s) /= 0 then
-            r(id + c) := (w => X_WIDTH, l => s, neg => digit(o, i, s) < 0, off => 0, src => i, o => o,
-                          pa => -1, qb => -1, sub => false, k => 0);
-            c := c + 1;
-          end if;
-        end loop;
-      end loop;
-      if BIAS_TERM(o) then
-        r(id + c) := (w => B_WIDTH, l => BIAS_SHIFT, neg => false, off => 0, src => SRC_BIAS,
-                      o => o, pa => -1, qb => -1, sub => false, k => 0);
-        c := c + 1;
-      end if;
-      if c = 0 then
-        r(id) := (w => 1, l => 0, neg => false, off => 0, src => SRC_ZERO, o => o,
-                  pa => -1, qb => -1, sub => false, k => 0);
-        c := 1;
-      end if;
-      for j in id to id + c - 1 loop
-        r(j).off := off;
-        off := off + r(j).w;
-      end loop;
-      id := id + c;
-    end loop;
-    -- adder levels
-    for L in 1 to DEPTH loop
-      for o in 0 to OUT_FEATURES - 1 loop
-        -- children: nodes of level L-1 of output o
-        t := LBASE(L - 1);
-        for p in 0 to o - 1 loop
-          t := t + level_count(LEAVES_OF(p), L - 1);
-        end loop;
-        c := level_count(LEAVES_OF(o), L - 1);
-        for j in 0 to level_count(LEAVES_OF(o), L) - 1 loop
-          if 2 * j + 1 < c then
-            a := t + 2 * j;
-            b := t + 2 * j + 1;
-            if r(b).l < r(a).l then
-              a := t + 2 * j + 1;
-              b := t + 2 * j;
-            end if;
-            r(id) := r(a);
-            r(id).src := SRC_ZERO;
-            r(id).pa := a;
-            r(id).qb := b;
-            r(id).sub := r(a).neg /= r(b).neg;
-            r(id).k := r(b).l - r(a).l;
-            top := imax(r(a).w + r(a).l, r(b).w + r(b).l) + 1;
-            -- the final sum fits ACC_WIDTH bits: work modulo 2**ACC_WIDTH (negation too)
-            top := imin(top, ACC_WIDTH);
-            r(id).w := top - r(a).l;
-            assert r(id).w > r(id).k
-              report "ec_linear_unrolled: ACC_WIDTH too small for the weights" severity failure;
-          else
-            r(id) := r(t + 2 * j);
-            r(id).src := SRC_ZERO;
-            r(id).pa := t + 2 * j;
-            r(id).qb := -1;
-            r(id).k := 0;
-          end if;
-          r(id).off := off;
-          off := off + r(id).w;
-          id := id + 1;
-        end loop;
-      end loop;
-    end loop;
-    return r;
-  end function;
-
-  constant NODES : node_arr(0 to NN - 1) := build_nodes;
-  constant TOT   : positive := NODES(NN - 1).off + NODES(NN - 1).w;
-
-  -- registers after each position 0 .. D (0: the input), STAGES - 1 of them in all
-  function regs_at return int_arr is
-    variable r : int_arr(0 to DEPTH) := (others => 0);
-    variable p : natural;
-  begin
-    for j in 1 to STAGES - 1 loop
-      p := (j * (DEPTH + 1)) / STAGES;
-      r(p) := r(p) + 1;
-    end loop;
-    return r;
-  end function;
-
-  constant REGS : int_arr(0 to DEPTH) := regs_at;
-
-  function level_lo(L : natural) return natural is
-  begin
-    return NODES(LBASE(L)).off;
-  end function;
-
-  function level_hi(L : natural) return natural is
-  begin
-    return NODES(LBASE(L + 1) - 1).off + NODES(LBASE(L + 1) - 1).w - 1;
-  end function;
-
+  -- bits = p +/- (q << k) in w bits (the low k bits are p's)
   function node_sum(p : std_logic_vector; q : std_logic_vector; k : natural; w : positive;
                     sub : boolean) return std_logic_vector is
     variable pe : signed(w - 1 downto 0);
@@ -354,108 +129,213 @@ architecture rtl of ec_linear_unrolled is
     return std_logic_vector(r);
   end function;
 
-  constant LO_S : signed(OUT_LO'length - 1 downto 0) := signed(OUT_LO);
-  constant HI_S : signed(OUT_HI'length - 1 downto 0) := signed(OUT_HI);
+  -- the bounds, saturated into Y_WIDTH bits
+  constant LO_Y : signed(Y_WIDTH - 1 downto 0) := saturate(signed(OUT_LO), Y_WIDTH);
+  constant HI_Y : signed(Y_WIDTH - 1 downto 0) := saturate(signed(OUT_HI), Y_WIDTH);
 
-  type x_pipe_t is array (0 to REGS(0)) of std_logic_vector(IN_FEATURES * X_WIDTH - 1 downto 0);
+  -- The output logic for a root u with the rounding offset already added (see the
+  -- header): y = clamp(overflow(round(u / 2**OUT_SHIFT)), LO_Y, HI_Y) is
+  --   HI_Y where above(u), else LO_Y where below(u), else rounded(u).
+  -- q: round(u / 2**OUT_SHIFT), wrapped into Y_WIDTH bits for OVERFLOW = wrap
+  function rounded_wide(u : signed; qw : positive) return signed is
+    constant UW : positive := u'length;
+    variable un : signed(UW - 1 downto 0);
+    variable q  : signed(qw - 1 downto 0);
+  begin
+    un := u;
+    if OUT_SHIFT > 0 then
+      q := resize(un(UW - 1 downto OUT_SHIFT), qw);
+      if ROUNDING = EC_HALF_EVEN and un(OUT_SHIFT - 1 downto 0) = 0 then
+        q(0) := '0';
+      end if;
+    else
+      q := shift_left(resize(un, qw), -OUT_SHIFT);
+    end if;
+    if OVERFLOW = EC_WRAP then
+      q := resize(q(Y_WIDTH - 1 downto 0), qw);
+    end if;
+    return q;
+  end function;
 
-  signal ce     : std_logic;
-  signal xq     : x_pipe_t;
-  signal nc     : std_logic_vector(TOT - 1 downto 0);  -- node values, before level registers
-  signal nq     : std_logic_vector(TOT - 1 downto 0);  -- node values, after level registers
+  function q_width(uw : positive) return positive is
+  begin
+    return imax(uw - OUT_SHIFT, Y_WIDTH);
+  end function;
+
+  -- with saturation and a right shift, u is compared with thresholds (no rounding first)
+  function by_threshold return boolean is
+  begin
+    return OVERFLOW = EC_SATURATE and OUT_SHIFT > 0;
+  end function;
+
+  function rounded(u : signed) return signed is
+    constant QW : positive := q_width(u'length);
+    variable q : signed(QW - 1 downto 0);
+  begin
+    q := rounded_wide(u, QW);
+    return q(Y_WIDTH - 1 downto 0);
+  end function;
+
+  -- q >= v for a constant v: a sign test for 0, a test of the bits above m (no carry
+  -- chain) for +-2**m, else a comparison
+  function ge_const(q : signed; v : signed) return boolean is
+    constant W : positive := imax(q'length, v'length) + 1;
+    variable qn, vn : signed(W - 1 downto 0);
+    variable ones, m : integer;
+    variable neg_pow, any_one, all_ones : boolean;
+  begin
+    qn := resize(q, W);
+    vn := resize(v, W);
+    ones := 0;
+    m := -1;
+    for k in 0 to W - 1 loop
+      if vn(k) = '1' then
+        ones := ones + 1;
+        if m < 0 then
+          m := k;
+        end if;
+      end if;
+    end loop;
+    neg_pow := m >= 0 and ones = W - m;  -- bits W-1 .. m set, below them clear: -2**m
+    if ones = 0 then
+      return qn(W - 1) = '0';
+    elsif (ones = 1 and vn(W - 1) = '0') or (neg_pow and m < W - 1) then
+      any_one := false;
+      all_ones := true;
+      for k in 0 to W - 2 loop
+        if k >= m then
+          any_one := any_one or qn(k) = '1';
+          all_ones := all_ones and qn(k) = '1';
+        end if;
+      end loop;
+      if ones = 1 then
+        return qn(W - 1) = '0' and any_one;
+      end if;
+      return qn(W - 1) = '0' or all_ones;
+    end if;
+    return qn >= vn;
+  end function;
+
+  -- round(u / 2**OUT_SHIFT) >= v, for OUT_SHIFT > 0 and saturation: on floor(u / 2**OUT_SHIFT)
+  -- and the low bits, in parallel with the rounding (a tie rounds down to an even v - 1
+  -- where v is odd, for half_even)
+  function at_least(u : signed; v : signed) return boolean is
+    constant UW : positive := u'length;
+    variable un : signed(UW - 1 downto 0);
+    variable fl : signed(UW - OUT_SHIFT - 1 downto 0);
+  begin
+    un := u;
+    fl := un(UW - 1 downto OUT_SHIFT);
+    if ROUNDING = EC_HALF_EVEN and v(v'low) = '1' then
+      return ge_const(fl, v + 1) or (fl = v and un(OUT_SHIFT - 1 downto 0) /= 0);
+    end if;
+    return ge_const(fl, v);
+  end function;
+
+  function above(u : signed) return boolean is
+    constant QW : positive := q_width(u'length);
+  begin
+    if LO_Y > HI_Y then
+      return true;
+    elsif by_threshold then
+      return at_least(u, resize(HI_Y, Y_WIDTH + 1) + 1);
+    end if;
+    return ge_const(rounded_wide(u, QW), resize(HI_Y, Y_WIDTH + 1) + 1);
+  end function;
+
+  function below(u : signed) return boolean is
+    constant QW : positive := q_width(u'length);
+  begin
+    if by_threshold then
+      return not at_least(u, LO_Y);
+    end if;
+    return not ge_const(rounded_wide(u, QW), LO_Y);
+  end function;
+
+  function pick(q : signed; hi : boolean; lo : boolean) return signed is
+  begin
+    if hi then
+      return HI_Y;
+    elsif lo then
+      return LO_Y;
+    end if;
+    return q;
+  end function;
+
+  signal ce     : std_logic := '0';
+  signal nv     : std_logic_vector(OFF(NN) - 1 downto 0) := (others => '0');
   signal vq     : std_logic_vector(1 to STAGES) := (others => '0');
   signal lq     : std_logic_vector(1 to STAGES) := (others => '0');
   signal m_data : std_logic_vector(OUT_FEATURES * Y_WIDTH - 1 downto 0) := (others => '0');
+  -- the result entering the output register, its valid and last
+  signal n_data : std_logic_vector(OUT_FEATURES * Y_WIDTH - 1 downto 0);
+  signal n_valid, n_last : std_logic;
+  -- the output register's valid and last; the skid register
+  signal ov, ol : std_logic := '0';
+  signal k_data : std_logic_vector(OUT_FEATURES * Y_WIDTH - 1 downto 0) := (others => '0');
+  signal k_valid, k_last : std_logic := '0';
 begin
-  assert WEIGHTS'length = OUT_FEATURES * IN_FEATURES * W_WIDTH
-    report "ec_linear_unrolled: WEIGHTS must have OUT_FEATURES*IN_FEATURES*W_WIDTH bits"
+  assert G'length = NN * NF report "ec_linear_unrolled: GRAPH needs 9 integers a node"
     severity failure;
-  assert (not HAS_BIAS) or BIASES'length = OUT_FEATURES * B_WIDTH
-    report "ec_linear_unrolled: BIASES must have OUT_FEATURES*B_WIDTH bits" severity failure;
+  assert R'length = OUT_FEATURES report "ec_linear_unrolled: ROOTS needs one node an output"
+    severity failure;
 
-  ce <= not (vq(STAGES) and not m_axis_tready);
   s_axis_tready <= ce;
-  m_axis_tvalid <= vq(STAGES);
-  m_axis_tlast <= lq(STAGES);
+  m_axis_tvalid <= ov;
+  m_axis_tlast <= ol;
   m_axis_tdata <= m_data;
 
-  -- input registers (position 0)
-  xq(0) <= s_axis_tdata;
-  x_regs : for j in 1 to REGS(0) generate
-    process (clk)
-    begin
-      if rising_edge(clk) then
-        if ce = '1' then
-          xq(j) <= xq(j - 1);
-        end if;
-      end if;
-    end process;
-  end generate;
-
-  -- tree nodes
   node_gen : for n in 0 to NN - 1 generate
-    constant ND : node_t := NODES(n);
+    constant KIND : natural := field(n, F_KIND);
+    constant W    : positive := field(n, F_WIDTH);
+    constant DL   : natural := field(n, F_DELAY);
+    constant LO   : natural := OFF(n);
   begin
-    input_leaf : if ND.src >= 0 generate
-      nc(ND.off + ND.w - 1 downto ND.off) <=
-        xq(REGS(0))(ND.src * X_WIDTH + X_WIDTH - 1 downto ND.src * X_WIDTH);
-    end generate;
-    bias_leaf : if ND.src = SRC_BIAS generate
-      nc(ND.off + ND.w - 1 downto ND.off) <= std_logic_vector(bias(ND.o));
-    end generate;
-    zero_leaf : if ND.src = SRC_ZERO and ND.pa < 0 generate
-      nc(ND.off + ND.w - 1 downto ND.off) <= (others => '0');
-    end generate;
-    copy : if ND.pa >= 0 and ND.qb < 0 generate
-      constant PA : node_t := NODES(ND.pa);
+    input_leaf : if KIND = K_INPUT generate
+      constant I : natural := field(n, F_A);
     begin
-      nc(ND.off + ND.w - 1 downto ND.off) <= nq(PA.off + PA.w - 1 downto PA.off);
+      nv(LO + W - 1 downto LO) <= s_axis_tdata(I * X_WIDTH + X_WIDTH - 1 downto I * X_WIDTH);
     end generate;
-    add : if ND.pa >= 0 and ND.qb >= 0 generate
-      constant PA : node_t := NODES(ND.pa);
-      constant QB : node_t := NODES(ND.qb);
+    constant_leaf : if KIND = K_CONST generate
+      constant O : natural := field(n, F_A);
     begin
-      nc(ND.off + ND.w - 1 downto ND.off) <=
-        node_sum(nq(PA.off + PA.w - 1 downto PA.off), nq(QB.off + QB.w - 1 downto QB.off),
-                 ND.k, ND.w, ND.sub);
+      nv(LO + W - 1 downto LO) <= CN(O * C_WIDTH + C_WIDTH - 1 downto O * C_WIDTH);
     end generate;
-  end generate;
-
-  -- level registers (positions 1 .. DEPTH); level 0 is wiring of the (registered) input
-  level_gen : for L in 0 to DEPTH generate
-    constant LO : natural := level_lo(L);
-    constant HI : natural := level_hi(L);
-  begin
-    direct : if L = 0 or REGS(L) = 0 generate
-      nq(HI downto LO) <= nc(HI downto LO);
-    end generate;
-    delayed : if L > 0 and REGS(L) > 0 generate
-      type dl_t is array (1 to REGS(L)) of std_logic_vector(HI downto LO);
-      signal dl : dl_t;
+    adder : if KIND = K_ADD generate
+      constant A  : natural := field(n, F_A);
+      constant B  : natural := field(n, F_B);
+      constant ST : natural := field(n, F_STAGE);
+      -- the operands as they were (stage difference) registers ago
+      constant AL : natural := OFF(A) + (ST - field(A, F_STAGE)) * field(A, F_WIDTH);
+      constant BL : natural := OFF(B) + (ST - field(B, F_STAGE)) * field(B, F_WIDTH);
     begin
+      nv(LO + W - 1 downto LO) <= node_sum(
+        nv(AL + field(A, F_WIDTH) - 1 downto AL), nv(BL + field(B, F_WIDTH) - 1 downto BL),
+        field(n, F_K), W, field(n, F_FLAGS) mod 2 = 1);
+    end generate;
+    zero : if KIND /= K_INPUT and KIND /= K_CONST and KIND /= K_ADD generate
+      nv(LO + W - 1 downto LO) <= (others => '0');
+    end generate;
+    delayed : if DL > 0 generate
       process (clk)
       begin
         if rising_edge(clk) then
           if ce = '1' then
-            dl(1) <= nc(HI downto LO);
-            for j in 2 to REGS(L) loop
-              dl(j) <= dl(j - 1);
-            end loop;
+            nv(LO + (DL + 1) * W - 1 downto LO + W) <= nv(LO + DL * W - 1 downto LO);
           end if;
         end if;
       end process;
-      nq(HI downto LO) <= dl(REGS(L));
     end generate;
   end generate;
 
-  -- valid and last shift through STAGES registers
+  -- valid and last shift through the STAGES - 1 registers before the output register
   ctrl_proc : process (clk)
   begin
     if rising_edge(clk) then
       if ce = '1' then
         vq(1) <= s_axis_tvalid;
         lq(1) <= s_axis_tlast;
-        for j in 2 to STAGES loop
+        for j in 2 to STAGES - 1 loop
           vq(j) <= vq(j - 1);
           lq(j) <= lq(j - 1);
         end loop;
@@ -467,24 +347,90 @@ begin
     end if;
   end process;
 
-  -- output registers: sign, requantize, clamp
-  out_gen : for o in 0 to OUT_FEATURES - 1 generate
-    constant RT : node_t := NODES(LBASE(DEPTH) + o);
+  single : if STAGES = 1 generate
+    n_valid <= s_axis_tvalid;
+    n_last <= s_axis_tlast;
+  end generate;
+  several : if STAGES > 1 generate
+    n_valid <= vq(STAGES - 1);
+    n_last <= lq(STAGES - 1);
+  end generate;
+
+  -- output and skid registers; ce = the skid register is empty
+  out_proc : process (clk)
+    variable kv : std_logic;
   begin
-    process (clk)
-      variable acc : signed(ACC_WIDTH - 1 downto 0);
-    begin
-      if rising_edge(clk) then
-        if ce = '1' then
-          acc := shift_left(resize(signed(nq(RT.off + RT.w - 1 downto RT.off)), ACC_WIDTH),
-                            RT.l);
-          if RT.neg then
-            acc := -acc;
-          end if;
-          m_data(o * Y_WIDTH + Y_WIDTH - 1 downto o * Y_WIDTH) <= std_logic_vector(
-            requantize_clamp(acc, OUT_SHIFT, ROUNDING, OVERFLOW, Y_WIDTH, LO_S, HI_S));
+    if rising_edge(clk) then
+      kv := k_valid;
+      if ce = '1' then
+        if ov = '0' or m_axis_tready = '1' then
+          m_data <= n_data;
+          ov <= n_valid;
+          ol <= n_last;
+        elsif n_valid = '1' then
+          k_data <= n_data;
+          k_last <= n_last;
+          kv := '1';
         end if;
+      elsif m_axis_tready = '1' then
+        m_data <= k_data;
+        ol <= k_last;
+        kv := '0';
       end if;
-    end process;
+      k_valid <= kv;
+      ce <= not kv;
+      if rst = '1' then
+        ov <= '0';
+        k_valid <= '0';
+        ce <= '0';
+      end if;
+    end if;
+  end process;
+
+  -- output logic: sign, requantize, clamp
+  out_gen : for o in 0 to OUT_FEATURES - 1 generate
+    constant RT : natural := R(o);
+    constant W  : positive := field(RT, F_WIDTH);
+    -- the root as the output logic's comparisons see it
+    constant RL : natural := OFF(RT) + (STAGES - 1 - SPLIT_N - field(RT, F_STAGE)) * W;
+    constant SH : natural := field(RT, F_SHIFT);
+    constant NG : boolean := field(RT, F_FLAGS) / 2 = 1;
+    constant UW : positive := imax(W + SH + 1, OUT_SHIFT + 1);  -- holds -u too
+
+    function root_value(bits : std_logic_vector) return signed is
+      variable u : signed(UW - 1 downto 0);
+    begin
+      u := shift_left(resize(signed(bits), UW), SH);
+      if NG then
+        u := -u;
+      end if;
+      return u;
+    end function;
+  begin
+    one_stage : if not SPLIT generate
+      signal u : signed(UW - 1 downto 0);
+    begin
+      u <= root_value(nv(RL + W - 1 downto RL));
+      n_data(o * Y_WIDTH + Y_WIDTH - 1 downto o * Y_WIDTH) <= std_logic_vector(
+        pick(rounded(u), above(u), below(u)));
+    end generate;
+    two_stages : if SPLIT generate
+      signal q : signed(Y_WIDTH - 1 downto 0) := (others => '0');
+      signal hi, lo : boolean := false;
+    begin
+      process (clk)
+        variable u : signed(UW - 1 downto 0);
+      begin
+        if rising_edge(clk) then
+          if ce = '1' then
+            u := root_value(nv(RL + W - 1 downto RL));
+            q <= rounded(u);
+            hi <= above(u);
+            lo <= below(u);
+          end if;
+        end if;
+      end process;
+      n_data(o * Y_WIDTH + Y_WIDTH - 1 downto o * Y_WIDTH) <= std_logic_vector(pick(q, hi, lo));
+    end generate;
   end generate;
 end architecture rtl;
