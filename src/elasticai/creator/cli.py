@@ -101,6 +101,7 @@ _FLAGS = {
     "target_ii": "--target-ii",
     "max_multipliers": "--max-multipliers",
     "parallelism": "--parallelism",
+    "pipeline_levels": "--pipeline-levels",
     "vivado_part": "--vivado-part",
     "clock_mhz": "--clock-mhz",
 }
@@ -132,6 +133,8 @@ def _design(args: argparse.Namespace) -> Any:
         options["target_ii"] = args.target_ii
     if args.max_multipliers is not None:
         options["max_multipliers"] = args.max_multipliers
+    if args.pipeline_levels is not None:
+        options["pipeline_levels"] = args.pipeline_levels
     if args.input_shape:
         options["input_shape"] = _shape(args.input_shape)
     from elasticai.creator import create_design
@@ -344,6 +347,13 @@ def _knob_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-multipliers", type=int, metavar="N", help="multiplier budget, e.g. 16"
+    )
+    parser.add_argument(
+        "--pipeline-levels",
+        type=int,
+        metavar="L",
+        help="adder levels between registers in fully unrolled layers (default 2; 1: "
+        "highest clock, more: fewer cycles and flip-flops)",
     )
     parser.add_argument(
         "--input-shape",

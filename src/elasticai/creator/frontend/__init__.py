@@ -170,6 +170,7 @@ def translate(
     parallelism: str | None = None,
     target_ii: int | None = None,
     max_multipliers: int | None = None,
+    pipeline_levels: int | None = None,
 ) -> Design:
     """``model`` as a hardware ``Design`` named ``name`` (the VHDL top entity).
 
@@ -177,12 +178,15 @@ def translate(
     ``parallelism="serial"`` (default) one multiply-accumulate unit per layer;
     ``parallelism="full"`` one sample per clock; ``target_ii=N`` a sample every ``N``
     cycles with the fewest multipliers; ``max_multipliers=M`` the fastest design
-    with at most ``M`` multipliers.
+    with at most ``M`` multipliers. ``pipeline_levels=L``: at most ``L`` adder levels
+    between two registers inside a fully unrolled layer (default
+    ``ops.linear.UNROLLED_LEVELS``; fewer: higher clock, more: fewer cycles and
+    flip-flops).
     """
     check_design_name(name)
     if parallelism not in (None, "serial", "full"):
         raise ValueError(f"parallelism must be 'serial' or 'full', not {parallelism!r}")
-    target = ParallelismTarget(target_ii, max_multipliers, parallelism == "full")
+    target = ParallelismTarget(target_ii, max_multipliers, parallelism == "full", pipeline_levels)
     graph = replace(to_graph(model, name, input_shape), parallelism=target)
     return Design(run_pipeline(graph))
 
@@ -190,6 +194,6 @@ def translate(
 def create_design(model: torch.nn.Module, name: str, **options: Any) -> Design:
     """Translate any ``nn.Module`` into a ``Design`` whose top-level VHDL entity is ``name``;
     ``options`` as ``translate`` takes them (``input_shape``, ``parallelism``,
-    ``target_ii``, ``max_multipliers``). Layers that compute something else in training
+    ``target_ii``, ``max_multipliers``, ``pipeline_levels``). Layers that compute something else in training
     mode (batch norms, dropout) must be in ``eval()``."""
     return translate(model, name, **options)

@@ -95,17 +95,26 @@ class ParallelismTarget:
     ``max_multipliers``: the fastest design with at most this many multipliers.
     ``full``: the smallest interval there is (one sample per clock for MLPs).
     Nothing set: the smallest design (one multiply-accumulate unit per layer).
+    ``pipeline_levels``: at most this many adder levels between two registers inside a
+    fully unrolled layer (``None``: ``ops.linear.UNROLLED_LEVELS``); fewer give a higher
+    clock, more give fewer cycles and flip-flops.
     """
 
     ii: int | None = None
     max_multipliers: int | None = None
     full: bool = False
+    pipeline_levels: int | None = None
 
     def __post_init__(self) -> None:
         chosen = sum([self.ii is not None, self.max_multipliers is not None, self.full])
         if chosen > 1:
             raise ValueError("choose one of target_ii, max_multipliers and parallelism='full'")
-        for name, option in (("ii", "target_ii"), ("max_multipliers", "max_multipliers")):
+        options = (
+            ("ii", "target_ii"),
+            ("max_multipliers", "max_multipliers"),
+            ("pipeline_levels", "pipeline_levels"),
+        )
+        for name, option in options:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{option} must be a positive int, not {value!r}")

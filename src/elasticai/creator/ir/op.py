@@ -150,6 +150,11 @@ class OpDef:
         """The op with its lanes decided."""
         return replace(self, lanes=lanes_out)  # type: ignore[type-var]
 
+    def pipeline(self, node: Node, levels: int) -> OpDef:
+        """The settled op with at most ``levels`` levels of logic between two of its
+        registers, where that is a choice (fully unrolled layers); else itself."""
+        return self
+
     def accepts(self, node: Node, lanes_in: Sequence[int]) -> bool:
         """Whether its settled op reads streams of ``lanes_in`` (``passes.verify``)."""
         return self.lane_cost(node, lanes_in, self.lanes) is not None

@@ -81,6 +81,7 @@ def graph_to_json(graph: Graph) -> str:
             "ii": _opt_int(graph.parallelism.ii),
             "max_multipliers": _opt_int(graph.parallelism.max_multipliers),
             "full": bool(graph.parallelism.full),
+            "pipeline_levels": _opt_int(graph.parallelism.pipeline_levels),
         },
         "meta": [[key, value] for key, value in graph.meta],
         "nodes": [_node_json(node) for node in graph.nodes],
@@ -123,7 +124,9 @@ def _parallelism(value: Any, where: str) -> ParallelismTarget:
         "ii": r.optional(r.integer(1)),
         "max_multipliers": r.optional(r.integer(1)),
         "full": r.boolean,
+        "pipeline_levels": r.optional(r.integer(1)),
     }
+    value = {"pipeline_levels": None, **value} if isinstance(value, dict) else value
     return r.build(ParallelismTarget, where, r.fields(value, where, schema))
 
 

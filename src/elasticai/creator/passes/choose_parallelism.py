@@ -284,7 +284,8 @@ def _plan_for(graph: Graph, target: ParallelismTarget) -> Plan:
 
 def choose_parallelism(graph: Graph) -> Graph:
     """Settle the lanes of every stream: ``p_in``/``p_out`` (and, where fully unrolled,
-    ``stages``) of every Linear, ``lanes`` of every other node and of the input."""
+    ``stages``, from ``pipeline_levels``) of every Linear, ``lanes`` of every other node
+    and of the input."""
     plan = _plan_for(graph, graph.parallelism)
     lanes = plan.lanes
     nodes = []
@@ -294,6 +295,8 @@ def choose_parallelism(graph: Graph) -> Graph:
             op = node.op.settle_inner(node, lanes_in, lanes[node.name], plan.inner[node.name])
         else:
             op = node.op.settle(node, lanes_in, lanes[node.name])
+        if graph.parallelism.pipeline_levels is not None:
+            op = op.pipeline(node, graph.parallelism.pipeline_levels)
         nodes.append(replace(node, op=op))
     inputs = tuple(replace(i, lanes=lanes[i.name]) for i in graph.inputs)
     return replace(graph, inputs=inputs, nodes=tuple(nodes))
