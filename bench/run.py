@@ -222,7 +222,13 @@ def inputs(model: torch.nn.Module, n: int) -> torch.Tensor:
 
 SETTINGS_FULL: dict[str, list[dict]] = {
     "readme": [{}, {"parallelism": "full"}],
-    "jet 8/4": [{}, {"target_ii": 256}, {"target_ii": 32}, {"parallelism": "full"}],
+    "jet 8/4": [
+        {},
+        {"target_ii": 256},
+        {"target_ii": 32},
+        {"parallelism": "full"},
+        {"parallelism": "full", "pipeline_levels": 5},
+    ],
     "jet w4a8": [{}, {"target_ii": 256}, {"target_ii": 32}, {"parallelism": "full"}],
     "jet 16/8": [{}, {"target_ii": 256}, {"parallelism": "full"}],
     "digits": [{}, {"target_ii": 128}, {"parallelism": "full"}],
@@ -269,8 +275,8 @@ def describe(options: dict) -> str:
     options = {k: v for k, v in options.items() if k != "input_shape"}
     if not options:
         return "serial"
-    key, value = next(iter(options.items()))
-    return {"parallelism": str(value), "target_ii": f"II<={value}"}.get(key, f"{key}={value}")
+    names = {"parallelism": "{}", "target_ii": "II<={}", "pipeline_levels": "L{}"}
+    return " ".join(names.get(key, f"{key}={{}}").format(value) for key, value in options.items())
 
 
 def row(
