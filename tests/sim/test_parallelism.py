@@ -81,3 +81,26 @@ def test_full_parallelism_takes_a_sample_every_clock():
     assert lanes(design) == [(7, 5), (5, 9), (9, 3)]
     x = design.quantize_input(saturating_inputs(12, 7, FixedType(6, 3), seed=2))
     assert design.run(x, stall_percent=0).initiation_interval == 1
+
+
+@pytest.mark.parametrize("levels", [1, 2, 10])
+def test_pipeline_levels_set_the_registers_of_unrolled_layers(levels):
+    """Fewer adder levels between registers: more cycles, same outputs; GHDL's latency is
+    the timing model's, at one sample a clock."""
+    model = odd_model()
+    design = model.create_design("levels", parallelism="full", pipeline_levels=levels)
+    stages = [n.op.stages for n in design.graph.nodes if isinstance(n.op, LinearOp)]
+    for node in design.graph.nodes:
+        if isinstance(node.op, LinearOp):
+            graph = node.op.adder_graph(node)
+            assert node.op.stages == -(-(graph.depth + 2) // levels)
+    x = saturating_inputs(10, 7, FixedType(8, 4), seed=5)
+    with torch.no_grad():
+        assert torch.equal(design.simulate(x, stall_percent=30), model(x))
+    report = design.report(synthesis=False, timing_samples=4)
+    assert report["initiation_interval"] == 1
+    assert report["latency_cycles"] == report["predicted_latency_cycles"]
+    if levels == 1:
+        assert min(stages) >= 3
+    if levels == 10:
+        assert max(stages) == 1

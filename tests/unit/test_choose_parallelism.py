@@ -105,6 +105,10 @@ def test_budget_gives_the_fastest_design_that_fits():
             "choose one of target_ii, max_multipliers and parallelism='full'",
         ),
         ({"parallelism": "fast"}, "parallelism must be 'serial' or 'full', not 'fast'"),
+        (
+            {"parallelism": "full", "pipeline_levels": 0},
+            "pipeline_levels must be a positive int, not 0",
+        ),
     ],
 )
 def test_bad_targets_are_refused(options, message):

@@ -19,7 +19,13 @@ from elasticai.creator.nn.fixed_point import HardSigmoid, Linear, ReLU
 from elasticai.creator.ops import LinearOp
 from elasticai.creator.vhdl.lower import lower
 
-OPTIONS = [{}, {"target_ii": 4}, {"max_multipliers": 3}, {"parallelism": "full"}]
+OPTIONS = [
+    {},
+    {"target_ii": 4},
+    {"max_multipliers": 3},
+    {"parallelism": "full"},
+    {"parallelism": "full", "pipeline_levels": 1},
+]
 
 
 def model(total_bits: int, frac_bits: int, seed: int = 0) -> Sequential:

@@ -62,7 +62,7 @@ SPARSE_PLANNING_LIMIT = 1 << 16
 
 #: Adder levels between two registers of a fully unrolled layer (the output logic,
 #: rounding, overflow and clamp, counts as one level).
-UNROLLED_LEVELS = 4
+UNROLLED_LEVELS = 2
 
 _GRAPHS: dict[tuple[Any, ...], adder_graph.AdderGraph] = {}
 
