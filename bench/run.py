@@ -10,8 +10,10 @@ MACs per sample / (II x multipliers), resources from
 ``ghdl --synth`` + Yosys ``synth_xilinx`` (7-series), exact = outputs equal between the
 PyTorch model and the GHDL simulation (with random stalls), FIFO bits = storage of the
 skip-path FIFOs, compile = translation to VHDL, sim = GHDL simulation of the checked
-samples. A "~" marks resources from the analytic estimate where GHDL 2.0's --synth crashed
-on the design.
+samples, depth = logic levels of the longest register-to-register path (Yosys). With
+``--fmax``: Fmax after Yosys ``synth_ecp5`` and nextpnr on an ECP5-85k (every row whose
+estimate fits the device) and the latency in nanoseconds at that clock. A "~" marks
+resources from the analytic estimate where GHDL 2.0's --synth crashed on the design.
 """
 
 from __future__ import annotations
@@ -265,6 +267,8 @@ MODELS = {
     "lstm 1-20 hard": (recurrent(LSTM, hard=True), "8/4"),
     "gru 1-20": (recurrent(GRU), "8/4"),
 }
+#: LUT4s of the ECP5-85k that nextpnr places on.
+ECP5_LUTS = 83_640
 #: Simulated samples at most per CNN row (serial CNNs take thousands of cycles a sample).
 CNN_SAMPLES = 20
 #: ... and for the ResNet, whose serial end takes 2.4 million cycles a sample.
@@ -297,7 +301,8 @@ def row(
     sim_s = time.perf_counter() - started
     with torch.no_grad():
         exact = int((hardware == model(x)).sum())
-    routed = fmax and options.get("parallelism") != "full"  # unrolled jets exceed an ECP5-85k
+    # place and route where the design fits an ECP5-85k (84k LUT4; a LUT6 is about two)
+    routed = fmax and 2 * design.report(synthesis=False, timing_samples=3)["lut"] < ECP5_LUTS
     try:
         report = design.report(fmax=routed, timing_samples=3 if big else 6)
         mark = ""
@@ -335,7 +340,13 @@ def row(
         f"{compile_s:.2f}",
         f"{sim_s:.1f}",
         f"{report['synthesis_seconds']:.1f}",
+        str(report.get("logic_depth", "-")) if not mark else "-",
         *([f"{report['fmax_mhz']:.0f}" if routed else "-"] if fmax else []),
+        *(
+            [f"{report['latency_cycles'] * 1000 / report['fmax_mhz']:,.0f}" if routed else "-"]
+            if fmax
+            else []
+        ),
     ]
 
 
@@ -357,6 +368,7 @@ HEADER = [
     "compile s",
     "sim s",
     "synth s",
+    "depth",
 ]
 
 
@@ -385,7 +397,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     settings = SETTINGS_QUICK if args.quick else SETTINGS_FULL
-    rows = [HEADER + (["Fmax MHz"] if args.fmax else [])]
+    rows = [HEADER + (["Fmax MHz", "latency ns"] if args.fmax else [])]
     for name, (build, bits) in MODELS.items():
         if args.only and args.only not in name:
             continue
