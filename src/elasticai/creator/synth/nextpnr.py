@@ -18,7 +18,9 @@
    unconstrained pins and the clock a global network (``--lpf-allow-unconstrained``);
    Fmax counts register-to-register paths only, paths from or to a port are
    ``<async>`` and left out, so pin placement does not matter. ``out_of_context=True``
-   passes ``--out-of-context`` instead (no I/O buffers, clock on general routing).
+   passes ``--out-of-context`` instead (no I/O buffers, clock on general routing); by
+   default that happens only where the design has more port bits than the package has
+   I/O pins (a fully unrolled layer reading a whole image at once).
 
 The numbers come from nextpnr's JSON report (``fmax``, ``utilization``,
 ``critical_paths``); the ``Max frequency for clock`` lines of the log are the fallback.
@@ -46,6 +48,7 @@ from elasticai.creator.synth.yosys import SynthesisError, _run, to_verilog, yosy
 __all__ = [
     "FmaxReport",
     "NextpnrNotFoundError",
+    "PACKAGE_PINS",
     "ecp5_script",
     "fmax",
     "nextpnr_command",
@@ -85,6 +88,7 @@ class FmaxReport:
     slowest register-to-register path in order (hierarchical names such as
     ``linear_0.acc3[5]``: instance label, then the signal), ``critical_path_ns`` its
     delay, ``critical_logic_ns`` the part of it spent in cells rather than routing.
+    ``out_of_context``: placed without I/O buffers (more port bits than pins).
     """
 
     mhz: float
@@ -96,6 +100,7 @@ class FmaxReport:
     critical_path: tuple[str, ...] = field(default=(), repr=False)
     critical_path_ns: float = 0.0
     critical_logic_ns: float = 0.0
+    out_of_context: bool = False
 
     @property
     def critical_instances(self) -> tuple[str, ...]:
@@ -239,7 +244,7 @@ def fmax(
     package: str = "CABGA381",
     seed: int = 1,
     freq_mhz: float = 400,
-    out_of_context: bool = False,
+    out_of_context: bool | None = None,
     timeout: float | None = None,
 ) -> FmaxReport:
     """Place and route ``files`` (relative path -> VHDL text, in analysis order) with top
@@ -249,6 +254,8 @@ def fmax(
     Everything is written to ``workdir`` (kept) or a temporary folder (removed):
     ``src/``, ``<top>.v``, ``ecp5.ys``, ``yosys.log``, ``<top>.json`` (the ECP5 netlist),
     ``nextpnr.log`` and ``report.json``. ``timeout`` (seconds) applies to each tool.
+    ``out_of_context``: ``None`` chooses it where the ports need more pins than the
+    package has (:data:`PACKAGE_PINS`).
     Raises :class:`NextpnrNotFoundError`, ``YosysNotFoundError``, ``GhdlNotFoundError``
     or ``SynthesisError``.
     """
@@ -270,6 +277,9 @@ def fmax(
         (work / "ecp5.ys").write_text(ecp5_script(f"{top}.v", top))
         (work / "report.json").unlink(missing_ok=True)
         _run("Yosys", [yosys, "-q", "-l", "yosys.log", "-s", "ecp5.ys"], work, timeout)
+        if out_of_context is None:
+            pins = PACKAGE_PINS.get(package, min(PACKAGE_PINS.values()))
+            out_of_context = _port_bits(work / f"{top}.json", top) > pins
         command = program + nextpnr_command(
             f"{top}.json",
             device=device,
@@ -298,4 +308,14 @@ def fmax(
         critical_path=parsed.get("critical_path", ()),
         critical_path_ns=parsed.get("critical_path_ns", 0.0),
         critical_logic_ns=parsed.get("critical_logic_ns", 0.0),
+        out_of_context=out_of_context,
     )
+
+
+#: User I/O pins of the ECP5-85k packages (the smallest counts for unknown ones).
+PACKAGE_PINS = {"CABGA381": 205, "CABGA554": 245, "CABGA756": 365, "CSFBGA285": 118}
+
+
+def _port_bits(netlist: Path, top: str) -> int:
+    ports = json.loads(netlist.read_text())["modules"][top]["ports"]
+    return sum(len(port["bits"]) for port in ports.values())
