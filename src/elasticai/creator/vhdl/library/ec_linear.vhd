@@ -407,13 +407,15 @@ begin
     end if;
   end process;
 
-  -- weight ROM, synchronous read; bias ROM read one stage later. With a single word
-  -- (fully unrolled) they are plain constants, so the multipliers become constant ones.
+  -- weight ROM, synchronous read on every enabled edge, not only on issue (the step's valid
+  -- flag tells), so that a block RAM's enable stays off the issue logic; bias ROM read the
+  -- stage before the accumulator. With a single word (fully unrolled) they are plain
+  -- constants, so the multipliers become constant ones.
   rom_gen : if NS > 1 generate
     rom_proc : process (clk)
     begin
       if rising_edge(clk) then
-        if issue = '1' then
+        if ce = '1' then
           w1 <= WROM(waddr);
         end if;
       end if;
