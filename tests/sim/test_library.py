@@ -20,6 +20,7 @@ from elasticai.creator.arithmetic import (
     signed_width,
 )
 from elasticai.creator.ops import adder_graph
+from elasticai.creator.ops.linear import folded_pipeline
 from elasticai.creator.sim import ghdl
 from elasticai.creator.sim.stream_files import after_last_reset
 from elasticai.creator.vhdl.streams import integer_vector_literal
@@ -471,6 +472,8 @@ SHAPES = [
     (5, 9, 1, 4),
     (6, 4, 2, 4),
     (7, 5, 7, 5),  # fully parallel
+    (20, 3, 10, 2),  # two adder tree stages (10 -> 3 -> 1 terms)
+    (33, 2, 33, 1),  # three (33 -> 9 -> 3 -> 1)
 ]
 
 
@@ -501,9 +504,10 @@ def test_linear_throughput_and_latency(workdir: pathlib.Path, shape: tuple[int, 
     latency = last_cycles[0] - res.source_cycles[0] + 1
     overhead = latency - macs
     print(f"ec_linear {shape}: cycles/sample={macs} latency={latency} overhead={overhead}")
-    # early start: the first pass follows the arriving input; 5 pipeline cycles after the
-    # last step (read, product, accumulate, shift/round, overflow/clamp)
-    assert overhead <= 6
+    # early start: the first pass follows the arriving input; folded_pipeline(p_in) cycles
+    # after the last step (read, operands, product, adder tree stages, accumulate,
+    # shift/round, overflow/clamp)
+    assert overhead <= folded_pipeline(p_in) + 1
 
 
 @pytest.mark.parametrize("rounding", ROUNDINGS)
@@ -1015,4 +1019,5 @@ def test_chain(workdir: pathlib.Path, stall: int) -> None:
         latency = last_cycles[0] - res.source_cycles[0] + 1
         macs = l1.ni * l1.no + l2.ni * l2.no
         print(f"chain 10-6-3: latency={latency} sum of MAC cycles={macs}")
-        assert latency <= macs + 6 + 1 + 6
+        overheads = folded_pipeline(l1.p_in) + 1 + folded_pipeline(l2.p_in) + 1
+        assert latency <= macs + overheads + 1

@@ -11,7 +11,7 @@ from elasticai.creator.ir.graph import Node
 from elasticai.creator.ir.op import NEVER, latest_in_order, one_per_cycle
 from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.ops import LinearOp
-from elasticai.creator.ops.linear import FOLDED_PIPELINE
+from elasticai.creator.ops.linear import folded_pipeline
 
 
 def steps_of(op: LinearOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -28,7 +28,7 @@ def issue_step_by_step(op: LinearOp, times: np.ndarray) -> np.ndarray:
     ready = times.reshape(rows, n_in)[:, ib].copy()
     ready[:, -1] = np.maximum(ready[:, -1], times.reshape(rows, n_in)[:, -1])
     issue = one_per_cycle((ready + 1).ravel()).reshape(rows, -1)
-    return (issue[:, last] + FOLDED_PIPELINE).ravel()
+    return (issue[:, last] + folded_pipeline(op.p_in)).ravel()
 
 
 def latest_step_by_step(op: LinearOp, due: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ def latest_step_by_step(op: LinearOp, due: np.ndarray) -> np.ndarray:
     n_in = -(-op.weight.shape[1] // op.p_in)
     rows = len(due) // len(last)
     issue = np.full((rows, len(ob)), NEVER, dtype=np.int64)
-    issue[:, last] = due.reshape(rows, len(last)) - FOLDED_PIPELINE
+    issue[:, last] = due.reshape(rows, len(last)) - folded_pipeline(op.p_in)
     issue = latest_in_order(issue.ravel()).reshape(rows, len(ob))
     latest = np.full((rows, n_in), NEVER, dtype=np.int64)
     read, first = np.unique(ib, return_index=True)

@@ -46,15 +46,26 @@ if TYPE_CHECKING:
 __all__ = [
     "LinearOp",
     "FOLDED_PIPELINE",
+    "folded_pipeline",
     "SPARSE_PLANNING_LIMIT",
     "UNROLLED_LEVELS",
     "unrolled_stages",
 ]
 
 #: Cycles from issuing a folded Linear's last step of an output block to its output
-#: handshake: operand read, product register, accumulator, shift-and-round register,
-#: output register (overflow and clamp).
-FOLDED_PIPELINE = 5
+#: handshake with up to two inputs a beat: memory read, two operand registers, product
+#: register, accumulator, shift-and-round register, overflow register (the comparisons
+#: with the clamp bounds beside it), output register (clamp). Wider beats add their adder
+#: tree's register stages: :func:`folded_pipeline`.
+FOLDED_PIPELINE = 8
+
+
+def folded_pipeline(p_in: int) -> int:
+    """Cycles from issuing the last step of an output block of ``ec_linear`` with ``p_in``
+    inputs a beat to its output handshake: ``FOLDED_PIPELINE`` plus one adder tree stage
+    (two levels) for every factor of four beyond two inputs."""
+    return FOLDED_PIPELINE + (max(1, p_in) - 1).bit_length() // 2
+
 
 #: Weights up to which the planner counts the zero blocks a layer skips for every lane
 #: option; larger layers are planned as dense (their hardware is then faster than planned).
@@ -259,7 +270,7 @@ class LinearOp(OpDef):
         """Folded (``ec_linear``): one step per cycle over the visited blocks of every row,
         each no earlier than the cycle after its input beat arrived (a row's last step:
         after the whole row, as it frees the input bank); an output beat leaves
-        ``FOLDED_PIPELINE`` cycles after its block's last step. Unrolled: each beat
+        ``folded_pipeline(p_in)`` cycles after its block's last step. Unrolled: each beat
         leaves ``stages`` cycles after it arrived."""
         (times,) = arrivals
         if self.stages:
@@ -281,7 +292,7 @@ class LinearOp(OpDef):
         end = row + np.maximum.accumulate(end - row)
         issue = last[None, :] + np.maximum(early, np.append(-steps, end[:-1])[:, None] + 1)
         issue[:, -1] = end
-        return Flow((issue + FOLDED_PIPELINE).ravel())
+        return Flow((issue + folded_pipeline(self.p_in)).ravel())
 
     def _schedule(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The steps of a row in order, as ``(output block, input block)``, and the index of
@@ -292,7 +303,7 @@ class LinearOp(OpDef):
 
     def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
         """Unrolled: ``stages`` before. Folded: each step as late as its block's output
-        beat allows (``FOLDED_PIPELINE`` before it), one per cycle; an input beat a cycle
+        beat allows (``folded_pipeline(p_in)`` before it), one per cycle; an input beat a cycle
         before the first step that reads it, and every beat of a row before its last step
         (which frees the bank)."""
         if self.stages:
@@ -302,7 +313,7 @@ class LinearOp(OpDef):
         rows = len(due) // len(last)
         # step j of block b issues by j + room[b] (its block's output beat is due); the
         # blocks after it bound it too (one step per cycle)
-        room = due.reshape(rows, len(last)) - FOLDED_PIPELINE - last[None, :]
+        room = due.reshape(rows, len(last)) - folded_pipeline(self.p_in) - last[None, :]
         room = np.minimum.accumulate(room[:, ::-1], axis=1)[:, ::-1]
         # and the next row's first step, steps - j cycles after it
         row = np.arange(rows) * steps
@@ -496,10 +507,24 @@ def _folded_cost(node: Node, p: LinearOp) -> dict[str, int]:
     counter_bits = (ni * no).bit_length() + 2 * (2 * ni).bit_length()
     tree = (p.p_in - 1) * p.p_out * (x_bits + w_bits)
     lut_mults = 0 if per_mult else mults * x_bits * w_bits // 2
+    # registers of the adder tree stages: a quarter of the terms after each
+    tree_width = min(acc, x_bits + w_bits + (p.p_in - 1).bit_length())
+    terms, tree_ff = p.p_in, 0
+    for _ in range(folded_pipeline(p.p_in) - FOLDED_PIPELINE):
+        terms = -(-terms // 4)
+        tree_ff += p.p_out * terms * tree_width
+    # operand and product registers: in the DSP slices, else in the fabric
+    operands = 0 if per_mult else 2 * (p.p_in * x_bits + mults * w_bits) + mults * (x_bits + w_bits)
     return {
         "lut": 70 + p.p_out * (y_bits + acc // 2) + tree + rom_luts + lut_mults,
-        # per output lane: the accumulator and its shifted, rounded copy, then the output
-        "ff": p.p_out * (2 * acc + y_bits) + p.p_in * x_bits + 2 * counter_bits + 24,
+        # per output lane: the accumulator, its shifted and rounded copy, the overflowed
+        # value with its two comparisons, then the output
+        "ff": p.p_out * (2 * acc + 2 * y_bits + 2)
+        + p.p_in * x_bits
+        + 2 * counter_bits
+        + tree_ff
+        + operands
+        + 24,
         "dsp": mults * per_mult,
         "bram": bram,
         "carry": math.ceil((p.p_out * acc + y_bits + 2 * counter_bits) / 4),

@@ -96,7 +96,9 @@ class PointwiseOp(OpDef):
         adder_bits = adders * (x_bits + abs(mul).bit_length())
         return {
             "lut": self.lanes * (adder_bits // 2 + 2 * y_bits),  # adders are as wide as sums
-            "ff": self.lanes * y_bits + 2,
+            # per lane: the partial sums, the sum, the rounded value's low bits and two
+            # comparisons, the output
+            "ff": self.lanes * (2 * (x_bits + abs(mul).bit_length()) + 2 * y_bits + 2) + 8,
             "dsp": 0,
             "bram": 0,
             "carry": self.lanes * math.ceil(adder_bits / 4),
@@ -144,7 +146,7 @@ _SCHEMA: dict[str, r.Reader] = {
 
 
 def pointwise_stages(mul: int) -> int:
-    """Latency of ``ec_pointwise``: 1, or 2 where ``mul`` has two or more canonical signed
-    digits (not 0 or +-2**k), so that the shift-add tree has a register of its own."""
-    m = abs(mul)
-    return 1 if m & (m - 1) == 0 else 2
+    """Latency of ``ec_pointwise``: 4 for every ``mul`` (the first two levels of the
+    shift-add tree; the rest with the floor and rounding decision; the rounded value with
+    its clamp comparisons beside it; the output register)."""
+    return 4

@@ -5,13 +5,19 @@
 -- P_IN inputs per beat (= multipliers per output), P_OUT outputs per beat (computed in
 -- parallel). Input samples go to a double-buffered memory (2 banks of NI words); weights
 -- sit in a ROM of NO*NI words. Pipeline (global clock enable ce, frozen while the output
--- register is full and not accepted):
---   issue (ob, ib) -> x/w memory read -> product register -> accumulator
+-- register is full and not accepted), every register-to-register path short:
+--   issue (ob, ib) -> x/w memory read -> two operand registers -> product register
+--   -> TREE_STAGES adder tree registers (two levels each; none for P_IN <= 2)
+--   -> accumulator (the last one or two tree terms plus the accumulator or bias)
 --   -> rounded register (shift and round of a completed block)
---   -> output register (overflow and clamp, all comparisons side by side on one value)
+--   -> overflow register (overflow, and all comparisons with the bounds side by side)
+--   -> output register (clamp: select the value or a bound)
+-- The operand and product registers sit right before and after the multipliers (a vendor
+-- tool may take them into its multiplier blocks), and a memory's output register is never
+-- a multiplier's input.
 -- One (ob, ib) step per cycle: a sample takes NI*NO cycles; the first pass over the input
--- follows the arriving beats (early start). An output beat leaves 5 cycles after the issue
--- of its block's last step.
+-- follows the arriving beats (early start). An output beat leaves 8 + TREE_STAGES cycles
+-- after the issue of its block's last step.
 -- Blocks of weights that are all zero (P_OUT x P_IN; grouped and depthwise convolutions,
 -- pruned layers) are skipped where that saves at least a quarter of the steps: the steps are
 -- then the non-zero blocks only, in (ob, ib) order, at least one per output block (NS steps a
@@ -213,47 +219,102 @@ architecture rtl of ec_linear is
   constant RW : positive := shift_round_width(ACC_WIDTH, OUT_SHIFT);
   type rnd_t is array (natural range <>) of signed(RW - 1 downto 0);
 
-  -- requantize_clamp(v, 0, ...) for an already shifted and rounded v: overflow to
-  -- out_width, then clamp to lo/hi saturated to out_width. Same result, but every
-  -- comparison reads v itself (one comparison level, then a multiplexer): with
-  -- l = sat(lo), h = sat(hi) inside the out_width range, saturate-then-clamp equals
-  -- clamp alone (saturation is monotone), and l > h always gives h.
-  function overflow_clamp(v : signed; mode : natural; out_width : positive;
-                          lo : signed; hi : signed) return signed is
-    constant W : positive := imax(v'length, out_width);
-    variable l : signed(out_width - 1 downto 0);
-    variable h : signed(out_width - 1 downto 0);
-    variable x : signed(W - 1 downto 0);
-    variable y : signed(out_width - 1 downto 0);
+  -- adder tree: TREE_STAGES registered stages of two levels each (four terms into one), so
+  -- that at most two terms per output remain for the accumulator's three-input sum
+  constant TREE_STAGES : natural := clog2(P_IN) / 2;
+  -- terms per output after tree stage k
+  function terms_after(k : natural) return positive is
+    variable n : positive := P_IN;
   begin
-    l := saturate(lo, out_width);
-    h := saturate(hi, out_width);
-    if mode = EC_WRAP then
-      x := resize(wrap(v, out_width), W);
+    for j in 1 to k loop
+      n := ceil_div(n, 4);
+    end loop;
+    return n;
+  end function;
+  constant ACC_IN : positive := 4 + TREE_STAGES;
+  -- any sum of products fits in TW bits
+  constant TW : positive := imin(ACC_WIDTH, PW + clog2(P_IN));
+  type terms_t is array (0 to P_OUT * P_IN - 1) of signed(TW - 1 downto 0);
+  type tree_t is array (natural range <>) of terms_t;
+  type ob_array_t is array (natural range <>) of natural range 0 to NO - 1;
+  type xlanes_t is array (0 to P_OUT - 1) of xword_t;
+
+  -- The copies of the input operand (one by each lane's multipliers, not one register
+  -- driving them all across the chip) reset to different values: their value after a
+  -- reset is never used, and synthesis keeps copies with different reset values apart.
+  function lane_resets return xlanes_t is
+    constant B : positive := imin(30, P_IN * X_WIDTH);
+    variable r : xlanes_t := (others => (others => '0'));
+  begin
+    for lo in 0 to P_OUT - 1 loop
+      r(lo)(B - 1 downto 0) := std_logic_vector(to_unsigned(lo mod 2 ** B, B));
+    end loop;
+    return r;
+  end function;
+
+  -- requantize_clamp(v, 0, ...) for an already shifted and rounded v, in two register
+  -- stages: overflow to Y_WIDTH and compare with the bounds (every comparison reads v
+  -- itself, side by side), then select. With l = sat(lo), h = sat(hi) inside the Y_WIDTH
+  -- range, saturate-then-clamp equals clamp alone (saturation is monotone), and l > h
+  -- always gives h.
+  constant L_C : signed(Y_WIDTH - 1 downto 0) := saturate(LO_S, Y_WIDTH);
+  constant H_C : signed(Y_WIDTH - 1 downto 0) := saturate(HI_S, Y_WIDTH);
+  constant CW : positive := imax(RW, Y_WIDTH);
+  type y_t is array (natural range <>) of signed(Y_WIDTH - 1 downto 0);
+
+  function overflowed(v : signed) return signed is
+    variable x : signed(CW - 1 downto 0);
+  begin
+    if OVERFLOW = EC_WRAP then
+      x := resize(wrap(v, Y_WIDTH), CW);
     else
-      x := resize(v, W);
+      x := resize(v, CW);
     end if;
-    if x < resize(l, W) then
-      if l > h then
-        y := h;
+    return x;
+  end function;
+
+  -- x < c for a constant c: with k trailing zero bits in c, x < c exactly when
+  -- floor(x / 2**k) < c / 2**k, so only the bits from k up are compared (a bound of 0 is
+  -- the sign bit, the bounds of the Y_WIDTH range are the bits above it)
+  function below(x : signed; c : signed) return std_logic is
+    constant W : positive := x'length + 1;
+    constant K : natural := imin(trailing_zeros(resize(c, W)), W - 1);
+    variable xn : signed(W - 1 downto 0);
+    variable cn : signed(W - 1 downto 0);
+  begin
+    xn := resize(x, W);
+    cn := resize(c, W);
+    if xn(W - 1 downto K) < cn(W - 1 downto K) then
+      return '1';
+    end if;
+    return '0';
+  end function;
+
+  -- the value (low bits of the overflowed one) when lt and gt are false, else the bound
+  function clamp_select(y : signed; lt : std_logic; gt : std_logic) return signed is
+    variable r : signed(Y_WIDTH - 1 downto 0);
+  begin
+    if lt = '1' then
+      if L_C > H_C then
+        r := H_C;
       else
-        y := l;
+        r := L_C;
       end if;
-    elsif x > resize(h, W) then
-      y := h;
+    elsif gt = '1' then
+      r := H_C;
     else
-      y := x(out_width - 1 downto 0);  -- within [l, h], so it fits
+      r := y;
     end if;
     -- every result lies in [l, h] (or is h): where l <= h, the bits above their highest
     -- differing one are the same for all of them (signed order is unsigned order when the
     -- signs agree; they differ otherwise), so these are constants (fewer registers)
-    if l <= h then
-      for k in out_width - 1 downto 0 loop
-        exit when l(k) /= h(k);
-        y(k) := l(k);
+    if L_C <= H_C then
+      for k in Y_WIDTH - 1 downto 0 loop
+        exit when L_C(k) /= H_C(k);
+        r(k) := L_C(k);
       end loop;
     end if;
-    return y;
+    return r;
   end function;
 
   -- input buffer, writer side
@@ -278,25 +339,35 @@ architecture rtl of ec_linear is
   -- stage 1: memory outputs
   signal x1     : xword_t := (others => '0');
   signal w1     : wword_t := (others => '0');
-  signal v1     : std_logic := '0';
-  signal first1 : std_logic := '0';
-  signal last1  : std_logic := '0';
-  signal ob1    : natural range 0 to NO - 1 := 0;
-  -- stage 2: products
-  signal p2     : prod_t := (others => (others => '0'));
-  signal b2     : bword_t := (others => '0');
-  signal v2     : std_logic := '0';
-  signal first2 : std_logic := '0';
-  signal last2  : std_logic := '0';
-  signal ob2    : natural range 0 to NO - 1 := 0;
-  -- stage 3: accumulators
+  -- stages 2 and 3: multiplier operands (two registers: one can sit by the memory, the
+  -- other by the multiplier)
+  signal x2     : xword_t := (others => '0');
+  signal w2     : wword_t := (others => '0');
+  signal x3     : xlanes_t := (others => (others => '0'));  -- a copy for every output lane
+  signal w3     : wword_t := (others => '0');
+  -- stage 4: products; stages 4 + k: the terms left after tree stage k
+  signal p4     : prod_t := (others => (others => '0'));
+  signal tree   : tree_t(1 to imax(1, TREE_STAGES)) := (others => (others => (others => '0')));
+  -- flags of stages 1 to ACC_IN (the stage the accumulator reads)
+  signal vs     : std_logic_vector(1 to ACC_IN) := (others => '0');
+  signal fs     : std_logic_vector(1 to ACC_IN) := (others => '0');
+  signal ls     : std_logic_vector(1 to ACC_IN) := (others => '0');
+  signal obs    : ob_array_t(1 to ACC_IN) := (others => 0);
+  signal bias   : bword_t := (others => '0');  -- the bias of output block obs(ACC_IN)
+  -- accumulators
   signal acc3   : acc_t(0 to P_OUT - 1) := (others => (others => '0'));
   signal done3  : std_logic := '0';
   signal ob3    : natural range 0 to NO - 1 := 0;
-  -- stage 4: shifted and rounded results of a completed block
+  -- shifted and rounded results of a completed block
   signal r4     : rnd_t(0 to P_OUT - 1) := (others => (others => '0'));
   signal done4  : std_logic := '0';
   signal ob4    : natural range 0 to NO - 1 := 0;
+  -- overflowed values and their comparisons with the bounds
+  signal y5     : y_t(0 to P_OUT - 1) := (others => (others => '0'));
+  signal lt5    : std_logic_vector(0 to P_OUT - 1) := (others => '0');
+  signal gt5    : std_logic_vector(0 to P_OUT - 1) := (others => '0');
+  signal done5  : std_logic := '0';
+  signal ob5    : natural range 0 to NO - 1 := 0;
   -- output register
   signal m_data  : std_logic_vector(P_OUT * Y_WIDTH - 1 downto 0) := (others => '0');
   signal m_valid : std_logic := '0';
@@ -336,13 +407,15 @@ begin
     end if;
   end process;
 
-  -- weight ROM, synchronous read; bias ROM read one stage later. With a single word
-  -- (fully unrolled) they are plain constants, so the multipliers become constant ones.
+  -- weight ROM, synchronous read on every enabled edge, not only on issue (the step's valid
+  -- flag tells), so that a block RAM's enable stays off the issue logic; bias ROM read the
+  -- stage before the accumulator. With a single word (fully unrolled) they are plain
+  -- constants, so the multipliers become constant ones.
   rom_gen : if NS > 1 generate
     rom_proc : process (clk)
     begin
       if rising_edge(clk) then
-        if issue = '1' then
+        if ce = '1' then
           w1 <= WROM(waddr);
         end if;
       end if;
@@ -351,17 +424,18 @@ begin
     w1 <= WROM(0);
   end generate;
 
+  -- bias ROM, read the stage before the accumulator
   bias_gen : if NO > 1 generate
     bias_proc : process (clk)
     begin
       if rising_edge(clk) then
         if ce = '1' then
-          b2 <= BROM(ob1);
+          bias <= BROM(obs(ACC_IN - 1));
         end if;
       end if;
     end process;
   else generate
-    b2 <= BROM(0);
+    bias <= BROM(0);
   end generate;
 
   -- bank bookkeeping and issue counters
@@ -476,72 +550,104 @@ begin
 
   pipe_proc : process (clk)
     variable s : signed(ACC_WIDTH - 1 downto 0);
-    variable t : acc_t(0 to P_IN - 1);
+    variable t : terms_t;
+    variable n : positive;
+    variable x : signed(CW - 1 downto 0);
   begin
     if rising_edge(clk) then
       if ce = '1' then
-        -- stage 1 flags (data registered in mem_proc / rom_proc)
-        v1 <= avail;
-        first1 <= first_step;
-        last1 <= last_step;
-        ob1 <= ob;
-        -- stage 2: products, bias
+        -- flags (stage 1 data registered in mem_proc / rom_proc)
+        vs <= avail & vs(1 to ACC_IN - 1);
+        fs <= first_step & fs(1 to ACC_IN - 1);
+        ls <= last_step & ls(1 to ACC_IN - 1);
+        obs <= ob & obs(1 to ACC_IN - 1);
+        -- stages 2 and 3: operands
+        x2 <= x1;
+        w2 <= w1;
+        x3 <= (others => x2);
+        w3 <= w2;
+        -- stage 4: products
         for lo in 0 to P_OUT - 1 loop
           for li in 0 to P_IN - 1 loop
-            p2(lo * P_IN + li) <=
-              signed(x1(li * X_WIDTH + X_WIDTH - 1 downto li * X_WIDTH)) *
-              signed(w1((lo * P_IN + li) * W_WIDTH + W_WIDTH - 1 downto (lo * P_IN + li) * W_WIDTH));
+            p4(lo * P_IN + li) <=
+              signed(x3(lo)(li * X_WIDTH + X_WIDTH - 1 downto li * X_WIDTH)) *
+              signed(w3((lo * P_IN + li) * W_WIDTH + W_WIDTH - 1 downto (lo * P_IN + li) * W_WIDTH));
           end loop;
         end loop;
-        v2 <= v1;
-        first2 <= first1;
-        last2 <= last1;
-        ob2 <= ob1;
-        -- stage 3: accumulate
-        if v2 = '1' then
+        -- adder tree stages: terms j of output lo at lo * P_IN + j
+        for k in 1 to TREE_STAGES loop
+          if k = 1 then
+            for j in t'range loop
+              t(j) := resize(p4(j), TW);
+            end loop;
+          else
+            t := tree(k - 1);
+          end if;
+          n := terms_after(k - 1);
           for lo in 0 to P_OUT - 1 loop
-            if first2 = '1' then
-              s := signed(b2(lo * ACC_WIDTH + ACC_WIDTH - 1 downto lo * ACC_WIDTH));
+            for j in 0 to terms_after(k) - 1 loop
+              -- (a + b) + (c + d) of the terms 4j .. 4j + 3 that exist
+              for lvl in 0 to 1 loop
+                for q in 0 to 3 loop
+                  if q mod (2 ** (lvl + 1)) = 0 and 4 * j + q + 2 ** lvl < n then
+                    t(lo * P_IN + 4 * j + q) :=
+                      t(lo * P_IN + 4 * j + q) + t(lo * P_IN + 4 * j + q + 2 ** lvl);
+                  end if;
+                end loop;
+              end loop;
+              tree(k)(lo * P_IN + j) <= t(lo * P_IN + 4 * j);
+            end loop;
+          end loop;
+        end loop;
+        -- accumulate the one or two terms left
+        if vs(ACC_IN) = '1' then
+          for lo in 0 to P_OUT - 1 loop
+            if fs(ACC_IN) = '1' then
+              s := signed(bias(lo * ACC_WIDTH + ACC_WIDTH - 1 downto lo * ACC_WIDTH));
             else
               s := acc3(lo);
             end if;
-            -- balanced adder tree over the P_IN products of this output
-            for li in 0 to P_IN - 1 loop
-              t(li) := resize(p2(lo * P_IN + li), ACC_WIDTH);
+            n := terms_after(TREE_STAGES);
+            for j in 0 to n - 1 loop
+              if TREE_STAGES = 0 then
+                s := s + resize(p4(lo * P_IN + j), ACC_WIDTH);
+              else
+                s := s + resize(tree(imax(1, TREE_STAGES))(lo * P_IN + j), ACC_WIDTH);
+              end if;
             end loop;
-            for lvl in 0 to clog2(P_IN) - 1 loop
-              for k in 0 to P_IN - 1 loop
-                if k mod (2 ** (lvl + 1)) = 0 and k + 2 ** lvl < P_IN then
-                  t(k) := t(k) + t(k + 2 ** lvl);
-                end if;
-              end loop;
-            end loop;
-            acc3(lo) <= s + t(0);
+            acc3(lo) <= s;
           end loop;
         end if;
-        done3 <= v2 and last2;
-        ob3 <= ob2;
-        -- stage 4: shift and round the completed block
-        if done3 = '1' then
-          for lo in 0 to P_OUT - 1 loop
-            r4(lo) <= shift_round(acc3(lo), OUT_SHIFT, ROUNDING);
-          end loop;
-        end if;
+        done3 <= vs(ACC_IN) and ls(ACC_IN);
+        ob3 <= obs(ACC_IN);
+        -- shift and round (kept only for a completed block: done3, then done4 and done5)
+        for lo in 0 to P_OUT - 1 loop
+          r4(lo) <= shift_round(acc3(lo), OUT_SHIFT, ROUNDING);
+        end loop;
         done4 <= done3;
         ob4 <= ob3;
-        -- output register: overflow and clamp
-        if done4 = '1' then
+        -- overflow and compare
+        for lo in 0 to P_OUT - 1 loop
+          x := overflowed(r4(lo));
+          y5(lo) <= x(Y_WIDTH - 1 downto 0);
+          lt5(lo) <= below(x, L_C);
+          gt5(lo) <= not below(x, resize(H_C, Y_WIDTH + 1) + 1);  -- x > h: not x < h + 1
+        end loop;
+        done5 <= done4;
+        ob5 <= ob4;
+        -- output register: clamp
+        if done5 = '1' then
           m_valid <= '1';
-          if ob4 = NO - 1 and orow = ROWS - 1 then m_last <= '1'; else m_last <= '0'; end if;
-          if ob4 = NO - 1 then
+          if ob5 = NO - 1 and orow = ROWS - 1 then m_last <= '1'; else m_last <= '0'; end if;
+          if ob5 = NO - 1 then
             if orow = ROWS - 1 then orow <= 0; else orow <= orow + 1; end if;
           end if;
           for lo in 0 to P_OUT - 1 loop
-            if ob4 = NO - 1 and lo >= LAST_REAL then
+            if ob5 = NO - 1 and lo >= LAST_REAL then
               m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <= (others => '0');
             else
               m_data(lo * Y_WIDTH + Y_WIDTH - 1 downto lo * Y_WIDTH) <=
-                std_logic_vector(overflow_clamp(r4(lo), OVERFLOW, Y_WIDTH, LO_S, HI_S));
+                std_logic_vector(clamp_select(y5(lo), lt5(lo), gt5(lo)));
             end if;
           end loop;
         else
@@ -549,10 +655,11 @@ begin
         end if;
       end if;
       if rst = '1' then
-        v1 <= '0';
-        v2 <= '0';
+        x3 <= lane_resets;
+        vs <= (others => '0');
         done3 <= '0';
         done4 <= '0';
+        done5 <= '0';
         m_valid <= '0';
         m_last <= '0';
         orow <= 0;

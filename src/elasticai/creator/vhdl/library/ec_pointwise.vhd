@@ -7,9 +7,10 @@
 -- tree of adders built at elaboration: a node holds its value with a sign taken out (so a
 -- negative term is subtracted, never negated), each adder spans only the bits between the
 -- known zero LSBs and the width of its value range. Bit-exact with x*MUL + ADD.
--- Latency (STAGES): 1 where MUL is 0 or +-2**k (at most one term); 2 otherwise, the sum of
--- the terms then has a register of its own before shift/round, clamp and overflow. The
--- clamp and the overflow compare the rounded value side by side (one comparison level).
+-- Latency: 4 cycles, every stage a short path. Stage 1: the terms and the adders of the
+-- first two tree levels; stage 2: the other adders, the sum shifted right (floor) with the
+-- rounding decision beside it; stage 3: the rounding bit added and, beside it, the
+-- clamp/overflow comparisons; stage 4: the output register, selecting the value or a bound.
 -- Backpressure: all registers share one clock enable (output register empty or accepted).
 library ieee;
 use ieee.std_logic_1164.all;
@@ -72,7 +73,6 @@ architecture rtl of ec_pointwise is
   end function;
 
   constant NT : natural := count_terms;
-  constant STAGES : positive := 1 + (imin(NT, 2) / 2);  -- 2 where NT >= 2
   function add_leaves return natural is
   begin
     if HAS_ADD then
@@ -227,18 +227,36 @@ architecture rtl of ec_pointwise is
 
   type tval_t is array (0 to MAXN - 1) of signed(TW - 1 downto 0);
 
-  -- t = x*MUL + ADD by shifts and adds
-  function product(x : signed(X_WIDTH - 1 downto 0)) return signed is
-    variable v : tval_t := (others => (others => '0'));
+  -- adder level of every node (leaves 0): the nodes up to level CUT are summed in stage 1,
+  -- the others in stage 2
+  constant CUT : natural := 2;
+  function node_levels return integer_vector is
+    variable r : integer_vector(0 to MAXN - 1) := (others => 0);
+  begin
+    for i in 0 to NN - 1 loop
+      if TREE(F * i + F_KIND) = -2 then
+        r(i) := imax(r(TREE(F * i + F_A)), r(TREE(F * i + F_B))) + 1;
+      end if;
+    end loop;
+    return r;
+  end function;
+  constant LEVEL : integer_vector(0 to MAXN - 1) := node_levels;
+
+  -- the nodes of levels first .. last of t = x*MUL + ADD by shifts and adds (the others as
+  -- in v0)
+  function nodes(v0 : tval_t; x : signed(X_WIDTH - 1 downto 0); first : natural;
+                 last : natural)
+    return tval_t is
+    variable v : tval_t;
     variable s : signed(TW - 1 downto 0);
     variable a : signed(TW - 1 downto 0);
     variable b : signed(TW - 1 downto 0);
   begin
-    if NN = 0 then
-      return to_signed(0, TW);  -- MUL = 0 and ADD = 0
-    end if;
+    v := v0;
     for i in 0 to NN - 1 loop
-      if TREE(F * i + F_KIND) >= 0 then
+      if LEVEL(i) < first or LEVEL(i) > last then
+        null;
+      elsif TREE(F * i + F_KIND) >= 0 then
         v(i) := shift_left(resize(x, TW), TREE(F * i + F_KIND));
       elsif TREE(F * i + F_KIND) = -1 then
         v(i) := resize(ADD_S, TW);
@@ -273,6 +291,17 @@ architecture rtl of ec_pointwise is
         v(i) := resize(s(TREE(F * i + F_W) - 1 downto 0), TW);
       end if;
     end loop;
+    return v;
+  end function;
+
+  -- t = x*MUL + ADD from all nodes
+  function root(v : tval_t) return signed is
+    variable s : signed(TW - 1 downto 0);
+    variable a : signed(TW - 1 downto 0);
+  begin
+    if NN = 0 then
+      return to_signed(0, TW);  -- MUL = 0 and ADD = 0
+    end if;
     s := v(NN - 1);
     if TREE(F * (NN - 1) + F_SGN) < 0 then
       -- all terms negative after pairing and no ADD: negate above the zero LSBs
@@ -284,59 +313,85 @@ architecture rtl of ec_pointwise is
     return s;
   end function;
 
-  -- apply_overflow(clamp(v, LO, HI), OVERFLOW, Y_WIDTH) with every comparison on v itself
-  -- (one comparison level, then multiplexers). Saturation is monotone, so saturating after
-  -- the clamp equals clamping the saturated value to the saturated bounds; wrap needs the
-  -- clamp first. LO > HI always gives HI, as the sequential clamp does.
-  function clamp_overflow(v : signed) return signed is
-    constant W : positive := imax(v'length, imax(LO'length, imax(HI'length, Y_WIDTH)));
-    variable x : signed(W - 1 downto 0);
-    variable l : signed(W - 1 downto 0);
-    variable h : signed(W - 1 downto 0);
-    variable y : signed(Y_WIDTH - 1 downto 0);
+  -- apply_overflow(clamp(v, LO, HI), OVERFLOW, Y_WIDTH) in two steps: the comparisons of v
+  -- with the bounds (side by side), then multiplexers. Saturation is monotone, so
+  -- saturating after the clamp equals clamping the saturated value to the saturated
+  -- bounds; wrap needs the clamp first. LO > HI always gives HI, as the sequential clamp
+  -- does.
+  constant BW : positive := imax(LO'length, imax(HI'length, Y_WIDTH));
+
+  function bound(b : signed) return signed is
+    variable r : signed(BW - 1 downto 0);
   begin
-    x := resize(v, W);
     if OVERFLOW = EC_WRAP then
-      l := resize(LO_S, W);
-      h := resize(HI_S, W);
+      r := resize(b, BW);
     else
-      l := resize(saturate(LO_S, Y_WIDTH), W);
-      h := resize(saturate(HI_S, Y_WIDTH), W);
+      r := resize(saturate(b, Y_WIDTH), BW);
     end if;
-    if x < l then
-      if l > h then
-        y := h(Y_WIDTH - 1 downto 0);
+    return r;
+  end function;
+
+  constant L_B : signed(BW - 1 downto 0) := bound(LO_S);
+  constant H_B : signed(BW - 1 downto 0) := bound(HI_S);
+
+  -- x < c for a constant c: with k trailing zero bits in c, x < c exactly when
+  -- floor(x / 2**k) < c / 2**k, so only the bits from k up are compared
+  function below(x : signed; c : signed) return std_logic is
+    constant W : positive := imax(x'length, c'length) + 1;
+    constant K : natural := imin(trailing_zeros(resize(c, W)), W - 1);
+    variable xn : signed(W - 1 downto 0);
+    variable cn : signed(W - 1 downto 0);
+  begin
+    xn := resize(x, W);
+    cn := resize(c, W);
+    if xn(W - 1 downto K) < cn(W - 1 downto K) then
+      return '1';
+    end if;
+    return '0';
+  end function;
+
+  -- the comparisons: bit 1 x < l, bit 0 x > h
+  function compare(v : signed) return std_logic_vector is
+    variable r : std_logic_vector(1 downto 0);
+  begin
+    r(1) := below(v, L_B);
+    r(0) := not below(v, resize(H_B, BW + 1) + 1);  -- x > h: not x < h + 1
+    return r;
+  end function;
+
+  -- y: the value's low Y_WIDTH bits (saturate: within [l, h] where no flag is set; wrap:
+  -- the low bits)
+  function clamp_select(y : signed; flags : std_logic_vector(1 downto 0)) return signed is
+    variable r : signed(Y_WIDTH - 1 downto 0);
+  begin
+    if flags(1) = '1' then
+      if L_B > H_B then
+        r := H_B(Y_WIDTH - 1 downto 0);
       else
-        y := l(Y_WIDTH - 1 downto 0);
+        r := L_B(Y_WIDTH - 1 downto 0);
       end if;
-    elsif x > h then
-      y := h(Y_WIDTH - 1 downto 0);
+    elsif flags(0) = '1' then
+      r := H_B(Y_WIDTH - 1 downto 0);
     else
-      y := x(Y_WIDTH - 1 downto 0);  -- saturate: within [l, h]; wrap: the low bits
+      r := y;
     end if;
     -- every result lies in [l, h] (or is h): where l <= h, the bits above their highest
     -- differing one are the same for all of them (signed order is unsigned order when the
     -- signs agree; they differ otherwise), so these are constants (fewer registers)
-    if l <= h then
-      for k in W - 1 downto 0 loop
-        exit when l(k) /= h(k);
+    if L_B <= H_B then
+      for k in BW - 1 downto 0 loop
+        exit when L_B(k) /= H_B(k);
         if k < Y_WIDTH then
-          y(k) := l(k);
+          r(k) := L_B(k);
         end if;
       end loop;
     end if;
-    return y;
+    return r;
   end function;
 
-  -- the part after the product: shift/round, clamp, overflow
-  function finish(t : signed(TW - 1 downto 0)) return signed is
-  begin
-    return clamp_overflow(shift_round(t, SHIFT, ROUNDING));
-  end function;
-
-  -- STAGES = 2: the register between the stages holds, per lane, the sum shifted right
-  -- (floor) and the rounding decision, as shift_round computes them: stage 2 adds the
-  -- rounding bit, then clamps. Without a right shift it holds the sum.
+  -- The stage 1 register holds, per lane, the sum shifted right (floor) and the rounding
+  -- decision, as shift_round computes them: stage 2 adds the rounding bit. Without a right
+  -- shift it holds the sum (shifted left in stage 2).
   function root_width return positive is
   begin
     if NN = 0 then
@@ -376,26 +431,69 @@ architecture rtl of ec_pointwise is
     return r;
   end function;
 
-  function stage2(s : signed(QW - 1 downto 0)) return signed is
+  -- stage 3: the low Y_WIDTH bits of the shifted and rounded value r (RW bits) and its
+  -- comparisons (bit 1: r < l, bit 0: r > h). With a right shift r = q + up for the
+  -- quotient q and the rounding bit up, and the comparisons read q beside the addition:
+  -- r < l exactly when q < l - up, r > h when not q < h + 1 - up.
+  constant RW : positive := shift_round_width(QW, imin(SHIFT, 0));
+  constant YW : positive := imax(RW, Y_WIDTH);
+  constant L1 : signed(BW downto 0) := resize(L_B, BW + 1) - 1;
+  constant H1 : signed(BW downto 0) := resize(H_B, BW + 1) + 1;
+  constant H0 : signed(BW downto 0) := resize(H_B, BW + 1);
+
+  function stage3_value(s : signed(QW - 1 downto 0)) return signed is
     variable r : signed(QW - 1 downto 0);
     variable one : signed(QW - 1 downto 0) := (others => '0');
+    variable v : signed(YW - 1 downto 0);
   begin
     if SHIFT <= 0 then
-      return finish(s);
+      v := resize(shift_round(s, SHIFT, ROUNDING), YW);
+    else
+      one(0) := s(0);
+      -- floor(t / 2**SR) + up fits QW bits (the quotient fits QW - 1)
+      r := resize(s(QW - 1 downto 1), QW) + one;
+      v := resize(r, YW);
     end if;
-    one(0) := s(0);
-    -- floor(t / 2**SR) + up fits QW bits (the quotient fits QW - 1)
-    r := resize(s(QW - 1 downto 1), QW) + one;
-    return clamp_overflow(r);
+    return v(Y_WIDTH - 1 downto 0);
+  end function;
+
+  function stage3_flags(s : signed(QW - 1 downto 0)) return std_logic_vector is
+    variable q : signed(QW - 2 downto 0);
+    variable r : std_logic_vector(1 downto 0);
+  begin
+    if SHIFT <= 0 then
+      return compare(shift_round(s, SHIFT, ROUNDING));
+    end if;
+    q := s(QW - 1 downto 1);
+    if s(0) = '1' then
+      r(1) := below(q, L1);
+      r(0) := not below(q, H0);
+    else
+      r(1) := below(q, L_B);
+      r(0) := not below(q, H1);
+    end if;
+    return r;
   end function;
 
   subtype tword_t is std_logic_vector(LANES * QW - 1 downto 0);
 
   signal ce      : std_logic;
-  -- stage 1 (STAGES = 2 only): the sums
-  signal t1      : tword_t := (others => '0');
+  -- stage 1: the tree nodes up to level CUT
+  type tvals_t is array (0 to LANES - 1) of tval_t;
+  signal v1      : tvals_t := (others => (others => (others => '0')));
   signal valid1  : std_logic := '0';
   signal last1   : std_logic := '0';
+  -- stage 2: the sums (floor and rounding decision)
+  signal t2      : tword_t := (others => '0');
+  signal valid2  : std_logic := '0';
+  signal last2   : std_logic := '0';
+  -- stage 3: the value's low Y_WIDTH bits and its comparisons with the bounds
+  type y_t is array (0 to LANES - 1) of signed(Y_WIDTH - 1 downto 0);
+  type flags_t is array (0 to LANES - 1) of std_logic_vector(1 downto 0);
+  signal y3      : y_t := (others => (others => '0'));
+  signal f3      : flags_t := (others => (others => '0'));
+  signal valid3  : std_logic := '0';
+  signal last3   : std_logic := '0';
   -- output register
   signal data_q  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
   signal valid_q : std_logic := '0';
@@ -407,68 +505,60 @@ begin
   m_axis_tvalid <= valid_q;
   m_axis_tlast <= last_q;
 
-  one_gen : if STAGES = 1 generate
-    process (clk)
-      variable x : signed(X_WIDTH - 1 downto 0);
-    begin
-      if rising_edge(clk) then
-        if rst = '1' then
-          valid_q <= '0';
-          last_q <= '0';
-          data_q <= (others => '0');
-        elsif ce = '1' then
-          valid_q <= s_axis_tvalid;
-          if s_axis_tvalid = '1' then
-            last_q <= s_axis_tlast;
-            for k in 0 to LANES - 1 loop
-              x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
-              if s_axis_tlast = '1' and k >= LANES - PAD_LANES then
-                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= (others => '0');
-              else
-                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
-                  std_logic_vector(finish(product(x)));
-              end if;
-            end loop;
-          end if;
+  process (clk)
+    variable x : signed(X_WIDTH - 1 downto 0);
+    variable t : signed(QW - 1 downto 0);
+    constant NONE : tval_t := (others => (others => '0'));
+  begin
+    if rising_edge(clk) then
+      if rst = '1' then
+        valid1 <= '0';
+        last1 <= '0';
+        valid2 <= '0';
+        last2 <= '0';
+        valid3 <= '0';
+        last3 <= '0';
+        valid_q <= '0';
+        last_q <= '0';
+        data_q <= (others => '0');
+      elsif ce = '1' then
+        -- stage 1: the terms and the adders up to level CUT
+        valid1 <= s_axis_tvalid;
+        last1 <= s_axis_tlast;
+        for k in 0 to LANES - 1 loop
+          x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
+          v1(k) <= nodes(NONE, x, 0, CUT);
+        end loop;
+        -- stage 2: the other adders, floor and rounding decision
+        valid2 <= valid1;
+        last2 <= last1;
+        for k in 0 to LANES - 1 loop
+          x := (others => '0');  -- the leaves are in v1
+          t2(k * QW + QW - 1 downto k * QW) <=
+            std_logic_vector(stage1(root(nodes(v1(k), x, CUT + 1, MAXN))));
+        end loop;
+        -- stage 3: rounded value and comparisons
+        valid3 <= valid2;
+        last3 <= last2;
+        for k in 0 to LANES - 1 loop
+          t := signed(t2(k * QW + QW - 1 downto k * QW));
+          y3(k) <= stage3_value(t);
+          f3(k) <= stage3_flags(t);
+        end loop;
+        -- stage 4: select
+        valid_q <= valid3;
+        if valid3 = '1' then
+          last_q <= last3;
+          for k in 0 to LANES - 1 loop
+            if last3 = '1' and k >= LANES - PAD_LANES then
+              data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= (others => '0');
+            else
+              data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
+                std_logic_vector(clamp_select(y3(k), f3(k)));
+            end if;
+          end loop;
         end if;
       end if;
-    end process;
-  else generate
-    process (clk)
-      variable x : signed(X_WIDTH - 1 downto 0);
-      variable t : signed(QW - 1 downto 0);
-    begin
-      if rising_edge(clk) then
-        if rst = '1' then
-          valid1 <= '0';
-          last1 <= '0';
-          valid_q <= '0';
-          last_q <= '0';
-          data_q <= (others => '0');
-        elsif ce = '1' then
-          valid1 <= s_axis_tvalid;
-          if s_axis_tvalid = '1' then
-            last1 <= s_axis_tlast;
-            for k in 0 to LANES - 1 loop
-              x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
-              t1(k * QW + QW - 1 downto k * QW) <= std_logic_vector(stage1(product(x)));
-            end loop;
-          end if;
-          valid_q <= valid1;
-          if valid1 = '1' then
-            last_q <= last1;
-            for k in 0 to LANES - 1 loop
-              t := signed(t1(k * QW + QW - 1 downto k * QW));
-              if last1 = '1' and k >= LANES - PAD_LANES then
-                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= (others => '0');
-              else
-                data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
-                  std_logic_vector(stage2(t));
-              end if;
-            end loop;
-          end if;
-        end if;
-      end if;
-    end process;
-  end generate;
+    end if;
+  end process;
 end architecture rtl;
