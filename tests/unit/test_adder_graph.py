@@ -115,3 +115,14 @@ def test_csd() -> None:
 def test_bad_stages() -> None:
     with pytest.raises(ValueError, match="at least 1 stage, not 0"):
         ag.build(np.ones((2, 2), dtype=np.int64), 4).pipelined(0)
+
+
+def test_layers_beyond_the_pair_budget_are_summed_without_sharing(monkeypatch):
+    rng = np.random.default_rng(4)
+    w = rng.integers(-128, 128, size=(8, 24))
+    monkeypatch.setattr(ag, "PAIR_BUDGET", 10)
+    plain = ag.build(w, 8)
+    assert plain.adders == ag.build(w, 8, max_shared_level=0).adders
+    exact_on(plain, w, np.zeros(8, dtype=object), 8, 5)
+    monkeypatch.undo()
+    assert ag.build(w, 8).adders < plain.adders

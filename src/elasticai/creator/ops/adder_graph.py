@@ -65,6 +65,10 @@ FIELDS = ("kind", "a", "b", "k", "flags", "shift", "width", "stage", "delay")
 #: How many adders deep a shared subexpression may be (1: pairs of inputs only).
 MAX_SHARED_LEVEL = 3
 
+#: Pairs of terms within the outputs up to which :func:`build` shares subexpressions
+#: (about 20 s of pure Python at the limit); wider layers get plain CSD sums.
+PAIR_BUDGET = 2_000_000
+
 Term = tuple[int, int, int]  # (node, shift, sign)
 
 
@@ -390,7 +394,9 @@ def build(
 
     The constants enter as leaves of :attr:`AdderGraph.const_bits` bits at the common
     shift :attr:`AdderGraph.const_shift` (their trailing zeros): leaf ``o`` holds
-    ``constants[o] >> const_shift``."""
+    ``constants[o] >> const_shift``. Layers with more than :data:`PAIR_BUDGET` pairs of
+    terms within their outputs are summed without sharing (the search would take too
+    long)."""
     out_features, in_features = weight.shape
     xlo, xhi = -(1 << (x_bits - 1)), (1 << (x_bits - 1)) - 1
     nodes = _Nodes([], [], [], [], [], [], [], [], [], [])
@@ -400,7 +406,8 @@ def build(
         [(i, s, g) for i in range(in_features) for s, g in csd(int(weight[o, i]))]
         for o in range(out_features)
     ]
-    terms = share(terms, nodes, max_shared_level)
+    if sum(len(row) * (len(row) - 1) // 2 for row in terms) <= PAIR_BUDGET:
+        terms = share(terms, nodes, max_shared_level)
     values = [0] * out_features if constants is None else [int(c) for c in constants]
     const_shift = min((_trailing_zeros(c) for c in values if c), default=0)
     scaled = [c >> const_shift for c in values]
