@@ -7,11 +7,12 @@
 --             caller guarantees it; partial sums are kept modulo 2**Y_WIDTH, so a partial
 --             sum outside the Y_WIDTH range does no harm).
 -- Architecture: two counters, the channel block (fastest) and the tap, advance with every
--- accepted input beat (reset by rst only, never by tlast). The partial results sit in an
--- array of BLOCKS registers of LANES elements (X_WIDTH bits each for max, Y_WIDTH for sum;
--- never written, so synthesized away, where TAPS = 1): the beat of tap 0 loads the block's
--- register, the beats of taps 1 .. TAPS-2 combine into it, and the beat of tap TAPS-1
--- combines the register with its data into the output register. So a window's outputs
+-- accepted input beat (reset by rst only, never by tlast). The partial results sit in
+-- BLOCKS registers of LANES elements (X_WIDTH bits each for max, Y_WIDTH for sum; never
+-- read, so synthesized away, where TAPS = 1) that rotate by one with every accepted beat,
+-- so the current block's partial result is always in the first (no multiplexer, no write
+-- decoder on the path): the beat of tap 0 loads it, the beats of taps 1 .. TAPS-2 combine
+-- into it, and the beat of tap TAPS-1 combines it with its data into the output register. So a window's outputs
 -- stream out during the beats of its last tap; m_axis_tlast is the s_axis_tlast of the
 -- input beat that completes the output.
 -- Latency: 1 cycle. The output beat of channel block cb is valid in the cycle after the
@@ -138,13 +139,8 @@ begin
           else
             blk <= blk + 1;
           end if;
-          -- the block's partial result (a multiplexer over the register array)
-          cur := (others => '0');
-          for b in 0 to BLOCKS - 1 loop
-            if b = blk then
-              cur := part(b);
-            end if;
-          end loop;
+          -- the block's partial result: always at the head of the rotating registers
+          cur := part(0);
           for k in 0 to LANES - 1 loop
             x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
             if tap = 0 then
@@ -162,14 +158,13 @@ begin
               data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
                 std_logic_vector(resize(r, Y_WIDTH));
             end loop;
-          else
-            -- not the last tap: update the block's register
-            for b in 0 to BLOCKS - 1 loop
-              if b = blk then
-                part(b) <= word;
-              end if;
-            end loop;
           end if;
+          -- rotate: the next block's partial result comes to the head, this one to the tail
+          -- (on the last tap it is not read again: the next window's first tap reloads it)
+          for b in 0 to BLOCKS - 2 loop
+            part(b) <= part(b + 1);
+          end loop;
+          part(BLOCKS - 1) <= word;
         end if;
       end if;
     end if;
