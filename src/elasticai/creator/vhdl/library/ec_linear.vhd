@@ -273,23 +273,6 @@ architecture rtl of ec_linear is
     return x;
   end function;
 
-  -- x < c for a constant c: with k trailing zero bits in c, x < c exactly when
-  -- floor(x / 2**k) < c / 2**k, so only the bits from k up are compared (a bound of 0 is
-  -- the sign bit, the bounds of the Y_WIDTH range are the bits above it)
-  function below(x : signed; c : signed) return std_logic is
-    constant W : positive := x'length + 1;
-    constant K : natural := imin(trailing_zeros(resize(c, W)), W - 1);
-    variable xn : signed(W - 1 downto 0);
-    variable cn : signed(W - 1 downto 0);
-  begin
-    xn := resize(x, W);
-    cn := resize(c, W);
-    if xn(W - 1 downto K) < cn(W - 1 downto K) then
-      return '1';
-    end if;
-    return '0';
-  end function;
-
   -- the value (low bits of the overflowed one) when lt and gt are false, else the bound
   function clamp_select(y : signed; lt : std_logic; gt : std_logic) return signed is
     variable r : signed(Y_WIDTH - 1 downto 0);

@@ -21,7 +21,8 @@
 -- an odd y; the even neighbour is y - 1). Overflow and clamp then compare with both
 -- bounds side by side (saturation folded into the bounds); with saturation and a right
 -- shift, on floor(u / 2**OUT_SHIFT) and the low bits of u, in parallel with the rounding
--- (the rounded value is only selected). Bounds of 0 or +-2**m cost no carry chain. This output logic
+-- (the rounded value is only selected); each comparison covers only the bits above the
+-- bound's trailing zeros (ec_pkg.below). This output logic
 -- is the last stage and ends in the output register (SPLIT: the last two stages, with the
 -- comparisons and the rounding registered before the selection), so a beat leaves STAGES
 -- cycles after it arrived. tlast passes through.
@@ -135,7 +136,7 @@ architecture rtl of ec_linear_unrolled is
 
   -- The output logic for a root u with the rounding offset already added (see the
   -- header): y = clamp(overflow(round(u / 2**OUT_SHIFT)), LO_Y, HI_Y) is
-  --   HI_Y where above(u), else LO_Y where below(u), else rounded(u).
+  --   HI_Y where too_high(u), else LO_Y where too_low(u), else rounded(u).
   -- q: round(u / 2**OUT_SHIFT), wrapped into Y_WIDTH bits for OVERFLOW = wrap
   function rounded_wide(u : signed; qw : positive) return signed is
     constant UW : positive := u'length;
@@ -176,46 +177,6 @@ architecture rtl of ec_linear_unrolled is
     return q(Y_WIDTH - 1 downto 0);
   end function;
 
-  -- q >= v for a constant v: a sign test for 0, a test of the bits above m (no carry
-  -- chain) for +-2**m, else a comparison
-  function ge_const(q : signed; v : signed) return boolean is
-    constant W : positive := imax(q'length, v'length) + 1;
-    variable qn, vn : signed(W - 1 downto 0);
-    variable ones, m : integer;
-    variable neg_pow, any_one, all_ones : boolean;
-  begin
-    qn := resize(q, W);
-    vn := resize(v, W);
-    ones := 0;
-    m := -1;
-    for k in 0 to W - 1 loop
-      if vn(k) = '1' then
-        ones := ones + 1;
-        if m < 0 then
-          m := k;
-        end if;
-      end if;
-    end loop;
-    neg_pow := m >= 0 and ones = W - m;  -- bits W-1 .. m set, below them clear: -2**m
-    if ones = 0 then
-      return qn(W - 1) = '0';
-    elsif (ones = 1 and vn(W - 1) = '0') or (neg_pow and m < W - 1) then
-      any_one := false;
-      all_ones := true;
-      for k in 0 to W - 2 loop
-        if k >= m then
-          any_one := any_one or qn(k) = '1';
-          all_ones := all_ones and qn(k) = '1';
-        end if;
-      end loop;
-      if ones = 1 then
-        return qn(W - 1) = '0' and any_one;
-      end if;
-      return qn(W - 1) = '0' or all_ones;
-    end if;
-    return qn >= vn;
-  end function;
-
   -- round(u / 2**OUT_SHIFT) >= v, for OUT_SHIFT > 0 and saturation: on floor(u / 2**OUT_SHIFT)
   -- and the low bits, in parallel with the rounding (a tie rounds down to an even v - 1
   -- where v is odd, for half_even)
@@ -227,12 +188,12 @@ architecture rtl of ec_linear_unrolled is
     un := u;
     fl := un(UW - 1 downto OUT_SHIFT);
     if ROUNDING = EC_HALF_EVEN and v(v'low) = '1' then
-      return ge_const(fl, v + 1) or (fl = v and un(OUT_SHIFT - 1 downto 0) /= 0);
+      return below(fl, v + 1) = '0' or (fl = v and un(OUT_SHIFT - 1 downto 0) /= 0);
     end if;
-    return ge_const(fl, v);
+    return below(fl, v) = '0';
   end function;
 
-  function above(u : signed) return boolean is
+  function too_high(u : signed) return boolean is
     constant QW : positive := q_width(u'length);
   begin
     if LO_Y > HI_Y then
@@ -240,16 +201,16 @@ architecture rtl of ec_linear_unrolled is
     elsif by_threshold then
       return at_least(u, resize(HI_Y, Y_WIDTH + 1) + 1);
     end if;
-    return ge_const(rounded_wide(u, QW), resize(HI_Y, Y_WIDTH + 1) + 1);
+    return below(rounded_wide(u, QW), resize(HI_Y, Y_WIDTH + 1) + 1) = '0';
   end function;
 
-  function below(u : signed) return boolean is
+  function too_low(u : signed) return boolean is
     constant QW : positive := q_width(u'length);
   begin
     if by_threshold then
       return not at_least(u, LO_Y);
     end if;
-    return not ge_const(rounded_wide(u, QW), LO_Y);
+    return below(rounded_wide(u, QW), LO_Y) = '1';
   end function;
 
   function pick(q : signed; hi : boolean; lo : boolean) return signed is
@@ -394,25 +355,24 @@ begin
     -- the root as the output logic's comparisons see it
     constant RL : natural := OFF(RT) + (STAGES - 1 - SPLIT_N - field(RT, F_STAGE)) * W;
     constant SH : natural := field(RT, F_SHIFT);
-    constant NG : boolean := field(RT, F_FLAGS) / 2 = 1;
-    constant UW : positive := imax(W + SH + 1, OUT_SHIFT + 1);  -- holds -u too
+    constant UW : positive := imax(W + SH, OUT_SHIFT + 1);
 
     function root_value(bits : std_logic_vector) return signed is
       variable u : signed(UW - 1 downto 0);
     begin
       u := shift_left(resize(signed(bits), UW), SH);
-      if NG then
-        u := -u;
-      end if;
       return u;
     end function;
   begin
+    assert field(RT, F_FLAGS) / 2 = 0
+      report "ec_linear_unrolled: a root must not be negative (the output logic has no negation)"
+      severity failure;
     one_stage : if not SPLIT generate
       signal u : signed(UW - 1 downto 0);
     begin
       u <= root_value(nv(RL + W - 1 downto RL));
       n_data(o * Y_WIDTH + Y_WIDTH - 1 downto o * Y_WIDTH) <= std_logic_vector(
-        pick(rounded(u), above(u), below(u)));
+        pick(rounded(u), too_high(u), too_low(u)));
     end generate;
     two_stages : if SPLIT generate
       signal q : signed(Y_WIDTH - 1 downto 0) := (others => '0');
@@ -425,8 +385,8 @@ begin
           if ce = '1' then
             u := root_value(nv(RL + W - 1 downto RL));
             q <= rounded(u);
-            hi <= above(u);
-            lo <= below(u);
+            hi <= too_high(u);
+            lo <= too_low(u);
           end if;
         end if;
       end process;

@@ -50,6 +50,10 @@ package ec_pkg is
   function csd_digits(w : signed; n : positive) return integer_vector;
   -- Number of trailing zero bits of v (v'length when v is zero).
   function trailing_zeros(v : signed) return natural;
+  -- '1' where x < c, for a constant c: with k trailing zero bits in c, x < c exactly when
+  -- floor(x / 2**k) < c / 2**k, so only the bits from k up are compared (a bound of 0 is
+  -- the sign bit; a bound of +-2**m compares the few bits from m up).
+  function below(x : signed; c : signed) return std_logic;
 end package ec_pkg;
 
 package body ec_pkg is
@@ -271,5 +275,19 @@ package body ec_pkg is
       end if;
     end loop;
     return L;
+  end function;
+
+  function below(x : signed; c : signed) return std_logic is
+    constant W : positive := imax(x'length, c'length) + 1;
+    constant K : natural := imin(trailing_zeros(resize(c, W)), W - 1);
+    variable xn : signed(W - 1 downto 0);
+    variable cn : signed(W - 1 downto 0);
+  begin
+    xn := resize(x, W);
+    cn := resize(c, W);
+    if xn(W - 1 downto K) < cn(W - 1 downto K) then
+      return '1';
+    end if;
+    return '0';
   end function;
 end package body ec_pkg;

@@ -334,22 +334,6 @@ architecture rtl of ec_pointwise is
   constant L_B : signed(BW - 1 downto 0) := bound(LO_S);
   constant H_B : signed(BW - 1 downto 0) := bound(HI_S);
 
-  -- x < c for a constant c: with k trailing zero bits in c, x < c exactly when
-  -- floor(x / 2**k) < c / 2**k, so only the bits from k up are compared
-  function below(x : signed; c : signed) return std_logic is
-    constant W : positive := imax(x'length, c'length) + 1;
-    constant K : natural := imin(trailing_zeros(resize(c, W)), W - 1);
-    variable xn : signed(W - 1 downto 0);
-    variable cn : signed(W - 1 downto 0);
-  begin
-    xn := resize(x, W);
-    cn := resize(c, W);
-    if xn(W - 1 downto K) < cn(W - 1 downto K) then
-      return '1';
-    end if;
-    return '0';
-  end function;
-
   -- the comparisons: bit 1 x < l, bit 0 x > h
   function compare(v : signed) return std_logic_vector is
     variable r : std_logic_vector(1 downto 0);
