@@ -30,6 +30,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from elasticai.creator import create_design  # noqa: E402
+from elasticai.creator.analysis.estimate import estimate  # noqa: E402
 from elasticai.creator.arithmetic import FixedType  # noqa: E402
 from elasticai.creator.examples import digits  # noqa: E402
 from elasticai.creator.nn import Sequential  # noqa: E402
@@ -317,7 +318,7 @@ def row(
     with torch.no_grad():
         exact = int((hardware == model(x)).sum())
     # place and route designs up to FMAX_LUTS (nextpnr takes tens of minutes beyond)
-    routed = fmax and design.report(synthesis=False, timing_samples=3)["lut"] <= FMAX_LUTS
+    routed = fmax and estimate(design.graph)[0]["lut"] <= FMAX_LUTS
     try:
         report = design.report(fmax=routed, timing_samples=3 if big else 6)
         mark = ""

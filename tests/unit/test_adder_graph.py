@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from elasticai.creator.arithmetic import csd
 from elasticai.creator.ops import adder_graph as ag
 
 
@@ -106,7 +107,7 @@ def test_registers_sit_where_fewest_bits_cross() -> None:
 
 def test_csd() -> None:
     for w in range(-300, 300):
-        digits = ag.csd(w)
+        digits = csd(w)
         assert sum(g << s for s, g in digits) == w
         shifts = [s for s, _ in digits]
         assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:], strict=False))

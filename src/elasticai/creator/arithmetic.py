@@ -39,6 +39,7 @@ __all__ = [
     "requantize",
     "quantize_float",
     "signed_width",
+    "csd",
     "int_array",
 ]
 
@@ -137,6 +138,23 @@ class FixedType:
 
     def __str__(self) -> str:
         return f"Q{self.total_bits}.{self.frac_bits}"
+
+
+def csd(w: int) -> list[tuple[int, int]]:
+    """Non-zero canonical signed digits of ``w`` as ``(shift, sign)``.
+
+    >>> csd(7), csd(-6), csd(0)
+    ([(0, -1), (3, 1)], [(1, 1), (3, -1)], [])
+    """
+    digits, k, w = [], 0, int(w)
+    while w:
+        if w & 1:
+            d = 2 - (w & 3)  # +1 if ...01, -1 if ...11
+            digits.append((k, d))
+            w -= d
+        w >>= 1
+        k += 1
+    return digits
 
 
 def signed_width(low: int, high: int) -> int:

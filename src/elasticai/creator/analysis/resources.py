@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from elasticai.creator.arithmetic import csd
+
 __all__ = ["KEYS", "csd_digits", "dsps_per_multiplier", "rom", "nothing"]
 
 KEYS = ("lut", "ff", "dsp", "bram", "carry")
@@ -30,13 +32,7 @@ def csd_digits(w: int) -> int:
     >>> [csd_digits(v) for v in (0, 1, 3, 7, -8, 0b1011)]
     [0, 1, 2, 2, 1, 3]
     """
-    w, count = abs(int(w)), 0
-    while w:
-        if w & 1:
-            count += 1
-            w -= 2 - (w & 3)  # digit +1 if ...01, -1 if ...11
-        w >>= 1
-    return count
+    return len(csd(w))
 
 
 def dsps_per_multiplier(a_bits: int, b_bits: int) -> int:

@@ -39,11 +39,10 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
-from elasticai.creator.arithmetic import signed_width
+from elasticai.creator.arithmetic import csd, signed_width
 
 __all__ = [
     "INPUT",
@@ -52,7 +51,6 @@ __all__ = [
     "ADD",
     "AdderGraph",
     "build",
-    "csd",
     "share",
 ]
 
@@ -70,23 +68,6 @@ MAX_SHARED_LEVEL = 3
 PAIR_BUDGET = 2_000_000
 
 Term = tuple[int, int, int]  # (node, shift, sign)
-
-
-def csd(w: int) -> list[tuple[int, int]]:
-    """Non-zero canonical signed digits of ``w`` as ``(shift, sign)``.
-
-    >>> csd(7), csd(-6), csd(0)
-    ([(0, -1), (3, 1)], [(1, 1), (3, -1)], [])
-    """
-    digits, k, w = [], 0, int(w)
-    while w:
-        if w & 1:
-            d = 2 - (w & 3)  # +1 if ...01, -1 if ...11
-            digits.append((k, d))
-            w -= d
-        w >>= 1
-        k += 1
-    return digits
 
 
 @dataclass
@@ -378,9 +359,6 @@ class AdderGraph:
             v = values[int(root)] << int(self.shift[root])
             out.append(-v if self.neg[root] else v)
         return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {"depth": self.depth, "adders": self.adders, "adder_bits": self.adder_bits}
 
 
 def build(

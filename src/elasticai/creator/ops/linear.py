@@ -71,8 +71,8 @@ def folded_pipeline(p_in: int) -> int:
 #: option; larger layers are planned as dense (their hardware is then faster than planned).
 SPARSE_PLANNING_LIMIT = 1 << 16
 
-#: Adder levels between two registers of a fully unrolled layer (the output logic,
-#: rounding, overflow and clamp, counts as one level).
+#: Adder levels between two registers of a fully unrolled layer (the output logic counts
+#: as two: its comparisons with the rounding, then its selection).
 UNROLLED_LEVELS = 2
 
 _GRAPHS: dict[tuple[Any, ...], adder_graph.AdderGraph] = {}
@@ -335,47 +335,21 @@ class LinearOp(OpDef):
     ) -> tuple[list[Constant], list[Instance]]:
         out_features, in_features = self.weight.shape
         x_type, y_type = node.input_type.dtype, node.output_type.dtype
-        b_width = self.b_type.total_bits if self.b_type is not None else 1
-        biases = self.bias if self.bias is not None else np.zeros(1, dtype=np.int64)
         prefix = node.name.upper()
-        w_bits = self.w_type.total_bits
-        constants = [
-            Constant(
-                f"{prefix}_WEIGHTS",
-                slv(self.weight.size * w_bits),
-                vector_literal(self.weight, w_bits),
-            ),
-            Constant(
-                f"{prefix}_BIASES", slv(biases.size * b_width), vector_literal(biases, b_width)
-            ),
-        ]
         low = y_type.min_int if self.low is None else self.low
         high = y_type.max_int if self.high is None else self.high
         generics: dict[str, object] = {
             "IN_FEATURES": in_features,
             "OUT_FEATURES": out_features,
             "X_WIDTH": x_type.total_bits,
-            "W_WIDTH": w_bits,
-            "B_WIDTH": b_width,
             "Y_WIDTH": y_type.total_bits,
-            "ACC_WIDTH": self.acc_bits,
-            "P_IN": self.p_in,
-            "P_OUT": self.p_out,
-            "HAS_BIAS": "true" if self.bias is not None else "false",
-            "BIAS_SHIFT": self.bias_shift(x_type),
             "OUT_SHIFT": self.acc_frac_bits(x_type) - y_type.frac_bits,
             "ROUNDING": self.rounding.code,
             "OVERFLOW": self.overflow.code,
-            "WEIGHTS": f"{prefix}_WEIGHTS",
-            "BIASES": f"{prefix}_BIASES",
             "OUT_LO": signed_generic(low),
             "OUT_HI": signed_generic(high),
         }
-        rows = self.rows(node)
-        entity = "ec_linear"
-        if rows > 1:
-            generics["ROWS"] = rows
-        if self.stages:
+        if self.stages:  # every beat is a row; tlast passes through
             graph = self.adder_graph(node).pipelined(self.stages)
             values = np.array(self.constants(node), dtype=object) >> graph.const_shift
             constants = [
@@ -394,10 +368,6 @@ class LinearOp(OpDef):
                 ),
             ]
             entity = "ec_linear_unrolled"
-            for key in ("P_IN", "P_OUT", "W_WIDTH", "WEIGHTS", "HAS_BIAS", "BIAS_SHIFT", "ROWS"):
-                generics.pop(key, None)  # every beat is a row; tlast passes through
-            for key in ("B_WIDTH", "BIASES", "ACC_WIDTH"):
-                generics.pop(key)
             generics.update(
                 C_WIDTH=graph.const_bits,
                 CONSTANTS=f"{prefix}_CONSTANTS",
@@ -406,6 +376,36 @@ class LinearOp(OpDef):
                 STAGES=self.stages,
                 SPLIT="true" if graph.split else "false",
             )
+        else:
+            b_width = self.b_type.total_bits if self.b_type is not None else 1
+            biases = self.bias if self.bias is not None else np.zeros(1, dtype=np.int64)
+            w_bits = self.w_type.total_bits
+            constants = [
+                Constant(
+                    f"{prefix}_WEIGHTS",
+                    slv(self.weight.size * w_bits),
+                    vector_literal(self.weight, w_bits),
+                ),
+                Constant(
+                    f"{prefix}_BIASES",
+                    slv(biases.size * b_width),
+                    vector_literal(biases, b_width),
+                ),
+            ]
+            entity = "ec_linear"
+            generics.update(
+                W_WIDTH=w_bits,
+                B_WIDTH=b_width,
+                ACC_WIDTH=self.acc_bits,
+                P_IN=self.p_in,
+                P_OUT=self.p_out,
+                HAS_BIAS="true" if self.bias is not None else "false",
+                BIAS_SHIFT=self.bias_shift(x_type),
+                WEIGHTS=f"{prefix}_WEIGHTS",
+                BIASES=f"{prefix}_BIASES",
+            )
+            if self.rows(node) > 1:
+                generics["ROWS"] = self.rows(node)
         return constants, [instance(node.name, entity, generics, [("s_axis", sources[0])], sink)]
 
     def constants(self, node: Node) -> list[int]:
@@ -490,7 +490,7 @@ def _steps(op: LinearOp, p_in: int, p_out: int) -> int:
 
 def unrolled_stages(op: LinearOp, node: Node) -> int:
     """Register levels of a fully unrolled layer: one per ``UNROLLED_LEVELS`` levels of
-    its adder graph (the output logic counting as one)."""
+    its adder graph and output logic (``AdderGraph.stages_for``)."""
     return op.adder_graph(node).stages_for(UNROLLED_LEVELS)
 
 
