@@ -107,6 +107,16 @@ def digits_model() -> torch.nn.Module:
     return model
 
 
+def autoencoder() -> torch.nn.Module:
+    """MLPerf Tiny's anomaly-detection autoencoder: Linear 640-128-128-128-8-128-128-128-640
+    with ReLUs, 8/4 bits, about 232,000 weights."""
+    sizes = [640, 128, 128, 128, 8, 128, 128, 128, 640]
+    layers: list[torch.nn.Module] = []
+    for n_in, n_out in zip(sizes, sizes[1:], strict=False):
+        layers += [Linear(n_in, n_out, 8, 4), ReLU()]
+    return random_weights(Sequential(*layers[:-1]), 12)
+
+
 def cnn1d() -> torch.nn.Module:
     """A 1-D CNN for a 64-sample sensor window (the time-series example's shape)."""
     model = Sequential(
@@ -254,6 +264,7 @@ SETTINGS_FULL: dict[str, list[dict]] = {
     "lstm 1-20": [{}, {"target_ii": 14000}, {"target_ii": 7000}, {"parallelism": "full"}],
     "lstm 1-20 hard": [{}, {"target_ii": 14000}, {"target_ii": 7000}],
     "gru 1-20": [{}, {"target_ii": 14000}, {"target_ii": 7000}, {"parallelism": "full"}],
+    "autoencoder": [{}],
 }
 SETTINGS_QUICK: dict[str, list[dict]] = {
     "readme": [{}],
@@ -268,6 +279,7 @@ SETTINGS_QUICK: dict[str, list[dict]] = {
     "lstm 1-20": [{}],
     "lstm 1-20 hard": [{}],
     "gru 1-20": [{}],
+    "autoencoder": [{}],
 }
 MODELS = {
     "readme": (readme_model, "16/8"),
@@ -282,13 +294,15 @@ MODELS = {
     "lstm 1-20": (recurrent(LSTM), "8/4"),
     "lstm 1-20 hard": (recurrent(LSTM, hard=True), "8/4"),
     "gru 1-20": (recurrent(GRU), "8/4"),
+    "autoencoder": (autoencoder, "8/4"),
 }
 #: Estimated LUTs up to which ``--fmax`` places and routes a row.
 FMAX_LUTS = 10_000
 #: Simulated samples at most per CNN row (serial CNNs take thousands of cycles a sample).
 CNN_SAMPLES = 20
-#: ... and for the ResNet, whose serial end takes 2.4 million cycles a sample.
-RESNET_SAMPLES = 3
+#: ... and for the ResNet and the autoencoder, whose serial ends take 2.4 million and
+#: 232,000 cycles a sample.
+BIG_SAMPLES = 3
 
 
 def describe(options: dict) -> str:
@@ -304,10 +318,12 @@ def row(
 ) -> list[str]:
     started = time.perf_counter()
     shape = input_shape(model)
-    big = name.startswith("resnet")
+    big = name.startswith(("resnet", "autoencoder"))
     if shape:
         options = {**options, "input_shape": shape}
-        samples = min(samples, RESNET_SAMPLES if big else CNN_SAMPLES)
+        samples = min(samples, CNN_SAMPLES)
+    if big:
+        samples = min(samples, BIG_SAMPLES)
     design = create_design(model, "bench", **options)
     _ = design.files
     compile_s = time.perf_counter() - started

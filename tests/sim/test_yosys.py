@@ -16,7 +16,7 @@ import torch
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import Linear
 from elasticai.creator.synth import KEYS, SynthesisError, YosysNotFoundError, synthesize
-from elasticai.creator.synth.yosys import logic_depth, to_verilog, yosys_path
+from elasticai.creator.synth.yosys import logic_depth, to_verilog, write_verilog, yosys_path
 
 pytestmark = pytest.mark.sim
 
@@ -72,7 +72,10 @@ def reads_reversed(verilog: str, size: int, width: int) -> bool:
     return match is not None and int(match.group(2), 2) == size - 1
 
 
-def test_rom_contents_survive_ghdl_rewrite_and_yosys(tmp_path: Path) -> None:
+@pytest.mark.parametrize("memory_files", [False, True], ids=["statements", "readmemb"])
+def test_rom_contents_survive_ghdl_rewrite_and_yosys(tmp_path: Path, memory_files: bool) -> None:
+    """The ROM's words reach Yosys bit for bit, as ``initial`` statements in the one
+    Verilog file (``to_verilog``) and as the ``$readmemb`` files of the synthesis flows."""
     n_in, n_out, total = 12, 20, 8
     model, weights = linear_with_weights(n_in, n_out, total, 4, seed=5)
     design = model.create_design("romcheck")
@@ -83,7 +86,12 @@ def test_rom_contents_survive_ghdl_rewrite_and_yosys(tmp_path: Path) -> None:
     assert ni * no > 1, "needs a ROM (not fully unrolled)"
 
     verilog = tmp_path / "romcheck.v"
-    verilog.write_text(to_verilog(design.synthesizable_files(), "romcheck", tmp_path))
+    if memory_files:
+        write_verilog(design.synthesizable_files(), "romcheck", tmp_path)
+        assert "$readmemb" in verilog.read_text()
+    else:
+        verilog.write_text(to_verilog(design.synthesizable_files(), "romcheck", tmp_path))
+        assert "$readmemb" not in verilog.read_text()
     netlist = yosys_json(verilog, "romcheck", "proc; memory -nomap")
 
     # ec_linear's layout: word ob*NI+ib holds w[ob*P_OUT+lo][ib*P_IN+li] at bit (lo*P_IN+li)*W

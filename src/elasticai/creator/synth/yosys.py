@@ -6,7 +6,9 @@
    hierarchy: one Verilog module per specialised entity, instantiated under the
    instance labels of the VHDL architecture (``linear_0``, ``relu_1``, ...).
 2. :func:`elasticai.creator.synth.verilog_literals.rewrite` on that Verilog
-   (GHDL writes constants over 32 bits as strings, which Yosys misreads).
+   (GHDL writes constants over 32 bits as strings, which Yosys misreads) and the
+   fixes of :mod:`~elasticai.creator.synth.netlist_fixes`; the words of each ROM go
+   into a ``.mem`` file that ``$readmemb`` reads (:func:`write_verilog`).
 3. Yosys with the script of :func:`yosys_script`: ``synth_xilinx`` without
    ``-flatten`` (so every instance stays a module of its own), without I/O and
    clock buffers (the design is a block inside a larger one), a ``stat`` into
@@ -37,6 +39,8 @@ from elasticai.creator.synth.netlist_fixes import (
     arithmetic_shifts,
     block_roms,
     continuous_signals,
+    memory_files,
+    memory_words,
     signed_multiplies,
 )
 from elasticai.creator.synth.verilog_literals import rewrite
@@ -51,6 +55,7 @@ __all__ = [
     "logic_depth",
     "synthesize",
     "to_verilog",
+    "write_verilog",
     "yosys_path",
     "yosys_script",
 ]
@@ -227,7 +232,26 @@ def to_verilog(
     ]
     verilog, notes = _run("GHDL", command, work, timeout)
     (work / "ghdl.log").write_text(notes)
-    return block_roms(continuous_signals(arithmetic_shifts(signed_multiplies(rewrite(verilog)))))
+    fixed = continuous_signals(arithmetic_shifts(signed_multiplies(rewrite(verilog))))
+    return memory_words(block_roms(fixed))
+
+
+def write_verilog(
+    files: Mapping[str, str],
+    top: str,
+    workdir: Path,
+    *,
+    timeout: float | None = None,
+) -> str:
+    """:func:`to_verilog` into ``workdir/<top>.v``, each ROM's words into a ``.mem`` file
+    beside it (:func:`~elasticai.creator.synth.netlist_fixes.memory_files`, which Yosys
+    reads in seconds where it takes hours for the statements). Returns the file's name,
+    for a tool that runs in ``workdir``."""
+    verilog, memories = memory_files(to_verilog(files, top, workdir, timeout=timeout))
+    for name, text in memories.items():
+        (workdir / name).write_text(text)
+    (workdir / f"{top}.v").write_text(verilog)
+    return f"{top}.v"
 
 
 def synthesize(
@@ -242,7 +266,7 @@ def synthesize(
     top entity ``top`` for ``part`` (a ``synth_xilinx -family``, default 7-series).
 
     Everything is written to ``workdir`` (kept) or a temporary folder (removed):
-    ``src/``, ``<top>.v`` (rewritten Verilog), ``synth.ys``, ``yosys.log``,
+    ``src/``, ``<top>.v`` (rewritten Verilog) and its ``.mem`` files, ``synth.ys``, ``yosys.log``,
     ``stat.txt``, ``netlist.json``, ``flat.json``.
     Raises :class:`YosysNotFoundError`, ``GhdlNotFoundError`` or :class:`SynthesisError`.
     """
@@ -256,9 +280,8 @@ def synthesize(
         work = Path(workdir if workdir is not None else tmp).resolve()
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        verilog = to_verilog(files, top, work, timeout=timeout)
-        (work / f"{top}.v").write_text(verilog)
-        (work / "synth.ys").write_text(yosys_script(f"{top}.v", top, part))
+        verilog = write_verilog(files, top, work, timeout=timeout)
+        (work / "synth.ys").write_text(yosys_script(verilog, top, part))
         command = [yosys, "-s", "synth.ys"]
         with open(work / "yosys.log", "w") as log_file:
             try:
