@@ -15,7 +15,13 @@ import torch
 
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import Linear
-from elasticai.creator.synth import KEYS, SynthesisError, YosysNotFoundError, synthesize
+from elasticai.creator.synth import (
+    KEYS,
+    SynthesisError,
+    YosysNotFoundError,
+    synthesize,
+    synthesize_verilog,
+)
 from elasticai.creator.synth.yosys import logic_depth, to_verilog, write_verilog, yosys_path
 
 pytestmark = pytest.mark.sim
@@ -174,6 +180,29 @@ def test_rom_over_16_kbit_synthesizes(tmp_path: Path) -> None:
     assert report.total["dsp"] >= 1
     assert report.total["bram"] + report.total["lut"] > 0
     assert set(report.per_instance) == {n.name for n in design.graph.nodes} | {"framer"}
+
+
+def test_verilog_from_elsewhere_gets_the_same_flow(tmp_path: Path) -> None:
+    """``synthesize_verilog``: Verilog text (e.g. a peer tool's) through the same script."""
+    verilog = """
+module inner (input [7:0] a, input [7:0] b, output [8:0] s);
+  assign s = a + b;
+endmodule
+module outer (input clk, input [7:0] a, input [7:0] b, output reg [8:0] q);
+  wire [8:0] s;
+  inner add (.a(a), .b(b), .s(s));
+  always @(posedge clk) q <= s;
+endmodule
+"""
+    report = synthesize_verilog(verilog, "outer", workdir=tmp_path)
+    assert tuple(report.total) == KEYS
+    assert report.total["ff"] == 9 and report.total["lut"] >= 8
+    assert report.total["carry"] >= 2 and report.total["logic_depth"] >= 2
+    assert set(report.per_instance) == {"add"}
+    assert (tmp_path / "outer.v").read_text() == verilog
+    assert "synth_xilinx -family xc7 -top outer" in (tmp_path / "synth.ys").read_text()
+    with pytest.raises(ValueError, match="identifier"):
+        synthesize_verilog(verilog, "no such top")
 
 
 def test_missing_yosys_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from elasticai.creator.synth.yosys import (
     SynthReport,
     YosysNotFoundError,
     synthesize,
+    synthesize_verilog,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "YosysNotFoundError",
     "rewrite",
     "synthesize",
+    "synthesize_verilog",
 ]

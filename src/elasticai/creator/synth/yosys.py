@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ __all__ = [
     "count_resources",
     "logic_depth",
     "synthesize",
+    "synthesize_verilog",
     "to_verilog",
     "write_verilog",
     "yosys_path",
@@ -274,14 +275,42 @@ def synthesize(
         raise ValueError(f"top must be a VHDL identifier, not {top!r}")
     if not re.fullmatch(r"[a-z0-9]+", part):
         raise ValueError(f"part must be a synth_xilinx family such as 'xc7', not {part!r}")
-    yosys = yosys_path()
-    ghdl.ghdl_path()  # fail early with GhdlNotFoundError
+    yosys_path()  # fail early with YosysNotFoundError ...
+    ghdl.ghdl_path()  # ... or GhdlNotFoundError
     with tempfile.TemporaryDirectory(prefix="ec_yosys_") as tmp:
         work = Path(workdir if workdir is not None else tmp).resolve()
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         verilog = write_verilog(files, top, work, timeout=timeout)
-        (work / "synth.ys").write_text(yosys_script(verilog, top, part))
+        report = synthesize_verilog((work / verilog).read_text(), top, work, part, timeout=timeout)
+    return replace(report, seconds=time.perf_counter() - start)
+
+
+def synthesize_verilog(
+    verilog: str,
+    top: str,
+    workdir: str | os.PathLike[str] | None = None,
+    part: str = "xc7",
+    *,
+    timeout: float | None = None,
+) -> SynthReport:
+    """The Yosys half of :func:`synthesize` on Verilog text (all modules in one string)
+    with top module ``top``: the same script (:func:`yosys_script`) and the same counts,
+    for Verilog from elsewhere (e.g. another tool's netlist, to compare on equal terms).
+
+    Writes ``<top>.v``, ``synth.ys``, ``yosys.log``, ``stat.txt``, ``netlist.json`` and
+    ``flat.json`` to ``workdir`` (kept) or a temporary folder (removed)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", top):
+        raise ValueError(f"top must be a Verilog identifier, not {top!r}")
+    if not re.fullmatch(r"[a-z0-9]+", part):
+        raise ValueError(f"part must be a synth_xilinx family such as 'xc7', not {part!r}")
+    yosys = yosys_path()
+    with tempfile.TemporaryDirectory(prefix="ec_yosys_") as tmp:
+        work = Path(workdir if workdir is not None else tmp).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        (work / f"{top}.v").write_text(verilog)
+        (work / "synth.ys").write_text(yosys_script(f"{top}.v", top, part))
         command = [yosys, "-s", "synth.ys"]
         with open(work / "yosys.log", "w") as log_file:
             try:
