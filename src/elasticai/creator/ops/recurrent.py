@@ -466,7 +466,7 @@ def inner_linear(op: RecurrentOp, p_out: int) -> tuple[LinearOp, Node]:
 BANK_DELAY = 1
 
 #: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake.
-CELL_TAIL = {"lstm": 7, "gru": 7, "rnn": 3}
+CELL_TAIL = {"lstm": 12, "gru": 12, "rnn": 4}
 
 
 def recurrent_flow(

@@ -17,16 +17,23 @@
 -- SHIFT, ROUNDING), OVERFLOW, out width)).
 -- Shared hardware: ONE evaluation unit serves all three functions (their constants in one
 -- table, selected by the job) and ONE multiplier all products of the state update. The
--- evaluation unit is a pipeline of three register stages (segment; multiply-add; round
--- and overflow): a job issued in cycle c has its result from cycle c + 3. The state (c for
--- LSTM, h for GRU) reads as zero in the first step of every sequence and after reset.
+-- evaluation unit is a pipeline of four register stages (segment; table read; multiply-add;
+-- round and overflow): a job issued in cycle c has its result from cycle
+-- c + 4. The multiplier's product is a register (prod_q), and a sum of two products is
+-- registered (sum_q) before it is rounded, so no path holds more than one multiply or one
+-- add-round-saturate. The state (c for LSTM, h for GRU) of the current unit is read into a
+-- register (s_q) while its gates are taken; it reads as zero in the first step of every
+-- sequence and after reset.
 -- One unit at a time: its G beats are taken one per cycle as they come (each issued to the
 -- evaluation unit as it is taken), then a fixed schedule counted from the last one (tick t
--- is t cycles after it):
---   LSTM: 1 f*c; 2 i*g, c'; 3 issue tanh(c'); 6 o*tanh(c'), h' -> output register
---   GRU:  1 r*nh, n_pre; 2 issue tanh(n_pre); 5 (1-z)*n; 6 z*h, h' -> output register
---   RNN:  the result of the job issued with the beat goes to the output register (tick 2)
--- and the output beat leaves from the next cycle on (TAIL = 7, 7 and 3 cycles after the
+-- is t cycles after it; "a*b" puts the product into prod_q at the end of the tick):
+--   LSTM: 2 f*c; 3 i*g, partial := f*c; 4 sum_q := partial + i*g; 5 c' := round(sum_q);
+--         6 issue tanh(c'); 10 o*tanh(c'); 11 h' := round(prod_q) -> output register
+--   GRU:  1 r*nh; 2 sum_q := nx + r*nh; 3 n_pre := round(sum_q); 4 issue tanh(n_pre);
+--         8 (1-z)*n; 9 z*h, partial := (1-z)*n; 10 sum_q := partial + z*h;
+--         11 h' := round(sum_q) -> output register
+--   RNN:  the result of the job issued with the beat goes to the output register (tick 3)
+-- and the output beat leaves from the next cycle on (TAIL = 12, 12 and 4 cycles after the
 -- last beat taken, when taken at once); the next unit's beats are taken after it.
 library ieee;
 use ieee.std_logic_1164.all;
@@ -114,6 +121,10 @@ architecture rtl of ec_rnn_cell is
   type b_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_B - 1 downto 0);
   type m_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_M - 1 downto 0);
   type a_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_A - 1 downto 0);
+  -- (x - base) * mul + add = x * mul + (add - base * mul): the second term, a constant per
+  -- segment, is one table (C_TAB), so the pipeline subtracts nothing before the multiply
+  constant CW : positive := imax(PW_B + PW_M - 1, PW_A) + 1;
+  type c_tab is array (0 to 3 * MAXSEG - 1) of signed(CW - 1 downto 0);
 
   -- entry j of a table generic (zero where the generic is shorter: a function the cell
   -- does not use keeps its default)
@@ -166,6 +177,16 @@ architecture rtl of ec_rnn_cell is
   constant BASES_T : b_tab := load_b;
   constant MULS_T  : m_tab := load_m;
   constant ADDS_T  : a_tab := load_a;
+
+  function load_c return c_tab is
+    variable t : c_tab;
+  begin
+    for j in t'range loop
+      t(j) := resize(ADDS_T(j), CW) - resize(BASES_T(j) * MULS_T(j), CW);
+    end loop;
+    return t;
+  end function;
+  constant CONSTS_T : c_tab := load_c;
 
   -- the segment of x in function f (its breaks compared side by side; constants)
   function segment(x : signed(EW - 1 downto 0); f : natural) return natural is
@@ -220,8 +241,7 @@ architecture rtl of ec_rnn_cell is
     return segment(x, f);
   end function;
 
-  constant DW : positive := imax(EW, PW_B) + 1;
-  constant TW : positive := imax(DW + PW_M, PW_A) + 1;
+  constant TW : positive := imax(EW + PW_M, CW) + 1;
   -- the product unit: an activation (or 1 - z, two bits wider) times a state, an
   -- activation or a gate
   constant PA : positive := A_WIDTH + 2;
@@ -234,7 +254,8 @@ architecture rtl of ec_rnn_cell is
   type state_t is (TAKE, WORK, SEND);
   signal phase : state_t := TAKE;
   signal gate  : natural range 0 to 3 := 0;  -- 0 to G - 1
-  signal tick  : natural range 0 to 7 := 0;
+  constant LAST_TICK : natural := 11;
+  signal tick  : natural range 0 to LAST_TICK := 0;
   signal unit  : natural range 0 to HIDDEN - 1 := 0;
   signal step  : natural range 0 to STEPS - 1 := 0;
 
@@ -244,6 +265,9 @@ architecture rtl of ec_rnn_cell is
   signal raw_nx, raw_nh : signed(G_WIDTH - 1 downto 0) := (others => '0');  -- GRU
   signal mixed : signed(EW - 1 downto 0) := (others => '0');  -- c' / n_pre
   signal partial : signed(SW - 1 downto 0) := (others => '0');  -- the first product, shifted
+  signal prod_q : signed(PP - 1 downto 0) := (others => '0');  -- the multiplier's product
+  signal sum_q : signed(imax(SW, NW) - 1 downto 0) := (others => '0');  -- before rounding
+  signal s_q : signed(S_WIDTH - 1 downto 0) := (others => '0');  -- the unit's state
 
   -- the evaluation pipeline: job destination 0-3 act(k), 4 evr, 5 the output (RNN)
   signal a_valid : std_logic := '0';
@@ -251,6 +275,11 @@ architecture rtl of ec_rnn_cell is
   signal a_f     : natural range 0 to 2 := 0;
   signal a_k     : natural range 0 to MAXSEG - 1 := 0;
   signal a_dest  : natural range 0 to 5 := 0;
+  signal e_valid : std_logic := '0';
+  signal e_x     : signed(EW - 1 downto 0) := (others => '0');
+  signal e_m     : signed(PW_M - 1 downto 0) := (others => '0');
+  signal e_c     : signed(CW - 1 downto 0) := (others => '0');
+  signal e_dest  : natural range 0 to 5 := 0;
   signal b_valid : std_logic := '0';
   signal b_t     : signed(TW - 1 downto 0) := (others => '0');
   signal b_dest  : natural range 0 to 5 := 0;
@@ -291,15 +320,21 @@ begin
         unit <= 0;
         step <= 0;
         a_valid <= '0';
+        e_valid <= '0';
         b_valid <= '0';
         out_valid <= '0';
         out_last <= '0';
         out_last_step <= '0';
       else
-        -- the state of this unit; zero in the first step of a sequence
-        s := state(unit);
-        if step = 0 then
-          s := (others => '0');
+        -- the state of this unit (zero in the first step of a sequence), read while its
+        -- gates are taken: the unit and the state do not change before its output
+        s := s_q;
+        if phase = TAKE then
+          if step = 0 then
+            s_q <= (others => '0');
+          else
+            s_q <= state(unit);
+          end if;
         end if;
 
         -- what this cycle issues to the evaluation unit and multiplies
@@ -326,18 +361,18 @@ begin
           -- (if/elsif, not case: GHDL writes a VHDL case as a Verilog case without a
           -- default, which Yosys turns into latches)
           if CELL = 0 then
-            if tick = 1 then  -- f * c
+            if tick = 2 then  -- f * c
               pa_v := resize(act(1), PA);
               pb_v := resize(s, PB);
-            elsif tick = 2 then  -- i * g
+            elsif tick = 3 then  -- i * g
               pa_v := resize(act(0), PA);
               pb_v := resize(act(2), PB);
-            elsif tick = 3 then  -- tanh(c')
+            elsif tick = 6 then  -- tanh(c')
               issue := true;
               ev_x := mixed;
               ev_f := 2;
               ev_dest := 4;
-            elsif tick = 6 then  -- o * tanh(c')
+            elsif tick = 10 then  -- o * tanh(c')
               pa_v := resize(act(3), PA);
               pb_v := resize(evr, PB);
             end if;
@@ -345,25 +380,24 @@ begin
             if tick = 1 then  -- r * nh
               pa_v := resize(act(0), PA);
               pb_v := resize(raw_nh, PB);
-            elsif tick = 2 then  -- tanh(n_pre)
+            elsif tick = 4 then  -- tanh(n_pre)
               issue := true;
               ev_x := mixed;
               ev_f := 1;
               ev_dest := 4;
-            elsif tick = 5 then  -- (1 - z) * n
+            elsif tick = 8 then  -- (1 - z) * n
               pa_v := shift_left(to_signed(1, PA), A_FRAC) - resize(act(1), PA);
               pb_v := resize(evr, PB);
-            elsif tick = 6 then  -- z * h
+            elsif tick = 9 then  -- z * h
               pa_v := resize(act(1), PA);
               pb_v := resize(s, PB);
             end if;
           end if;
         end if;
-        if CELL = 2 then  -- an RNN has no products
-          prod := (others => '0');
-        else
-          prod := pa_v * pb_v;
+        if CELL /= 2 then  -- an RNN has no products
+          prod_q <= pa_v * pb_v;
         end if;
+        prod := prod_q;
 
         -- the evaluation pipeline: segment; multiply-add; round and overflow
         a_valid <= '0';
@@ -374,11 +408,14 @@ begin
           a_k <= segment_of(ev_x, ev_f);
           a_dest <= ev_dest;
         end if;
-        b_valid <= a_valid;
-        b_dest <= a_dest;
-        b_t <= resize((resize(a_x, DW) - resize(BASES_T(a_f * MAXSEG + a_k), DW))
-                      * MULS_T(a_f * MAXSEG + a_k), TW)
-               + resize(ADDS_T(a_f * MAXSEG + a_k), TW);
+        e_valid <= a_valid;
+        e_dest <= a_dest;
+        e_x <= a_x;
+        e_m <= MULS_T(a_f * MAXSEG + a_k);
+        e_c <= CONSTS_T(a_f * MAXSEG + a_k);
+        b_valid <= e_valid;
+        b_dest <= e_dest;
+        b_t <= resize(e_x * e_m, TW) + resize(e_c, TW);
         if b_valid = '1' then
           if b_dest < 4 then
             act(b_dest) <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
@@ -407,16 +444,18 @@ begin
             end if;
           end if;
         elsif phase = WORK then
-          if tick /= 7 then
+          if tick /= LAST_TICK then
             tick <= tick + 1;
           end if;
           if CELL = 0 then
-            if tick = 1 then
+            if tick = 3 then
               partial <= shift_left(resize(prod, SW), SH_FC);
-            elsif tick = 2 then
-              sum2 := partial + shift_left(resize(prod, SW), SH_IG);
+            elsif tick = 4 then
+              sum_q <= resize(partial + shift_left(resize(prod, SW), SH_IG), sum_q'length);
+            elsif tick = 5 then
+              sum2 := resize(sum_q, SW);
               mixed <= resize(requantize(sum2, SH_C, ROUNDING, OVERFLOW, C_WIDTH), EW);
-            elsif tick = 6 then
+            elsif tick = 11 then
               y := requantize(prod, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
               state(unit) <= resize(mixed, S_WIDTH);
               out_data <= std_logic_vector(y);
@@ -424,13 +463,18 @@ begin
               phase <= SEND;
             end if;
           elsif CELL = 1 then
-            if tick = 1 then
+            if tick = 2 then
               nsum := shift_left(resize(raw_nx, NW), A_FRAC) + resize(prod, NW);
+              sum_q <= resize(nsum, sum_q'length);
+            elsif tick = 3 then
+              nsum := resize(sum_q, NW);
               mixed <= resize(requantize(nsum, A_FRAC, ROUNDING, OVERFLOW, G_WIDTH), EW);
-            elsif tick = 5 then
+            elsif tick = 9 then
               partial <= shift_left(resize(prod, SW), SH_ZN);
-            elsif tick = 6 then
-              sum2 := partial + shift_left(resize(prod, SW), SH_ZH);
+            elsif tick = 10 then
+              sum_q <= resize(partial + shift_left(resize(prod, SW), SH_ZH), sum_q'length);
+            elsif tick = 11 then
+              sum2 := resize(sum_q, SW);
               y := requantize(sum2, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
               state(unit) <= resize(y, S_WIDTH);
               out_data <= std_logic_vector(y);
