@@ -1,0 +1,553 @@
+"""QONNX graph -> IR graph: the checks and the node-by-node mapping behind
+``elasticai.creator.from_qonnx`` (the module docstring there has the table).
+
+Works on a cleaned qonnx ``ModelWrapper``; every handler gets the ONNX node and a name for
+messages (``"<node name> (<op type>)"``) and returns the tensor's value: an IR ``Value``,
+a quantized constant (``_Param``) or an accumulator whose rounding the next ``Quant``
+decides (``_Acc``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, signed_width
+from elasticai.creator.frontend.joins import add_values, concat_values
+from elasticai.creator.frontend.modules import flatten
+from elasticai.creator.frontend.values import Builder, FrontendError, Value
+from elasticai.creator.ir.graph import INPUT, Graph, GraphInput, GraphOutput
+from elasticai.creator.ir.types import TensorType, frozen_array
+from elasticai.creator.nn.fixed_point import _geometry as geo
+from elasticai.creator.nn.fixed_point import _pointwise
+from elasticai.creator.nn.fixed_point._steps import Step
+from elasticai.creator.nn.fixed_point.pooling import _pool_steps
+from elasticai.creator.ops import LinearOp, PointwiseOp, ReduceOp
+
+__all__ = ["QonnxImportError", "SUPPORTED_OPS", "QUANT_OPS", "build"]
+
+QUANT_OPS = ("Quant", "IntQuant")
+
+#: The ONNX ops the importer maps onto the IR.
+SUPPORTED_OPS = (
+    *QUANT_OPS,
+    "Gemm",
+    "MatMul",
+    "Conv",
+    "Relu",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "ReduceMean",
+    "Add",
+    "Concat",
+    "Reshape",
+    "Flatten",
+)
+
+#: QONNX rounding modes that equal one of ours (qonnx's ``HALF_UP`` rounds ties away from
+#: zero, ours towards plus infinity: not the same).
+ROUNDING = {"ROUND": Rounding.HALF_EVEN, "HALF_EVEN": Rounding.HALF_EVEN, "FLOOR": Rounding.FLOOR}
+
+
+class QonnxImportError(ValueError):
+    """A file or graph that cannot be imported exactly; the message names every cause."""
+
+
+# --- checking: everything that cannot be exact, in one error ---------------------------
+
+
+@dataclass(frozen=True)
+class _Quant:
+    """A ``Quant`` node's constants: ``y = clamp(round(x / 2**-frac), low, high) * 2**-frac``
+    (``frac`` per channel for weights)."""
+
+    frac: np.ndarray
+    bits: int
+    signed: bool
+    narrow: bool
+    rounding: Rounding
+
+    @property
+    def low(self) -> int:
+        if not self.signed:
+            return 0
+        return -(1 << (self.bits - 1)) + int(self.narrow)
+
+    @property
+    def high(self) -> int:
+        if self.signed:
+            return (1 << (self.bits - 1)) - 1
+        return (1 << self.bits) - 1 - int(self.narrow)
+
+    def fixed_type(self, frac: int) -> FixedType:
+        """The format holding ``[low, high]`` with ``frac`` fractional bits."""
+        return FixedType(max(signed_width(self.low, self.high), frac, 2), frac)
+
+
+def _attr(node: Any, name: str, default: Any) -> Any:
+    import onnx
+
+    for a in node.attribute:
+        if a.name == name:
+            value = onnx.helper.get_attribute_value(a)
+            return value.decode() if isinstance(value, bytes) else value
+    return default
+
+
+def _quant_of(node: Any, wrapper: Any, problems: list[str]) -> _Quant | None:
+    """The constants of a ``Quant`` node, or ``None`` after adding what is wrong to
+    ``problems``."""
+    where = f"{node.name} ({node.op_type})"
+    scale, zero, bits = (wrapper.get_initializer(n) for n in node.input[1:4])
+    bad = len(problems)
+    if scale is None or zero is None or bits is None:
+        problems.append(f"{where}: scale, zero point and bit width must be constants")
+        return None
+    scale = np.asarray(scale, dtype=np.float64)
+    exponent = np.log2(np.where(scale > 0, scale, 3.0))  # 3: not a power of two
+    frac = -np.round(exponent)
+    odd = scale[(scale <= 0) | (exponent != np.round(exponent))]
+    if odd.size:
+        problems.append(f"{where}: scale {float(odd.ravel()[0])!r} is not a power of two")
+    elif (frac < 0).any():
+        problems.append(f"{where}: scale {float(scale.max())!r} is above 1 (a negative frac_bits)")
+    if np.any(np.asarray(zero) != 0):
+        problems.append(f"{where}: zero point {float(np.asarray(zero).ravel()[0])!r} is not 0")
+    b = float(np.asarray(bits).ravel()[0])
+    if b != int(b) or b < 2:
+        problems.append(f"{where}: bit width {b!r} is not an integer of at least 2")
+    mode = str(_attr(node, "rounding_mode", "ROUND")).upper()
+    if mode not in ROUNDING:
+        problems.append(
+            f"{where}: rounding_mode {mode!r} has no exact equal here (supported: "
+            f"{', '.join(ROUNDING)})"
+        )
+    if len(problems) > bad:
+        return None
+    return _Quant(
+        frac.astype(np.int64),
+        int(b),
+        bool(_attr(node, "signed", 1)),
+        bool(_attr(node, "narrow", 0)),
+        ROUNDING[mode],
+    )
+
+
+def _check(wrapper: Any) -> dict[str, _Quant]:
+    """Every ``Quant`` node's constants by node name; ``QonnxImportError`` listing every node
+    that cannot be imported exactly."""
+    nodes = list(wrapper.graph.node)
+    if not any(n.op_type in (*QUANT_OPS, "BipolarQuant", "Trunc") for n in nodes):
+        raise QonnxImportError(
+            "the graph has no quantization nodes (Quant): it is a float model. Quantize it "
+            "first: elasticai.creator.quantize turns a float PyTorch model into a fixed-point "
+            "one, or export a Brevitas model with power-of-two scales"
+        )
+    problems: list[str] = []
+    quants = {}
+    for node in nodes:
+        if node.op_type in QUANT_OPS:
+            q = _quant_of(node, wrapper, problems)
+            if q is not None:
+                quants[node.name] = q
+        elif node.op_type not in SUPPORTED_OPS:
+            why = _UNSUPPORTED.get(node.op_type, "not supported")
+            problems.append(f"{node.name} ({node.op_type}): {why}")
+    if problems:
+        raise QonnxImportError("the graph cannot be imported exactly:\n  " + "\n  ".join(problems))
+    return quants
+
+
+_UNSUPPORTED = {
+    "BipolarQuant": "not supported (1-bit values +-1 have no exact fixed-point layer here)",
+    "Trunc": "not supported yet (export average pooling as AveragePool then Quant)",
+    "BatchNormalization": "a float batch norm is not exact; fold it into the layer before "
+    "it in Brevitas before the export",
+    "Transpose": "not supported yet",
+}
+
+
+# --- building the IR ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Param:
+    """A quantized initializer: its integers (ONNX shape) and their format."""
+
+    ints: np.ndarray
+    fxp: FixedType
+
+
+@dataclass(frozen=True)
+class _Acc:
+    """The exact result of a ``Gemm``/``Conv`` not yet rounded: the linear op's operands
+    and steps so far; a ``Relu`` then a ``Quant`` after it fix its output format."""
+
+    x: Value
+    steps: tuple[tuple[str, TensorType, Any], ...]  # (kind, type, op) before the linear
+    op: LinearOp
+    shape: tuple[int, ...]  # the linear node's stream shape
+    relu: bool
+    source: str
+
+
+class _Importer:
+    def __init__(self, wrapper: Any, quants: dict[str, _Quant]) -> None:
+        self.w = wrapper
+        self.quants = quants
+        self.b = Builder(None)
+        self.env: dict[str, Any] = {}
+        self.uses: dict[str, int] = {}
+        for n in wrapper.graph.node:
+            for i in n.input:
+                self.uses[i] = self.uses.get(i, 0) + 1
+        for o in wrapper.graph.output:
+            self.uses[o.name] = self.uses.get(o.name, 0) + 1
+
+    # --- values ---------------------------------------------------------------------
+
+    def value(self, name: str, where: str) -> Value:
+        """The IR value of tensor ``name``, rounding a pending accumulator exactly."""
+        v = self.env.get(name)
+        if isinstance(v, _Acc):  # every reader shares the one exact result
+            v = self.env[name] = self.exact(v)
+        if isinstance(v, Value) and not v.raw:
+            return v
+        if isinstance(v, Value):
+            raise QonnxImportError(
+                f"{where} reads the graph input {name!r} before a Quant: the design takes "
+                "fixed-point inputs (quantize the input first)"
+            )
+        raise QonnxImportError(f"{where} reads {name!r}, which is neither quantized nor computed")
+
+    def param(self, name: str, where: str) -> _Param:
+        v = self.env.get(name)
+        if not isinstance(v, _Param):
+            raise QonnxImportError(
+                f"{where}: {name!r} must be a quantized constant (a Quant of an initializer)"
+            )
+        return v
+
+    # --- nodes -------------------------------------------------------------------------
+
+    def run(self) -> Graph:
+        x = self.w.graph.input[0]
+        shape = tuple(self.w.get_tensor_shape(x.name))[1:]
+        self.env[x.name] = Value(
+            x.name, TensorType(shape or (1,), FixedType(2, 0)), shape, raw=True
+        )
+        handlers: dict[str, Callable[[Any, str], Any]] = {
+            "Quant": self.quant,
+            "IntQuant": self.quant,
+            "Gemm": self.gemm,
+            "MatMul": self.gemm,
+            "Conv": self.conv,
+            "Relu": self.relu,
+            "MaxPool": self.pool,
+            "AveragePool": self.pool,
+            "GlobalAveragePool": self.pool,
+            "ReduceMean": self.pool,
+            "Add": self.add,
+            "Concat": self.concat,
+            "Reshape": self.reshape,
+            "Flatten": self.reshape,
+        }
+        for node in self.w.graph.node:
+            where = f"{node.name} ({node.op_type})"
+            try:
+                self.env[node.output[0]] = handlers[node.op_type](node, where)
+            except FrontendError as error:
+                raise QonnxImportError(str(error)) from None
+        out_name = self.w.graph.output[0].name
+        out = self.value(out_name, "the graph output")
+        if self.b.input is None or not self.b.nodes:
+            raise QonnxImportError("the graph computes nothing to translate")
+        graph_input = GraphInput(
+            INPUT,
+            self.b.input.type,
+            self.b.input_rounding,
+            self.b.input_overflow,
+            torch_shape=self.b.input.torch_shape,
+            order=_order(self.b.input.order),
+        )
+        needed = {out.name}
+        for n in reversed(self.b.nodes):
+            if n.name in needed:
+                needed.update(n.inputs)
+        nodes = tuple(n for n in self.b.nodes if n.name in needed)
+        output = GraphOutput(out.name, tuple(out.torch_shape), _order(out.order))
+        return Graph("qonnx", (graph_input,), nodes, (output,))
+
+    def quant(self, node: Any, where: str) -> Any:
+        q = self.quants[node.name]
+        source = node.input[0]
+        const = self.w.get_initializer(source)
+        if const is not None:
+            return self.quantize_constant(np.asarray(const, np.float64), q, where)
+        if q.frac.size != 1:
+            raise QonnxImportError(f"{where}: per-channel scales are supported for weights only")
+        frac = int(q.frac.ravel()[0])
+        fxp = q.fixed_type(frac)
+        v = self.env.get(source)
+        if isinstance(v, _Acc) and self.uses.get(source, 0) == 1:
+            return self.finish(v, fxp, q, where)
+        if isinstance(v, Value) and v.raw:
+            x = self.b.start(v, v.torch_shape, fxp, q.rounding, Overflow.SATURATE, where)
+            if (q.low, q.high) == (fxp.min_int, fxp.max_int):
+                return x
+            clamp = PointwiseOp("clamp", 1, 0, 0, q.low, q.high, q.rounding, Overflow.SATURATE)
+            return self.b.add("clamp", clamp, [x], [x.type], x.type, where, x.torch_shape, x.order)
+        x = self.value(source, where)
+        t = x.type.dtype
+        if t == fxp and (q.low, q.high) == (t.min_int, t.max_int):
+            return x
+        op = PointwiseOp(
+            "quant", 1, 0, t.frac_bits - frac, q.low, q.high, q.rounding, Overflow.SATURATE
+        )
+        out = TensorType(x.type.shape, fxp)
+        return self.b.add("quant", op, [x], [x.type], out, where, x.torch_shape, x.order)
+
+    def quantize_constant(self, values: np.ndarray, q: _Quant, where: str) -> _Param:
+        """Integers ``clamp(round(w * 2**frac))``; per-channel scales aligned to the finest
+        (exact: the coarser channels' integers shift left)."""
+        frac = np.broadcast_to(q.frac, values.shape)  # ONNX broadcasting: (out, 1, ...)
+        scaled = values * np.exp2(frac)
+        rounded = np.round(scaled) if q.rounding is Rounding.HALF_EVEN else np.floor(scaled)
+        ints = np.clip(rounded, q.low, q.high).astype(np.int64)
+        finest = int(q.frac.max())
+        ints = ints << (finest - frac).astype(np.int64)
+        extra = finest - int(q.frac.min())
+        base = q.fixed_type(finest)
+        return _Param(ints, FixedType(base.total_bits + extra, finest))
+
+    def gemm(self, node: Any, where: str) -> _Acc:
+        x = self.value(node.input[0], where)
+        if len(x.torch_shape) != 1:
+            raise QonnxImportError(f"{where} takes vectors, not tensors of shape {x.torch_shape}")
+        w = self.param(node.input[1], where)
+        weight = w.ints
+        if node.op_type == "Gemm":
+            if _attr(node, "alpha", 1.0) != 1.0 or _attr(node, "beta", 1.0) != 1.0:
+                raise QonnxImportError(f"{where}: alpha and beta must be 1")
+            if _attr(node, "transA", 0):
+                raise QonnxImportError(f"{where}: transA must be 0")
+            if not _attr(node, "transB", 0):
+                weight = weight.T
+        else:
+            weight = weight.T
+        bias = self.param(node.input[2], where) if len(node.input) > 2 and node.input[2] else None
+        if x.order is not None and not np.array_equal(x.order, np.arange(x.type.size)):
+            weight = weight[:, x.order]  # the stream carries element order[i] at i
+        op = _linear_op(weight, w.fxp, bias, x.type.dtype, where)
+        return _Acc(x, (), op, (weight.shape[0],), False, where)
+
+    def conv(self, node: Any, where: str) -> _Acc:
+        x = self.value(node.input[0], where)
+        dims = len(x.torch_shape) - 1
+        if dims not in (1, 2) or not x.is_map:
+            raise QonnxImportError(f"{where} takes 1-D or 2-D maps, not {x.torch_shape}")
+        w = self.param(node.input[1], where)
+        bias = self.param(node.input[2], where) if len(node.input) > 2 and node.input[2] else None
+        kernel, stride, dilation, first, total = _geometry(node, dims, where)
+        window = geo.window(x.type, dims, kernel, stride, dilation, first, total, 0, where)
+        weight = w.ints if dims == 2 else w.ints[:, :, None, :]
+        groups = int(_attr(node, "group", 1))
+        out_c, in_g, kh, kw = weight.shape
+        in_c = x.type.channels
+        if in_g * groups != in_c:
+            raise QonnxImportError(f"{where}: weights {weight.shape} do not fit {in_c} channels")
+        dense = np.zeros((out_c, kh, kw, in_c), dtype=np.int64)
+        per_group = out_c // groups
+        for k in range(groups):
+            rows = slice(k * per_group, (k + 1) * per_group)
+            dense[rows, :, :, k * in_g : (k + 1) * in_g] = weight[rows].transpose(0, 2, 3, 1)
+        op = _linear_op(dense.reshape(out_c, -1), w.fxp, bias, x.type.dtype, where)
+        steps: tuple[tuple[str, TensorType, Any], ...] = ()
+        if not geo.is_identity(window):
+            steps = (
+                (
+                    "window",
+                    geo.map_type(window.out_size, window.window, dims, x.type.dtype),
+                    window,
+                ),
+            )
+        shape = geo.map_type(window.out_size, out_c, dims, x.type.dtype).shape
+        return _Acc(x, steps, op, shape, False, where)
+
+    def relu(self, node: Any, where: str) -> Any:
+        v = self.env.get(node.input[0])
+        if isinstance(v, _Acc) and self.uses.get(node.input[0], 0) == 1:
+            return replace(v, relu=True, source=f"{v.source} + {where}")
+        x = self.value(node.input[0], where)
+        op = _pointwise.relu_params(x.type.dtype)
+        return self.b.add("relu", op, [x], [x.type], x.type, where, x.torch_shape, x.order)
+
+    def pool(self, node: Any, where: str) -> Value:
+        x = self.value(node.input[0], where)
+        dims = len(x.torch_shape) - 1
+        if dims not in (1, 2) or not x.is_map:
+            raise QonnxImportError(f"{where} takes 1-D or 2-D maps, not {x.torch_shape}")
+        t = x.type.dtype
+        if node.op_type == "ReduceMean":
+            self.check_global(node, dims, where)
+        if node.op_type in ("GlobalAveragePool", "ReduceMean"):
+            size = geo.spatial(x.type, dims)
+            kernel, stride, dilation, first, total = size, size, (1, 1), (0, 0), (0, 0)
+        else:
+            kernel, stride, dilation, first, total = _geometry(node, dims, where)
+            if _attr(node, "ceil_mode", 0):
+                raise QonnxImportError(f"{where}: ceil_mode must be 0")
+        kind = "max" if node.op_type == "MaxPool" else "sum"
+        pad_value = t.min_int if kind == "max" else 0
+        if kind == "sum" and any(first) and not _attr(node, "count_include_pad", 0):
+            raise QonnxImportError(f"{where}: padding needs count_include_pad=1 to be exact")
+        window = geo.window(x.type, dims, kernel, stride, dilation, first, total, pad_value, where)
+        taps = window.taps
+        if kind == "max":
+            steps = _pool_steps(window, x.type, dims, "max", Rounding.HALF_EVEN, Overflow.SATURATE)
+        else:
+            if taps & (taps - 1):
+                raise QonnxImportError(
+                    f"{where}: an average over {taps} values is exact only for a power-of-two "
+                    "kernel size"
+                )
+            k = taps.bit_length() - 1
+            mean = FixedType(t.total_bits + k, t.frac_bits + k)  # the exact sum, read / 2**k
+            steps = _pool_steps(window, x.type, dims, "sum", Rounding.HALF_EVEN, Overflow.SATURATE)
+            steps = steps[:-1]  # the sum's own format: the mean
+            last = steps[-1]
+            steps[-1] = replace(
+                last,
+                output_type=TensorType(last.output_type.shape, mean),
+                op=ReduceOp("sum", x.type.channels, taps),
+            )
+        return self.b.steps(steps, x, x.type, where)
+
+    def check_global(self, node: Any, dims: int, where: str) -> None:
+        """A ``ReduceMean`` must average over every position (global average pooling)."""
+        given = self.w.get_initializer(node.input[1]) if len(node.input) > 1 else None
+        axes = _attr(node, "axes", None) if given is None else list(np.asarray(given).ravel())
+        rank = dims + 2
+        spatial = set(range(2, rank))
+        if axes is None or {int(a) % rank for a in axes} != spatial:
+            raise QonnxImportError(
+                f"{where}: only a mean over every position (axes {sorted(spatial)}) is "
+                f"supported, not axes {axes}"
+            )
+
+    def add(self, node: Any, where: str) -> Value:
+        a, c = (self.value(i, where) for i in node.input)
+        return add_values(self.b, a, c, False, where)
+
+    def concat(self, node: Any, where: str) -> Value:
+        parts = [self.value(i, where) for i in node.input]
+        return concat_values(self.b, parts, int(_attr(node, "axis", 1)), where)
+
+    def reshape(self, node: Any, where: str) -> Value:
+        x = self.value(node.input[0], where)
+        shape = tuple(self.w.get_tensor_shape(node.output[0]))[1:]
+        if shape == tuple(x.torch_shape):
+            return x
+        if shape == (x.type.size,):
+            return flatten(x)
+        raise QonnxImportError(
+            f"{where}: only flattening to (batch, {x.type.size}) is supported, not "
+            f"{x.torch_shape} -> {shape}"
+        )
+
+    # --- accumulators ---------------------------------------------------------------
+
+    def exact(self, acc: _Acc) -> Value:
+        """The accumulator in a format that holds every sum exactly (no rounding)."""
+        frac = acc.op.acc_frac_bits(acc.x.type.dtype)
+        low, high = _acc_range(acc.op, acc.x.type.dtype)
+        if acc.relu:
+            low = max(low, 0)
+        fxp = FixedType(max(signed_width(low, high), frac, 2), frac)
+        low_high = (0, fxp.max_int) if acc.relu else (None, None)
+        return self.emit(acc, fxp, Rounding.HALF_EVEN, *low_high)
+
+    def finish(self, acc: _Acc, fxp: FixedType, q: _Quant, where: str) -> Value:
+        """The accumulator rounded as ``Quant`` ``q`` rounds it (after the ``Relu``, if any:
+        ``round(clamp(max(a, 0)))`` is ``clamp(round(a), max(low, 0), high)``)."""
+        low = max(q.low, 0) if acc.relu else q.low
+        return self.emit(
+            replace(acc, source=f"{acc.source} + {where}"), fxp, q.rounding, low, q.high
+        )
+
+    def emit(
+        self, acc: _Acc, fxp: FixedType, rounding: Rounding, low: int | None, high: int | None
+    ) -> Value:
+        steps = [_step(kind, t, op) for kind, t, op in acc.steps]
+        op = replace(acc.op, rounding=rounding, low=low, high=high)
+        kind = "conv" if steps or len(acc.shape) > 1 else "linear"
+        steps.append(_step(kind, TensorType(acc.shape, fxp), op))
+        return self.b.steps(steps, acc.x, acc.x.type, acc.source)
+
+
+def _step(kind: str, t: TensorType, op: Any) -> Step:
+    return Step(kind, t, op)
+
+
+def _order(order: np.ndarray | None) -> tuple[int, ...]:
+    if order is None or np.array_equal(order, np.arange(order.size)):
+        return ()
+    return tuple(int(i) for i in order)
+
+
+def _geometry(node: Any, dims: int, where: str) -> tuple[Any, ...]:
+    """kernel, stride, dilation, first padding, total padding as ``(h, w)`` pairs."""
+    if str(_attr(node, "auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
+        raise QonnxImportError(f"{where}: auto_pad must be NOTSET or VALID")
+
+    def pair(values: list[int]) -> tuple[int, int]:
+        return (1, values[0]) if dims == 1 else (values[0], values[1])
+
+    kernel = pair(list(_attr(node, "kernel_shape", [])))
+    stride = pair(list(_attr(node, "strides", [1] * dims)))
+    dilation = pair(list(_attr(node, "dilations", [1] * dims)))
+    pads = list(_attr(node, "pads", [0] * 2 * dims))
+    first = pair(pads[:dims])
+    total = pair([a + b for a, b in zip(pads[:dims], pads[dims:], strict=True)])
+    if dims == 1:
+        first, total = (0, first[1]), (0, total[1])
+    return kernel, stride, dilation, first, total
+
+
+def _linear_op(
+    weight: np.ndarray, w_type: FixedType, bias: _Param | None, x: FixedType, where: str
+) -> LinearOp:
+    """The linear op; a bias finer than the products scales the weights up (exactly)."""
+    b_type = None if bias is None else bias.fxp
+    if bias is not None and bias.ints.ndim != 1:
+        raise QonnxImportError(f"{where}: the bias must be a vector, not {bias.ints.shape}")
+    extra = 0 if b_type is None else b_type.frac_bits - (x.frac_bits + w_type.frac_bits)
+    if extra > 0:
+        w_type = FixedType(w_type.total_bits + extra, w_type.frac_bits + extra)
+        weight = weight.astype(np.int64) << extra
+    return LinearOp(
+        weight=frozen_array(weight),
+        bias=None if bias is None else frozen_array(bias.ints),
+        w_type=w_type,
+        b_type=b_type,
+    )
+
+
+def _acc_range(op: LinearOp, x: FixedType) -> tuple[int, int]:
+    w = op.weight.astype(object)
+    a, b = w * x.min_int, w * x.max_int
+    lows, highs = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
+    if op.bias is not None:
+        bias = op.bias.astype(object) * (1 << op.bias_shift(x))
+        lows, highs = lows + bias, highs + bias
+    return int(lows.min()), int(highs.max())
+
+
+def build(wrapper: Any, name: str) -> Graph:
+    """The IR graph of a cleaned QONNX model; ``QonnxImportError`` listing every node that
+    cannot be imported exactly, before anything is built."""
+    return replace(_Importer(wrapper, _check(wrapper)).run(), name=name)

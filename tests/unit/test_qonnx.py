@@ -1,0 +1,138 @@
+"""QONNX import: what is refused, and how (one error naming every offending node)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("qonnx")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from elasticai.creator import from_qonnx  # noqa: E402
+from elasticai.creator.qonnx import QonnxImportError, qonnx_to_graph  # noqa: E402
+
+QONNX = "qonnx.custom_op.general"
+
+
+def _const(name, value):
+    return numpy_helper.from_array(np.asarray(value, dtype=np.float32), name)
+
+
+def _quant(name, x, scale, zero=0.0, bits=8.0, signed=1, narrow=0, rounding="ROUND"):
+    node = helper.make_node(
+        "Quant",
+        [x, f"{name}_s", f"{name}_z", f"{name}_b"],
+        [f"{name}_out"],
+        name=name,
+        domain=QONNX,
+        signed=signed,
+        narrow=narrow,
+        rounding_mode=rounding,
+    )
+    return node, [_const(f"{name}_s", scale), _const(f"{name}_z", zero), _const(f"{name}_b", bits)]
+
+
+def _model(nodes, inits, x_dims=(1, 4), y_dims=(1, 3), y="y"):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_dims))],
+        [helper.make_tensor_value_info(y, TensorProto.FLOAT, list(y_dims))],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def _mlp(scale_in=2**-4, zero_w=0.0, act="Relu", w_rounding="ROUND", scale_w=2**-5):
+    rng = np.random.default_rng(0)
+    q_in, i1 = _quant("q_in", "x", scale_in)
+    q_w, i2 = _quant("q_w", "w", scale_w, zero=zero_w, narrow=1, rounding=w_rounding)
+    gemm = helper.make_node("Gemm", ["q_in_out", "q_w_out"], ["acc"], name="fc", transB=1)
+    relu = helper.make_node(act, ["acc"], ["r"], name="act")
+    q_out, i3 = _quant("q_out", "r", 2**-6, signed=0)
+    nodes = [q_in, q_w, gemm, relu, q_out]
+    w = _const("w", rng.uniform(-1, 1, (3, 4)))
+    return _model(nodes, [w, *i1, *i2, *i3], y="q_out_out")
+
+
+def test_a_hand_built_graph_imports_and_matches_qonnx_execution():
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    model = _mlp()
+    design = from_qonnx(model, "hand")
+    assert str(design.graph.input_type.dtype) == "Q8.4"
+    assert str(design.graph.output_type.dtype) == "Q9.6"  # unsigned 8 bits: 9 signed
+    x = np.random.default_rng(1).integers(-128, 128, (64, 4)).astype(np.float32) * 2**-4
+    wrapper = ModelWrapper(model).transform(InferShapes())
+    expected = np.concatenate([execute_onnx(wrapper, {"x": xi[None]})["q_out_out"] for xi in x])
+    y = design.interpret(design.quantize_input(x))
+    assert np.array_equal(y, (expected * 2**6).astype(np.int64))
+    assert y.min() == 0 and y.max() == 255  # the unsigned clamp and the ReLU
+
+
+def test_every_offending_node_is_named_in_one_error():
+    model = _mlp(scale_in=0.3, zero_w=1.0, act="Sigmoid", w_rounding="CEIL")
+    with pytest.raises(QonnxImportError) as info:
+        from_qonnx(model, "bad")
+    text = str(info.value)
+    assert "q_in (Quant): scale 0.30000001192092896 is not a power of two" in text
+    assert "q_w (Quant): zero point 1.0 is not 0" in text
+    assert "q_w (Quant): rounding_mode 'CEIL' has no exact equal here" in text
+    assert "act (Sigmoid): not supported" in text
+
+
+def test_a_file_that_is_not_onnx_is_refused(tmp_path):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"\x00\x01 this is not a protobuf \xff\xfe")
+    with pytest.raises(QonnxImportError, match="model.onnx' is not an ONNX file"):
+        from_qonnx(path, "m")
+    text = tmp_path / "notes.onnx"
+    text.write_text("hello")
+    with pytest.raises(QonnxImportError, match="is not an ONNX file"):
+        from_qonnx(text, "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "notes.onnx"]
+
+
+def test_a_float_graph_points_to_quantize():
+    w = _const("w", np.ones((3, 4)))
+    gemm = helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)
+    with pytest.raises(QonnxImportError, match=r"float model.*elasticai\.creator\.quantize"):
+        from_qonnx(_model([gemm], [w]), "m")
+
+
+def test_dynamic_shapes_are_named():
+    model = _mlp()
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[0].dim_param = "batch"  # a symbolic batch is fine
+    dims[1].dim_param = "features"
+    with pytest.raises(QonnxImportError, match="'x' dimension 1 is 'features'"):
+        from_qonnx(model, "m")
+    dims[1].dim_value = 4
+    assert from_qonnx(model, "m").graph.input.torch_shape == (4,)
+
+
+def test_per_channel_power_of_two_weight_scales_align_to_the_finest():
+    model = _mlp()
+    scales = np.array([[2**-5], [2**-3], [2**-4]])
+    for init in model.graph.initializer:
+        if init.name == "q_w_s":
+            init.CopyFrom(_const("q_w_s", scales))
+    graph = qonnx_to_graph(model, "m")
+    (linear,) = graph.nodes
+    assert linear.op.w_type.frac_bits == 5 and linear.op.w_type.total_bits == 10
+    assert np.all(linear.op.weight[1] % 4 == 0) and np.all(linear.op.weight[2] % 2 == 0)
+
+
+def test_importing_the_package_needs_neither_onnx_nor_qonnx():
+    code = (
+        "import sys, elasticai.creator, elasticai.creator.nn\n"
+        "assert 'onnx' not in sys.modules and 'qonnx' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
