@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from elasticai.creator import quantize as quantize_model
 from elasticai.creator.file_generation.on_disk_path import OnDiskPath
 from elasticai.creator.frontend import translate
 from elasticai.creator.ir.serialize import load_graph
@@ -253,6 +254,20 @@ TRIGGERS = {
     "a clock of 0 MHz": lambda tmp, mp: mlp_design().save_to("notes", vivado=True, clock_mhz=0),
     "a Vivado part without the project": lambda tmp, mp: mlp_design().save_to(
         "notes", vivado_part="xc7a35ticsg324-1L"
+    ),
+    "a float layer quantize cannot convert": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.GELU()), torch.zeros(4, 3)
+    ),
+    "calibration data of the wrong shape": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2)), torch.zeros(4, 5)
+    ),
+    "an override of no layer": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2)),
+        torch.zeros(4, 3),
+        overrides={"fc": {"total_bits": 4}},
+    ),
+    "an override the layer does not take": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2)), torch.zeros(4, 3), overrides={"0": {"bits": 4}}
     ),
 }
 
