@@ -119,6 +119,16 @@ def test_readme_graph_example_runs_as_written():
     exec(compile(code, "README.md", "exec"), {})
 
 
+def test_readme_quantize_example_runs_as_written():
+    """The ``quantize`` example of README.md, executed as it stands there (GHDL included)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = readme.split("```python\n")
+    (code,) = [b.split("```")[0] for b in blocks[1:] if "model = quantize(float_model" in b]
+    exec(compile(code, "README.md", "exec"), {})
+
+
 def test_lstm_demo_is_bit_exact(tmp_path):
     from elasticai.creator.examples import lstm
 

@@ -254,6 +254,20 @@ TRIGGERS = {
     "a Vivado part without the project": lambda tmp, mp: mlp_design().save_to(
         "notes", vivado_part="xc7a35ticsg324-1L"
     ),
+    "a float layer quantize cannot convert": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.GELU()), torch.zeros(4, 3)
+    ),
+    "calibration data of the wrong shape": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2)), torch.zeros(4, 5)
+    ),
+    "an override of no layer": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2)),
+        torch.zeros(4, 3),
+        overrides={"fc": {"total_bits": 4}},
+    ),
+    "an override the layer does not take": lambda tmp, mp: quantize_model(
+        torch.nn.Sequential(torch.nn.Linear(3, 2)), torch.zeros(4, 3), overrides={"0": {"bits": 4}}
+    ),
 }
 
 
@@ -291,3 +305,9 @@ def test_misuse_raises_the_documented_error(misuse, tmp_path, monkeypatch):
     assert type(error.value).__name__ == exception
     assert str(error.value) == message
     assert not (tmp_path / "notes" / "m.vhd").exists()  # nothing half-written
+
+
+def quantize_model(*args, **kwargs):
+    from elasticai.creator import quantize
+
+    return quantize(*args, **kwargs)

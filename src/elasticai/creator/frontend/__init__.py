@@ -121,7 +121,9 @@ def to_graph(
     given = tuple(input_shape) if input_shape is not None else None
     if handler_of(model) is not None:
         root: torch.nn.Module = Whole(model)
-    elif type(model).__module__.startswith("torch.") and not isinstance(model, torch.nn.Sequential):
+    elif type(model).__module__.startswith("torch.") and not isinstance(
+        model, torch.nn.Sequential | torch.fx.GraphModule
+    ):
         raise unsupported_model(model)  # a PyTorch layer of its own
     else:
         root = model
