@@ -1,20 +1,31 @@
 """Fake quantization with straight-through estimators (the torch side of ``arithmetic``).
 
-Forward passes compute on exact integers (``int64`` tensors) with the very
-functions of ``elasticai.creator.arithmetic``; backward passes pretend the
-rounding was the identity (straight-through estimator) and stop gradients
-where a value was clamped (clipped STE).
+Forward passes compute on exact integers: ``int64`` tensors (``to_int``), or integers
+held in floating-point tensors (``to_grid``), which PyTorch's float kernels add and
+multiply exactly as long as every value stays within the significand (``exact_dtype``).
+Backward passes pretend the rounding was the identity (straight-through estimator) and
+stop gradients where a value was clamped (clipped STE).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, overflow
 
-__all__ = ["as_real", "to_int", "to_float", "FakeQuantize", "fake_quantize", "in_range"]
+__all__ = [
+    "as_real",
+    "to_int",
+    "to_grid",
+    "to_float",
+    "exact_dtype",
+    "FakeQuantize",
+    "fake_quantize",
+    "in_range",
+]
 
 
 def as_real(x: torch.Tensor) -> torch.Tensor:
@@ -30,6 +41,18 @@ def as_real(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _rounded(v: torch.Tensor, t: FixedType, rounding: Rounding) -> torch.Tensor:
+    """``v * 2**t.frac_bits`` rounded to integers as ``rounding`` says (exact in ``v``'s
+    dtype; half up adds 1/2 first, exact in float64 for float32 inputs, as
+    ``arithmetic.quantize_float``)."""
+    v = v * math.ldexp(1.0, t.frac_bits)
+    if rounding is Rounding.FLOOR:
+        return torch.floor(v)
+    if rounding is Rounding.HALF_UP:
+        return torch.floor(v + 0.5)
+    return torch.round(v)  # ties to even
+
+
 def to_int(
     x: torch.Tensor,
     t: FixedType,
@@ -39,14 +62,7 @@ def to_int(
     """``x`` (real numbers) as ``int64`` integers of format ``t``; see ``arithmetic.quantize_float``."""
     if x.is_floating_point() and torch.isnan(x).any():
         raise ValueError(f"cannot quantize NaN to {t}")
-    v = x.detach().to(torch.float64) * math.ldexp(1.0, t.frac_bits)
-    rounding = Rounding(rounding)
-    if rounding is Rounding.FLOOR:
-        v = torch.floor(v)
-    elif rounding is Rounding.HALF_UP:
-        v = torch.floor(v + 0.5)
-    else:
-        v = torch.round(v)  # ties to even
+    v = _rounded(x.detach().to(torch.float64), t, Rounding(rounding))
     if Overflow(overflow_mode) is Overflow.SATURATE:
         return v.clamp(t.min_int, t.max_int).to(torch.int64)
     if not torch.isfinite(v).all():
@@ -56,9 +72,66 @@ def to_int(
     return overflow(v.to(torch.int64), t, Overflow.WRAP)
 
 
+@functools.cache
+def significand_bits(dtype: torch.dtype) -> int:
+    """Every integer up to ``2**significand_bits`` in magnitude is exact in ``dtype``
+    (float32: 24, float64: 53)."""
+    return 1 - int(math.log2(torch.finfo(dtype).eps))
+
+
+def to_grid(
+    x: torch.Tensor,
+    t: FixedType,
+    rounding: Rounding = Rounding.HALF_EVEN,
+    overflow_mode: Overflow = Overflow.SATURATE,
+) -> torch.Tensor:
+    """``to_int(x, t, rounding, overflow_mode)`` held in a floating-point tensor: in ``x``'s
+    dtype where it holds every integer of ``t`` (float32: up to 24 bits) and the rounding
+    is exact in it, else in float64 (exact up to 53 bits). NaN stays NaN (``to_int``,
+    which gives the integers of the hardware, refuses it)."""
+    rounding = Rounding(rounding)
+    dtype = x.dtype
+    if t.total_bits > significand_bits(dtype) or rounding is Rounding.HALF_UP:
+        dtype = torch.float64
+    if Overflow(overflow_mode) is Overflow.WRAP:
+        return to_int(x, t, rounding, overflow_mode).to(dtype)
+    return _rounded(x.detach().to(dtype), t, rounding).clamp(t.min_int, t.max_int)
+
+
+def exact_dtype(bound: int, like: torch.Tensor) -> torch.dtype | None:
+    """The floating-point dtype in which PyTorch computes sums of products exactly when no
+    value and no partial sum exceeds ``bound`` (in units of the last bit): ``like``'s own
+    where its significand holds ``bound`` (float32 only on the CPU, with IEEE float32
+    matrix products and convolutions: no TF32 or bfloat16 shortcut, oneDNN's direct
+    convolutions rather than NNPACK's Winograd), else float64, else ``None``."""
+    if like.dtype == torch.float32 and bound <= 1 << 24 and _float32_is_ieee(like):
+        return torch.float32
+    if bound <= 1 << 53:
+        return torch.float64
+    return None
+
+
+def _float32_is_ieee(like: torch.Tensor) -> bool:
+    mkldnn = torch.backends.mkldnn
+    precisions = [getattr(mkldnn, "fp32_precision", "none")] + [
+        getattr(getattr(mkldnn, op, None), "fp32_precision", "none") for op in ("matmul", "conv")
+    ]
+    return (
+        like.device.type == "cpu"
+        and torch.get_float32_matmul_precision() == "highest"
+        and all(p in ("none", "ieee") for p in precisions)
+        and mkldnn.is_available()
+        and bool(mkldnn.enabled)
+    )
+
+
 def to_float(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
-    """Integers ``q`` of format ``t`` as real numbers ``q / 2**t.frac_bits``."""
-    return (q.to(torch.float64) * math.ldexp(1.0, -t.frac_bits)).to(dtype)
+    """Integers ``q`` of format ``t`` (``int64``, or held in a floating-point tensor) as
+    real numbers ``q / 2**t.frac_bits`` in ``dtype``, rounded once."""
+    if dtype not in (torch.float32, torch.float64):
+        return to_float(q, t, torch.float64).to(dtype)
+    # the conversion rounds (int64 or float64 to float32), the power of two scales exactly
+    return q.to(dtype) * math.ldexp(1.0, -t.frac_bits)
 
 
 def in_range(x: torch.Tensor, t: FixedType) -> torch.Tensor:
@@ -78,7 +151,7 @@ class FakeQuantize(torch.autograd.Function):
         overflow_mode: Overflow,
     ) -> torch.Tensor:
         ctx.save_for_backward(in_range(x, t))
-        return to_float(to_int(x, t, rounding, overflow_mode), t, x.dtype)
+        return to_float(to_grid(x, t, rounding, overflow_mode), t, x.dtype)
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):

@@ -19,7 +19,13 @@ import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
-from elasticai.creator.base_modules.quantization import as_real, to_float, to_int
+from elasticai.creator.base_modules.quantization import (
+    as_real,
+    exact_dtype,
+    to_float,
+    to_grid,
+    to_int,
+)
 from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.nn.design_creator import DesignCreatorModule
 from elasticai.creator.nn.fixed_point._steps import (
@@ -101,11 +107,20 @@ class _StepLayer:
     def _surrogate(self, x: torch.Tensor) -> torch.Tensor | None:
         return None
 
+    def _check_rank(self, x: torch.Tensor) -> None:
+        if self.dims and x.dim() != self.dims + 2:
+            spatial = "length" if self.dims == 1 else "height, width"
+            raise ValueError(
+                f"{type(self).__name__} takes (batch, channels, {spatial}), "
+                f"not a tensor of shape {tuple(x.shape)}"
+            )
+
     def _run(
         self, x: torch.Tensor, fxp: FixedType, rounding: Rounding, overflow: Overflow
     ) -> torch.Tensor:
         x = as_real(x)
         q = to_int(x, fxp, rounding, overflow)
+        self._check_rank(x)
         if self.dims == 0:  # vectors: every leading dimension is a batch
             in_type = TensorType((x.shape[-1],), fxp)
             steps = self.steps(in_type, type(self).__name__)
@@ -113,12 +128,6 @@ class _StepLayer:
             y = run_steps(q.reshape(-1, x.shape[-1]).numpy(), in_type, steps)
             result = torch.from_numpy(y).reshape(*x.shape[:-1], out_type.shape[-1])
         else:
-            if x.dim() != self.dims + 2:
-                spatial = "length" if self.dims == 1 else "height, width"
-                raise ValueError(
-                    f"{type(self).__name__} takes (batch, channels, {spatial}), "
-                    f"not a tensor of shape {tuple(x.shape)}"
-                )
             in_type = TensorType((*x.shape[2:], x.shape[1]), fxp)
             steps = self.steps(in_type, type(self).__name__)
             out_type = steps[-1].output_type if steps else in_type
@@ -130,11 +139,11 @@ class _StepLayer:
 def _straight(value: torch.Tensor, t: FixedType) -> torch.Tensor:
     """``value`` rounded onto ``t``'s grid (half to even, saturated) in the forward pass,
     the identity in the backward pass (parameters keep learning outside the range)."""
-    quantized = to_float(to_int(value, t), t, value.dtype)
+    quantized = to_float(to_grid(value, t), t, value.dtype)
     return value + (quantized - value).detach()
 
 
-class _Foldable(_FixedPointLayer):
+class _Foldable(_StepLayer, _FixedPointLayer):
     """A layer computing ``W x + b`` with weights and bias of their own formats, into which
     a batch norm may be folded (``batchnorm.link_batch_norm``)."""
 
@@ -209,13 +218,50 @@ class _Foldable(_FixedPointLayer):
             p_out=self.parallelism[1] if self.parallelism else 0,
         )
 
-    def _quantized_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Weight and bias on their grids, with a straight-through gradient."""
+    def _quantized_parameters(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Weight and bias on their grids in ``dtype``, with a straight-through gradient."""
         weight, bias = self.float_parameters()
         return (
-            _straight(weight, self.weight_fxp),
-            None if bias is None else _straight(bias, self.bias_fxp),
+            _straight(weight, self.weight_fxp).to(dtype),
+            None if bias is None else _straight(bias, self.bias_fxp).to(dtype),
         )
+
+    # forward ------------------------------------------------------------------------
+    def _reduction(self) -> int:
+        """Products summed for each output (the fan-in)."""
+        raise NotImplementedError
+
+    def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
+        """The float layer on the grid values of ``x``, weight and bias, in ``x``'s dtype."""
+        raise NotImplementedError
+
+    def _sum_bound(self) -> int:
+        """A bound, from the formats and the fan-in alone, on every integer the forward
+        meets in units of the accumulator's last bit: operands, partial sums (with the
+        bias), the rounding offset and the output's range."""
+        x, w, b = self.fxp, self.weight_fxp, self.bias_fxp
+        has_bias = self.bias is not None
+        acc_frac = max(x.frac_bits + w.frac_bits, b.frac_bits if has_bias else 0)
+        product = 1 << (x.total_bits + w.total_bits - 2 + acc_frac - x.frac_bits - w.frac_bits)
+        bias = 1 << (b.total_bits - 1 + acc_frac - b.frac_bits) if has_bias else 0
+        out = self.output_format()
+        rounding = 1 << max(0, acc_frac - out.frac_bits)
+        return max(self._reduction() * product + bias + rounding, 1 << (out.total_bits - 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The exact output. Where floating point holds every sum (``exact_dtype`` of
+        ``_sum_bound``: float32, else float64), it is the float layer on grid values
+        (``_surrogate``) rounded once to the output format, which is the integer semantics;
+        beyond, the integer interpreter (``_run``) with that layer's gradient."""
+        x = as_real(x)
+        dtype = exact_dtype(self._sum_bound(), x)
+        if dtype is None:
+            return self._run(x, self.fxp, self.rounding, self.overflow)
+        self._check_rank(x)
+        sums = self._surrogate(x.to(dtype))
+        out = self.output_format()
+        q = to_grid(sums, out, self.rounding, self.overflow)
+        return exact_with_surrogate(q, out, x, lambda: sums)
 
     def _parameter_repr(self) -> str:
         parts = []

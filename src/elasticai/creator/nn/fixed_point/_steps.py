@@ -3,9 +3,11 @@
 A layer of this kind describes itself as a list of ``Step`` (operation, output
 type, constants) for a given input type. Translation adds exactly these steps to
 the graph, and the PyTorch forward runs them through ``ir.interpret``, so model and
-hardware compute the same integers by construction. Gradients come from a float
-surrogate (the same layer in floating point on fake-quantized operands) with a
-straight-through estimator: ``y = exact + (surrogate - surrogate.detach())``.
+hardware compute the same integers by construction (layers with weights reach the same
+integers in floating point where that is exact: ``_base._Foldable.forward``). Gradients
+come from a float surrogate (the same layer in floating point on fake-quantized
+operands) with a straight-through estimator: ``y = exact + (surrogate -
+surrogate.detach())``.
 """
 
 from __future__ import annotations

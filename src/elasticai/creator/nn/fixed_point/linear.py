@@ -13,7 +13,6 @@ from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point._base import (
     _FixedPointLayer,
     _Foldable,
-    _StepLayer,
     parse_parallelism,
 )
 from elasticai.creator.nn.fixed_point._steps import Step
@@ -21,7 +20,7 @@ from elasticai.creator.nn.fixed_point._steps import Step
 __all__ = ["Linear"]
 
 
-class Linear(_StepLayer, _Foldable, torch.nn.Linear):
+class Linear(_Foldable, torch.nn.Linear):
     """``y = W x + b`` on fixed-point numbers, exact inside, rounded once at the output.
 
     Input and output have the format ``FixedType(total_bits, frac_bits)``; the weights
@@ -29,7 +28,8 @@ class Linear(_StepLayer, _Foldable, torch.nn.Linear):
     ``FixedType(bias_total_bits, bias_frac_bits)``, by default the same. The accumulator
     is wide enough for every sum, so the only rounding is ``requantize(acc,
     frac_bits + weight_frac_bits -> frac_bits, rounding, overflow)`` (the integer
-    semantics: ``ops.linear.LinearOp.interpret``, which the forward runs).
+    semantics: ``ops.linear.LinearOp.interpret``, which the forward computes; see
+    ``_base._Foldable.forward``).
     ``parallelism=(p_in, p_out)`` fixes the hardware: ``p_in`` inputs per clock times
     ``p_out`` outputs in parallel = ``p_in * p_out`` multipliers, a sample every
     ``ceil(in/p_in) * ceil(out/p_out)`` cycles; ``"full"`` is ``(in, out)``. Left
@@ -62,17 +62,17 @@ class Linear(_StepLayer, _Foldable, torch.nn.Linear):
         )
         self.parallelism = parse_parallelism(parallelism, in_features, out_features)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._run(x, self.fxp, self.rounding, self.overflow)
-
     def steps(self, in_type: TensorType, where: str = "") -> list[Step]:
         """This layer as IR steps (see ``_steps``) for inputs of ``in_type``."""
         op = self.linear_op(self.int_weight().numpy())
         out = TensorType((*in_type.shape[:-1], self.out_features), self.output_format())
         return [Step("linear", out, op)]
 
+    def _reduction(self) -> int:
+        return self.in_features
+
     def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias = self._quantized_parameters()
+        weight, bias = self._quantized_parameters(x.dtype)
         return F.linear(fake_quantize(x, self.fxp, self.rounding, self.overflow), weight, bias)
 
     def extra_repr(self) -> str:
