@@ -1,0 +1,156 @@
+"""The layers with weights compute their exact integers in floating point where that is
+exact: float32 while every partial sum stays within 2**24 (``_sum_bound``, from the
+formats and the fan-in), float64 within 2**53, the integer interpreter beyond. These
+tests hold each path against the integer interpreter (``_run``: int64 or Python ints)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from elasticai.creator.arithmetic import FixedType, Rounding
+from elasticai.creator.base_modules.quantization import exact_dtype
+from elasticai.creator.nn.fixed_point import Conv1d, Conv2d, Linear
+
+
+def _formats(x: FixedType, w: FixedType, b: FixedType | None) -> dict:
+    return {
+        "total_bits": x.total_bits,
+        "frac_bits": x.frac_bits,
+        "weight_total_bits": w.total_bits,
+        "weight_frac_bits": w.frac_bits,
+        **(
+            {"bias_total_bits": b.total_bits, "bias_frac_bits": b.frac_bits}
+            if b is not None
+            else {"bias": False}
+        ),
+    }
+
+
+def _at_the_extremes(shape: tuple[int, ...], t: FixedType, g: torch.Generator) -> torch.Tensor:
+    """Integers of ``t`` as reals: half of them the format's ends (sums as large as the
+    bound allows), the rest anywhere in it, a few beyond (saturating inputs)."""
+    uniform = torch.randint(t.min_int, t.max_int + 1, shape, generator=g).double()
+    ends = torch.where(torch.rand(shape, generator=g) < 0.5, t.min_int, t.max_int).double()
+    v = torch.where(torch.rand(shape, generator=g) < 0.5, ends, uniform)
+    v = torch.where(torch.rand(shape, generator=g) < 0.05, v * 3, v)
+    return (v * 2.0**-t.frac_bits).float()
+
+
+def _edge_fan_in(make, limit: int = 4096) -> int:
+    """The largest fan-in whose layer still sums in float32."""
+    like = torch.zeros(1)
+    fan_in = 0
+    while fan_in < limit and exact_dtype(make(fan_in + 1)._sum_bound(), like) is torch.float32:
+        fan_in += 1
+    return fan_in
+
+
+# (input/output, weight, bias format or None, rounding)
+EDGE_CASES = [
+    (FixedType(8, 4), FixedType(8, 4), FixedType(8, 4), "half_even"),
+    (FixedType(12, 6), FixedType(12, 12), None, "half_even"),
+    (FixedType(12, 6), FixedType(12, 12), None, "floor"),
+    (FixedType(16, 8), FixedType(8, 7), FixedType(16, 8), "half_even"),
+    (FixedType(11, 5), FixedType(11, 5), FixedType(14, 12), "half_up"),
+    (FixedType(22, 18), FixedType(2, 1), None, "half_even"),
+]
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=lambda c: "-".join(map(str, c)))
+def test_float32_linear_at_its_bound_equals_the_integer_interpreter(case):
+    x_t, w_t, b_t, rounding = case
+    kw = {**_formats(x_t, w_t, b_t), "rounding": rounding}
+    fan_in = _edge_fan_in(lambda n: Linear(n, 1, **kw))
+    assert fan_in >= 1
+    layer = Linear(fan_in, 6, **kw)
+    assert exact_dtype(layer._sum_bound(), torch.zeros(1)) is torch.float32
+    assert layer._sum_bound() > 1 << 22, "at the edge: sums of up to 2**22 and more"
+    g = torch.Generator().manual_seed(fan_in)
+    with torch.no_grad():
+        layer.weight.copy_(_at_the_extremes(layer.weight.shape, w_t, g))
+        if b_t is not None:
+            layer.bias.copy_(_at_the_extremes(layer.bias.shape, b_t, g))
+    x = _at_the_extremes((256, fan_in), x_t, g)
+    x[0] = x_t.max_value  # every product at its largest, of one sign per output
+    x[1] = x_t.min_value
+    y = layer(x)
+    expected = layer._run(x, layer.fxp, layer.rounding, layer.overflow)
+    assert y.dtype == torch.float32
+    assert torch.equal(y, expected)
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_float32_depthwise_conv_at_its_bound_equals_the_integer_interpreter(dims):
+    t, b_t = FixedType(11, 5), FixedType(14, 10)
+    conv, kernel, size = (Conv1d, 15, (40,)) if dims == 1 else (Conv2d, (3, 5), (9, 11))
+    layer = conv(3, 6, kernel, padding=2, groups=3, **_formats(t, t, b_t))
+    assert layer._reduction() == 15  # one input channel a group
+    bound = layer._sum_bound()
+    assert exact_dtype(bound, torch.zeros(1)) is torch.float32 and bound > 1 << 23
+    g = torch.Generator().manual_seed(dims)
+    with torch.no_grad():
+        layer.weight.copy_(_at_the_extremes(layer.weight.shape, t, g))
+        layer.bias.copy_(_at_the_extremes(layer.bias.shape, b_t, g))
+    x = _at_the_extremes((32, 3, *size), t, g)
+    x[0] = t.min_value
+    assert torch.equal(layer(x), layer._run(x, layer.fxp, layer.rounding, layer.overflow))
+
+
+# Two products whose exact sum lies one unit above a rounding tie, ``2**(p + 4)`` and
+# ``2**(s - 1) + 1`` with ``s`` the bits the output drops: a float with a significand of
+# ``p`` bits (spacing 32 there) loses the unit, lands on the tie and rounds (to even) the
+# other way.
+BEYOND = [
+    # (input/output, weight, model dtype, float that is not exact, dtype the layer takes)
+    (FixedType(16, 8), FixedType(16, 14), torch.float32, torch.float32, torch.float64),
+    (FixedType(32, 16), FixedType(32, 30), torch.float64, torch.float64, None),
+]
+
+
+@pytest.mark.parametrize("case", BEYOND, ids=lambda c: f"{c[0]}-{c[1]}")
+def test_a_layer_beyond_a_floats_bound_takes_an_exact_path(case):
+    x_t, w_t, dtype, inexact, chosen = case
+    shift = w_t.frac_bits  # bits dropped: the output has the input's fraction
+    p = 24 if inexact is torch.float32 else 53
+    x_int = [1 << (x_t.total_bits - 2), (1 << (shift - 1)) + 1]
+    w_int = [1 << (p + 4 - (x_t.total_bits - 2)), 1]
+    assert max(w_int) <= w_t.max_int and max(x_int) <= x_t.max_int
+    acc = x_int[0] * w_int[0] + x_int[1] * w_int[1]  # 2**(p+4) + 2**(s-1) + 1
+    exact = (acc >> shift) + 1  # just above the tie: up
+    assert exact < x_t.max_int, "not saturated"
+
+    layer = Linear(2, 1, **_formats(x_t, w_t, None)).to(dtype)
+    assert exact_dtype(layer._sum_bound(), torch.zeros(1, dtype=dtype)) is chosen
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([w_int], dtype=torch.float64) * 2.0**-w_t.frac_bits)
+    x = (torch.tensor([x_int], dtype=torch.float64) * 2.0**-x_t.frac_bits).to(dtype)
+    assert (layer(x).double() * 2.0**x_t.frac_bits).item() == exact
+
+    # the same layer in the float that is not exact gives the other neighbour
+    naive = torch.nn.functional.linear(x.to(inexact), layer.weight.detach().to(inexact))
+    assert torch.round(naive.double() * 2.0**x_t.frac_bits).item() == exact - 1
+
+
+def test_exact_dtype_thresholds():
+    f32, f64 = torch.zeros(1), torch.zeros(1, dtype=torch.float64)
+    assert exact_dtype(1 << 24, f32) is torch.float32
+    assert exact_dtype((1 << 24) + 1, f32) is torch.float64
+    assert exact_dtype(1 << 24, f64) is torch.float64
+    assert exact_dtype(1 << 53, f32) is torch.float64
+    assert exact_dtype((1 << 53) + 1, f32) is None
+
+
+def test_float32_waits_for_ieee_products(monkeypatch):
+    """With TF32 or bfloat16 matrix products allowed, float32 is not exact: float64."""
+    monkeypatch.setattr(torch, "get_float32_matmul_precision", lambda: "medium")
+    assert exact_dtype(1 << 10, torch.zeros(1)) is torch.float64
+
+
+@pytest.mark.parametrize("rounding", list(Rounding))
+def test_float_paths_agree(rounding):
+    """The same layer in float32 (float32 sums) and in float64 gives the same numbers."""
+    layer = Linear(64, 8, 8, 4, rounding=rounding)
+    x = torch.randn(128, 64) * 4
+    y32 = layer(x)
+    assert torch.equal(y32.double(), layer.double()(x.double()))
