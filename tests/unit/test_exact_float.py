@@ -10,7 +10,16 @@ import torch
 
 from elasticai.creator.arithmetic import FixedType, Rounding
 from elasticai.creator.base_modules.quantization import exact_dtype
-from elasticai.creator.nn.fixed_point import Conv1d, Conv2d, Linear
+from elasticai.creator.nn.fixed_point import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Linear,
+    MaxPool2d,
+)
 
 
 def _formats(x: FixedType, w: FixedType, b: FixedType | None) -> dict:
@@ -141,10 +150,29 @@ def test_exact_dtype_thresholds():
     assert exact_dtype((1 << 53) + 1, f32) is None
 
 
-def test_float32_waits_for_ieee_products(monkeypatch):
-    """With TF32 or bfloat16 matrix products allowed, float32 is not exact: float64."""
-    monkeypatch.setattr(torch, "get_float32_matmul_precision", lambda: "medium")
-    assert exact_dtype(1 << 10, torch.zeros(1)) is torch.float64
+@pytest.mark.parametrize("backend", ["matmul", "conv"])
+def test_float32_waits_for_ieee_products(backend):
+    """With bfloat16 matrix products or convolutions allowed, float32 is not exact: float64."""
+    settings = getattr(torch.backends.mkldnn, backend, None)
+    if settings is None or not hasattr(settings, "fp32_precision"):
+        pytest.skip("PyTorch without per-backend precision settings")
+    before = settings.fp32_precision
+    settings.fp32_precision = "bf16"
+    try:
+        assert exact_dtype(1 << 10, torch.zeros(1)) is torch.float64
+    finally:
+        settings.fp32_precision = before
+    assert exact_dtype(1 << 10, torch.zeros(1)) is torch.float32
+
+
+def test_float32_waits_for_onednn():
+    """Without oneDNN, PyTorch may convolve with NNPACK's Winograd: float64."""
+    torch.backends.mkldnn.enabled = False
+    try:
+        assert exact_dtype(1 << 10, torch.zeros(1)) is torch.float64
+    finally:
+        torch.backends.mkldnn.enabled = True
+    assert exact_dtype(1 << 10, torch.zeros(1)) is torch.float32
 
 
 @pytest.mark.parametrize("rounding", list(Rounding))
@@ -154,3 +182,37 @@ def test_float_paths_agree(rounding):
     x = torch.randn(128, 64) * 4
     y32 = layer(x)
     assert torch.equal(y32.double(), layer.double()(x.double()))
+
+
+def test_wide_weights_of_a_float32_model_are_rounded_in_float64():
+    """Weights of a format wider than float32 holds, in a float32 model: the float64 path
+    rounds (here: saturates) them in float64, to the very integers of the hardware."""
+    w_t = FixedType(32, 28)
+    layer = Linear(3, 2, **_formats(FixedType(8, 4), w_t, None))
+    assert exact_dtype(layer._sum_bound(), torch.zeros(1)) is torch.float64
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[8.0, -8.0, 1.5], [-9.0, 0.25, 3.0]]))
+    weight, _ = layer._quantized_parameters(torch.float64)
+    assert weight.dtype == torch.float64
+    assert torch.equal((weight * 2.0**w_t.frac_bits).long(), layer.int_weight())
+    assert layer.int_weight()[0, 0] == w_t.max_int  # 2**31 - 1: not a float32
+
+
+@pytest.mark.parametrize(
+    ("make", "shape", "t"),
+    [
+        (lambda: AdaptiveAvgPool2d(1, total_bits=8, frac_bits=4), (16, 5, 22, 2), FixedType(8, 4)),
+        (lambda: AdaptiveAvgPool1d(1, total_bits=20, frac_bits=4), (4, 3, 77), FixedType(20, 4)),
+        (lambda: AvgPool2d(3, 2, 1, total_bits=12, frac_bits=6), (8, 2, 9, 7), FixedType(12, 6)),
+        (lambda: AvgPool1d(5, 3, 2, total_bits=8, frac_bits=2), (8, 2, 31), FixedType(8, 2)),
+        (lambda: MaxPool2d(3, 2, 1, total_bits=8, frac_bits=4), (8, 2, 9, 7), FixedType(8, 4)),
+    ],
+)
+def test_pooling_in_floating_point_equals_the_integer_steps(make, shape, t):
+    """Sums of up to 77 taps of 20 bits (beyond float32: float64), averages over 44 and 9
+    taps (no power of two: the scale rounds), the maximum."""
+    pool = make()
+    g = torch.Generator().manual_seed(len(shape))
+    x = _at_the_extremes(shape, t, g)
+    y = pool(x)
+    assert torch.equal(y, pool._run(x, t, pool.rounding, pool.overflow))

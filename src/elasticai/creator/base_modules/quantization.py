@@ -25,6 +25,7 @@ __all__ = [
     "FakeQuantize",
     "fake_quantize",
     "in_range",
+    "unchanged",
 ]
 
 
@@ -41,16 +42,34 @@ def as_real(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _rounded(v: torch.Tensor, t: FixedType, rounding: Rounding) -> torch.Tensor:
-    """``v * 2**t.frac_bits`` rounded to integers as ``rounding`` says (exact in ``v``'s
-    dtype; half up adds 1/2 first, exact in float64 for float32 inputs, as
-    ``arithmetic.quantize_float``)."""
-    v = v * math.ldexp(1.0, t.frac_bits)
+@functools.cache
+def _power_of_two(exponent: int, dtype: torch.dtype) -> torch.Tensor:
+    """``2**exponent`` as a 0-dim CPU tensor of ``dtype``: PyTorch multiplies by it about
+    twice as fast as by a Python float, which it converts on every call."""
+    with torch.inference_mode(False):
+        return torch.tensor(math.ldexp(1.0, exponent), dtype=dtype, device="cpu")
+
+
+def _cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``x`` in ``dtype``: ``x`` itself where it has it (``Tensor.to`` takes longer to parse
+    its arguments than the check)."""
+    return x if x.dtype == dtype else x.to(dtype)
+
+
+def _scaled(x: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
+    """``x * 2**t.frac_bits`` in ``dtype`` (exact: a power of two), a new tensor without
+    gradient."""
+    return _cast(x.detach(), dtype) * _power_of_two(t.frac_bits, dtype)
+
+
+def _round_(v: torch.Tensor, rounding: Rounding) -> torch.Tensor:
+    """``v`` rounded to integers in place as ``rounding`` says (exact; half up adds 1/2
+    first, as ``arithmetic.quantize_float``)."""
     if rounding is Rounding.FLOOR:
-        return torch.floor(v)
+        return v.floor_()
     if rounding is Rounding.HALF_UP:
-        return torch.floor(v + 0.5)
-    return torch.round(v)  # ties to even
+        return v.add_(0.5).floor_()
+    return v.round_()  # ties to even
 
 
 def to_int(
@@ -62,9 +81,9 @@ def to_int(
     """``x`` (real numbers) as ``int64`` integers of format ``t``; see ``arithmetic.quantize_float``."""
     if x.is_floating_point() and torch.isnan(x).any():
         raise ValueError(f"cannot quantize NaN to {t}")
-    v = _rounded(x.detach().to(torch.float64), t, Rounding(rounding))
+    v = _round_(_scaled(x, t, torch.float64), Rounding(rounding))
     if Overflow(overflow_mode) is Overflow.SATURATE:
-        return v.clamp(t.min_int, t.max_int).to(torch.int64)
+        return v.clamp_(t.min_int, t.max_int).to(torch.int64)
     if not torch.isfinite(v).all():
         raise ValueError(f"cannot wrap infinite values into {t}")
     # fmod of floats is exact: the remainder of any (integer) value fits int64 afterwards
@@ -85,17 +104,18 @@ def to_grid(
     rounding: Rounding = Rounding.HALF_EVEN,
     overflow_mode: Overflow = Overflow.SATURATE,
 ) -> torch.Tensor:
-    """``to_int(x, t, rounding, overflow_mode)`` held in a floating-point tensor: in ``x``'s
-    dtype where it holds every integer of ``t`` (float32: up to 24 bits) and the rounding
-    is exact in it, else in float64 (exact up to 53 bits). NaN stays NaN (``to_int``,
-    which gives the integers of the hardware, refuses it)."""
-    rounding = Rounding(rounding)
+    """``to_int(x, t, rounding, overflow_mode)`` held in a floating-point tensor, without
+    gradient: in ``x``'s dtype where it holds every integer of ``t`` (float32: up to 24
+    bits), else (and for half up, as ``to_int``) in float64, exact up to 53 bits. NaN stays
+    NaN (``to_int``, which gives the integers of the hardware, refuses it)."""
+    rounding, overflow_mode = Rounding(rounding), Overflow(overflow_mode)
     dtype = x.dtype
     if t.total_bits > significand_bits(dtype) or rounding is Rounding.HALF_UP:
         dtype = torch.float64
-    if Overflow(overflow_mode) is Overflow.WRAP:
+    if overflow_mode is Overflow.WRAP:
         return to_int(x, t, rounding, overflow_mode).to(dtype)
-    return _rounded(x.detach().to(dtype), t, rounding).clamp(t.min_int, t.max_int)
+    # the bounds are integers: clamping first gives the same integers
+    return _round_(_scaled(x, t, dtype).clamp_(t.min_int, t.max_int), rounding)
 
 
 def exact_dtype(bound: int, like: torch.Tensor) -> torch.dtype | None:
@@ -113,16 +133,13 @@ def exact_dtype(bound: int, like: torch.Tensor) -> torch.dtype | None:
 
 def _float32_is_ieee(like: torch.Tensor) -> bool:
     mkldnn = torch.backends.mkldnn
-    precisions = [getattr(mkldnn, "fp32_precision", "none")] + [
-        getattr(getattr(mkldnn, op, None), "fp32_precision", "none") for op in ("matmul", "conv")
-    ]
-    return (
-        like.device.type == "cpu"
-        and torch.get_float32_matmul_precision() == "highest"
-        and all(p in ("none", "ieee") for p in precisions)
-        and mkldnn.is_available()
-        and bool(mkldnn.enabled)
-    )
+    if not like.is_cpu or not (mkldnn.is_available() and mkldnn.enabled):
+        return False
+    ops = getattr(mkldnn, "matmul", None), getattr(mkldnn, "conv", None)
+    if None in ops:  # PyTorch before the per-backend settings
+        return torch.get_float32_matmul_precision() == "highest"
+    settings = (torch.backends, mkldnn, *ops)
+    return all(getattr(b, "fp32_precision", "none") in ("none", "ieee") for b in settings)
 
 
 def to_float(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
@@ -131,7 +148,7 @@ def to_float(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
     if dtype not in (torch.float32, torch.float64):
         return to_float(q, t, torch.float64).to(dtype)
     # the conversion rounds (int64 or float64 to float32), the power of two scales exactly
-    return q.to(dtype) * math.ldexp(1.0, -t.frac_bits)
+    return _cast(q, dtype) * _power_of_two(-t.frac_bits, dtype)
 
 
 def in_range(x: torch.Tensor, t: FixedType) -> torch.Tensor:
@@ -139,8 +156,15 @@ def in_range(x: torch.Tensor, t: FixedType) -> torch.Tensor:
     return (x >= t.min_value) & (x <= t.max_value)
 
 
+def unchanged(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """1 where ``a == b``, else 0, in ``dtype``: a gradient mask. (PyTorch makes and
+    applies masks of ``dtype`` several times faster than ``bool`` ones.)"""
+    return torch.eq(a, b, out=torch.empty(a.shape, dtype=dtype, device=a.device))
+
+
 class FakeQuantize(torch.autograd.Function):
-    """``y = to_float(to_int(x))``; gradient passes where ``x`` was not clamped."""
+    """``y = to_float(to_grid(x))``; the gradient passes where ``x`` was not clamped
+    (``clipped``), or everywhere."""
 
     @staticmethod
     def forward(
@@ -149,14 +173,18 @@ class FakeQuantize(torch.autograd.Function):
         t: FixedType,
         rounding: Rounding,
         overflow_mode: Overflow,
+        clipped: bool,
     ) -> torch.Tensor:
-        ctx.save_for_backward(in_range(x, t))
+        ctx.clipped = clipped and ctx.needs_input_grad[0]  # type: ignore[attr-defined]
+        if ctx.clipped:  # type: ignore[attr-defined]  # x in the range: unchanged by the clamp
+            ctx.save_for_backward(unchanged(x.clamp(t.min_value, t.max_value), x, x.dtype))
         return to_float(to_grid(x, t, rounding, overflow_mode), t, x.dtype)
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
-        (mask,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        return grad * mask, None, None, None
+        if ctx.clipped:  # type: ignore[attr-defined]
+            grad = grad * ctx.saved_tensors[0]  # type: ignore[attr-defined]
+        return grad, None, None, None, None
 
 
 def fake_quantize(
@@ -164,10 +192,12 @@ def fake_quantize(
     t: FixedType,
     rounding: Rounding = Rounding.HALF_EVEN,
     overflow_mode: Overflow = Overflow.SATURATE,
+    clipped: bool = True,
 ) -> torch.Tensor:
-    """Round ``x`` onto the grid of ``t`` in the forward pass, straight through in the backward.
+    """Round ``x`` onto the grid of ``t`` in the forward pass, straight through in the
+    backward pass: only where ``x`` lies in the range of ``t`` (``clipped``), or everywhere.
 
     >>> fake_quantize(torch.tensor([0.3, 9.0]), FixedType(4, 2))
     tensor([0.2500, 1.7500])
     """
-    return FakeQuantize.apply(x, t, Rounding(rounding), Overflow(overflow_mode))
+    return FakeQuantize.apply(x, t, Rounding(rounding), Overflow(overflow_mode), clipped)

@@ -22,7 +22,7 @@ from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
 from elasticai.creator.base_modules.quantization import (
     as_real,
     exact_dtype,
-    to_float,
+    fake_quantize,
     to_grid,
     to_int,
 )
@@ -139,8 +139,7 @@ class _StepLayer:
 def _straight(value: torch.Tensor, t: FixedType) -> torch.Tensor:
     """``value`` rounded onto ``t``'s grid (half to even, saturated) in the forward pass,
     the identity in the backward pass (parameters keep learning outside the range)."""
-    quantized = to_float(to_grid(value, t), t, value.dtype)
-    return value + (quantized - value).detach()
+    return fake_quantize(value, t, clipped=False)
 
 
 class _Foldable(_StepLayer, _FixedPointLayer):
@@ -219,11 +218,14 @@ class _Foldable(_StepLayer, _FixedPointLayer):
         )
 
     def _quantized_parameters(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Weight and bias on their grids in ``dtype``, with a straight-through gradient."""
+        """Weight and bias on their grids in ``dtype`` (which holds them), with a
+        straight-through gradient."""
         weight, bias = self.float_parameters()
+        if weight.dtype != dtype:
+            weight, bias = weight.to(dtype), None if bias is None else bias.to(dtype)
         return (
-            _straight(weight, self.weight_fxp).to(dtype),
-            None if bias is None else _straight(bias, self.bias_fxp).to(dtype),
+            _straight(weight, self.weight_fxp),
+            None if bias is None else _straight(bias, self.bias_fxp),
         )
 
     # forward ------------------------------------------------------------------------
@@ -258,7 +260,7 @@ class _Foldable(_StepLayer, _FixedPointLayer):
         if dtype is None:
             return self._run(x, self.fxp, self.rounding, self.overflow)
         self._check_rank(x)
-        sums = self._surrogate(x.to(dtype))
+        sums = self._surrogate(x if x.dtype == dtype else x.to(dtype))
         out = self.output_format()
         q = to_grid(sums, out, self.rounding, self.overflow)
         return exact_with_surrogate(q, out, x, lambda: sums)

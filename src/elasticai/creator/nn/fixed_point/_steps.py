@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import FixedType
-from elasticai.creator.base_modules.quantization import to_float
+from elasticai.creator.base_modules.quantization import to_float, unchanged
 from elasticai.creator.ir.graph import INPUT, Node
 from elasticai.creator.ir.op import OpDef
 from elasticai.creator.ir.types import TensorType
@@ -86,13 +86,15 @@ def exact_with_surrogate(
     like: torch.Tensor,
     surrogate: Callable[[], torch.Tensor | None] | None,
 ) -> torch.Tensor:
-    """Integers ``q`` of format ``out`` as real numbers (``like``'s dtype) whose gradient is
-    that of ``surrogate()``, stopped where the output saturated."""
+    """Integers ``q`` of format ``out`` (``int64``, or held in a floating-point tensor) as
+    real numbers (``like``'s dtype) whose gradient is that of ``surrogate()``, stopped where
+    the output saturated (``q`` at an end of the range of ``out``)."""
     y = to_float(q, out, like.dtype)
     if surrogate is None or not torch.is_grad_enabled():
         return y
     s = surrogate()
     if s is None or not s.requires_grad:
         return y
-    mask = (q > out.min_int) & (q < out.max_int)
-    return _Exact.apply(y, s, mask)
+    # strictly inside the range: unchanged when clamped to it without its ends
+    inside = unchanged(q.clamp(out.min_int + 1, out.max_int - 1), q, s.dtype)
+    return _Exact.apply(y, s, inside)
