@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Rounding
-from elasticai.creator.base_modules.quantization import exact_dtype
+from elasticai.creator.base_modules.quantization import exact_dtype, on_grid
 from elasticai.creator.nn.fixed_point import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -192,7 +192,8 @@ def test_wide_weights_of_a_float32_model_are_rounded_in_float64():
     assert exact_dtype(layer._sum_bound(), torch.zeros(1)) is torch.float64
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[8.0, -8.0, 1.5], [-9.0, 0.25, 3.0]]))
-    weight, _ = layer._quantized_parameters(torch.float64)
+    weight, _ = layer._parameters_in(torch.float64)  # what the float64 path rounds
+    weight = on_grid(weight, w_t)
     assert weight.dtype == torch.float64
     assert torch.equal((weight * 2.0**w_t.frac_bits).long(), layer.int_weight())
     assert layer.int_weight()[0, 0] == w_t.max_int  # 2**31 - 1: not a float32
@@ -216,3 +217,40 @@ def test_pooling_in_floating_point_equals_the_integer_steps(make, shape, t):
     x = _at_the_extremes(shape, t, g)
     y = pool(x)
     assert torch.equal(y, pool._run(x, t, pool.rounding, pool.overflow))
+
+
+@pytest.mark.parametrize("rounding", list(Rounding))
+@pytest.mark.parametrize(("bias", "weight_bits"), [(True, 8), (False, 8), (True, 30)])
+def test_linear_as_one_autograd_function_equals_the_composed_steps(rounding, bias, weight_bits):
+    """``Linear`` runs its float path as one autograd function with ``F.linear``'s backward
+    written out; the convolutions compose ``_GridOperands``, the float layer and
+    ``round_sums``. Both give the same numbers and gradients (saturating inputs and
+    outputs, leading batch dimensions, float32 and float64 sums)."""
+    layer = Linear(
+        12, 5, 8, 4, bias=bias, rounding=rounding, weight_total_bits=weight_bits, weight_frac_bits=6
+    )
+    g = torch.Generator().manual_seed(weight_bits + bias)
+    with torch.no_grad():
+        layer.weight.mul_(4)  # products large enough to saturate some outputs
+    x = (torch.randn((3, 7, 12), generator=g) * 3).requires_grad_(True)
+    upstream = torch.randn((3, 7, 5), generator=g)
+    results = []
+    for composed in (False, True):
+        layer.zero_grad()
+        x.grad = None
+        if composed:  # _Foldable._exact instead of Linear's
+            exact = Linear._exact
+            del Linear._exact
+            try:
+                y = layer(x)
+            finally:
+                Linear._exact = exact  # type: ignore[method-assign]
+        else:
+            y = layer(x)
+        y.backward(upstream)
+        grads = [x.grad, layer.weight.grad] + ([layer.bias.grad] if bias else [])
+        results.append((y.detach(), *(t.clone() for t in grads)))
+    saturated = (results[0][0].abs() >= 7.9).float().mean()
+    assert 0.05 < saturated < 0.95, "some outputs saturate, some do not"
+    for a, b in zip(*results, strict=True):
+        assert torch.equal(a, b)

@@ -21,10 +21,14 @@ __all__ = [
     "to_int",
     "to_grid",
     "to_float",
+    "to_float_",
     "exact_dtype",
     "FakeQuantize",
     "fake_quantize",
     "in_range",
+    "range_mask",
+    "on_grid",
+    "clipped_grid",
     "unchanged",
 ]
 
@@ -56,12 +60,6 @@ def _cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return x if x.dtype == dtype else x.to(dtype)
 
 
-def _scaled(x: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
-    """``x * 2**t.frac_bits`` in ``dtype`` (exact: a power of two), a new tensor without
-    gradient."""
-    return _cast(x.detach(), dtype) * _power_of_two(t.frac_bits, dtype)
-
-
 def _round_(v: torch.Tensor, rounding: Rounding) -> torch.Tensor:
     """``v`` rounded to integers in place as ``rounding`` says (exact; half up adds 1/2
     first, as ``arithmetic.quantize_float``)."""
@@ -81,7 +79,8 @@ def to_int(
     """``x`` (real numbers) as ``int64`` integers of format ``t``; see ``arithmetic.quantize_float``."""
     if x.is_floating_point() and torch.isnan(x).any():
         raise ValueError(f"cannot quantize NaN to {t}")
-    v = _round_(_scaled(x, t, torch.float64), Rounding(rounding))
+    v = x.detach().to(torch.float64) * math.ldexp(1.0, t.frac_bits)
+    v = _round_(v, Rounding(rounding))
     if Overflow(overflow_mode) is Overflow.SATURATE:
         return v.clamp_(t.min_int, t.max_int).to(torch.int64)
     if not torch.isfinite(v).all():
@@ -98,24 +97,31 @@ def significand_bits(dtype: torch.dtype) -> int:
     return 1 - int(math.log2(torch.finfo(dtype).eps))
 
 
+def _holding(dtype: torch.dtype, t: FixedType, rounding: Rounding) -> torch.dtype:
+    """The dtype that holds the integers of ``t`` for real numbers of ``dtype``: ``dtype``
+    where its significand holds them (float32: up to 24 bits), else (and for half up, as
+    ``to_int``) float64, exact up to 53 bits."""
+    if t.total_bits > significand_bits(dtype) or rounding is Rounding.HALF_UP:
+        return torch.float64
+    return dtype
+
+
 def to_grid(
     x: torch.Tensor,
     t: FixedType,
     rounding: Rounding = Rounding.HALF_EVEN,
     overflow_mode: Overflow = Overflow.SATURATE,
 ) -> torch.Tensor:
-    """``to_int(x, t, rounding, overflow_mode)`` held in a floating-point tensor, without
-    gradient: in ``x``'s dtype where it holds every integer of ``t`` (float32: up to 24
-    bits), else (and for half up, as ``to_int``) in float64, exact up to 53 bits. NaN stays
-    NaN (``to_int``, which gives the integers of the hardware, refuses it)."""
-    rounding, overflow_mode = Rounding(rounding), Overflow(overflow_mode)
-    dtype = x.dtype
-    if t.total_bits > significand_bits(dtype) or rounding is Rounding.HALF_UP:
-        dtype = torch.float64
-    if overflow_mode is Overflow.WRAP:
+    """``to_int(x, t, rounding, overflow_mode)`` held in a floating-point tensor (of the
+    dtype ``_holding`` says), without gradient. NaN stays NaN (``to_int``, which gives the
+    integers of the hardware, refuses it)."""
+    rounding = Rounding(rounding)
+    dtype = _holding(x.dtype, t, rounding)
+    if Overflow(overflow_mode) is Overflow.WRAP:
         return to_int(x, t, rounding, overflow_mode).to(dtype)
+    v = _cast(x.detach(), dtype) * _power_of_two(t.frac_bits, dtype)
     # the bounds are integers: clamping first gives the same integers
-    return _round_(_scaled(x, t, dtype).clamp_(t.min_int, t.max_int), rounding)
+    return _round_(v.clamp_(t.min_int, t.max_int), rounding)
 
 
 def exact_dtype(bound: int, like: torch.Tensor) -> torch.dtype | None:
@@ -151,6 +157,14 @@ def to_float(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
     return _cast(q, dtype) * _power_of_two(-t.frac_bits, dtype)
 
 
+def to_float_(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
+    """``to_float``, scaling ``q`` itself where it has ``dtype`` already (``q`` is then
+    consumed)."""
+    if q.dtype != dtype:
+        return to_float(q, t, dtype)
+    return q.mul_(_power_of_two(-t.frac_bits, dtype))
+
+
 def in_range(x: torch.Tensor, t: FixedType) -> torch.Tensor:
     """Where ``x`` lies inside the representable range of ``t`` (the clipped STE's mask)."""
     return (x >= t.min_value) & (x <= t.max_value)
@@ -159,12 +173,44 @@ def in_range(x: torch.Tensor, t: FixedType) -> torch.Tensor:
 def unchanged(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """1 where ``a == b``, else 0, in ``dtype``: a gradient mask. (PyTorch makes and
     applies masks of ``dtype`` several times faster than ``bool`` ones.)"""
-    return torch.eq(a, b, out=torch.empty(a.shape, dtype=dtype, device=a.device))
+    return torch.eq(a, b, out=torch.empty_like(a, dtype=dtype))
+
+
+def range_mask(x: torch.Tensor, t: FixedType) -> torch.Tensor:
+    """1 where ``x`` lies in the range of ``t`` (clamping leaves it as it is), else 0, in
+    ``x``'s dtype: the clipped STE's gradient mask."""
+    return unchanged(x.clamp(t.min_value, t.max_value), x, x.dtype)
+
+
+def on_grid(
+    x: torch.Tensor,
+    t: FixedType,
+    rounding: Rounding = Rounding.HALF_EVEN,
+    overflow_mode: Overflow = Overflow.SATURATE,
+) -> torch.Tensor:
+    """``x`` rounded onto the grid of ``t``: the real numbers ``to_float(to_grid(x))`` in
+    ``x``'s dtype, without gradient."""
+    return to_float_(to_grid(x, t, rounding, overflow_mode), t, x.dtype)
+
+
+def clipped_grid(
+    x: torch.Tensor, t: FixedType, rounding: Rounding, overflow_mode: Overflow
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``on_grid(x, ...)`` and ``range_mask(x, t)`` at once: where ``x``'s dtype holds the
+    integers and they saturate, the mask is where their clamp left them as they were."""
+    rounding = Rounding(rounding)
+    dtype = x.dtype
+    if Overflow(overflow_mode) is Overflow.WRAP or _holding(dtype, t, rounding) != dtype:
+        return on_grid(x, t, rounding, overflow_mode), range_mask(x, t)
+    v = x.detach() * _power_of_two(t.frac_bits, dtype)
+    q = v.clamp(t.min_int, t.max_int)
+    mask = torch.eq(q, v, out=v)  # unchanged: in the range (written over v, no longer needed)
+    return _round_(q, rounding).mul_(_power_of_two(-t.frac_bits, dtype)), mask
 
 
 class FakeQuantize(torch.autograd.Function):
-    """``y = to_float(to_grid(x))``; the gradient passes where ``x`` was not clamped
-    (``clipped``), or everywhere."""
+    """``y = on_grid(x)``; the gradient passes where ``x`` was not clamped (``clipped``),
+    or everywhere."""
 
     @staticmethod
     def forward(
@@ -175,15 +221,16 @@ class FakeQuantize(torch.autograd.Function):
         overflow_mode: Overflow,
         clipped: bool,
     ) -> torch.Tensor:
-        ctx.clipped = clipped and ctx.needs_input_grad[0]  # type: ignore[attr-defined]
-        if ctx.clipped:  # type: ignore[attr-defined]  # x in the range: unchanged by the clamp
-            ctx.save_for_backward(unchanged(x.clamp(t.min_value, t.max_value), x, x.dtype))
-        return to_float(to_grid(x, t, rounding, overflow_mode), t, x.dtype)
+        if not (clipped and ctx.needs_input_grad[0]):  # type: ignore[attr-defined]
+            return on_grid(x, t, rounding, overflow_mode)
+        y, mask = clipped_grid(x, t, rounding, overflow_mode)
+        ctx.save_for_backward(mask)
+        return y
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
-        if ctx.clipped:  # type: ignore[attr-defined]
-            grad = grad * ctx.saved_tensors[0]  # type: ignore[attr-defined]
+        for mask in ctx.saved_tensors:  # type: ignore[attr-defined]
+            grad = grad * mask
         return grad, None, None, None, None
 
 

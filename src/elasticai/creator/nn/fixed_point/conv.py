@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import Overflow, Rounding
-from elasticai.creator.base_modules.quantization import fake_quantize
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point import _geometry as g
 from elasticai.creator.nn.fixed_point._base import (
@@ -126,10 +125,10 @@ class _ConvNd(_Foldable):
     def _reduction(self) -> int:
         return self.in_channels // self.groups * math.prod(self.kernel_size)
 
-    def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias = self._quantized_parameters(x.dtype)
-        xq = fake_quantize(x, self.fxp, self.rounding, self.overflow)
-        return self._conv_forward(xq, weight, bias)  # type: ignore[operator]
+    def _float_layer(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        return self._conv_forward(x, weight, bias)  # type: ignore[operator]
 
     def extra_repr(self) -> str:
         return (

@@ -8,14 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from elasticai.creator.arithmetic import Overflow, Rounding
-from elasticai.creator.base_modules.quantization import fake_quantize
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point._base import (
     _FixedPointLayer,
     _Foldable,
+    _grid_operands,
     parse_parallelism,
 )
-from elasticai.creator.nn.fixed_point._steps import Step
+from elasticai.creator.nn.fixed_point._steps import Step, rounded
 
 __all__ = ["Linear"]
 
@@ -71,12 +71,54 @@ class Linear(_Foldable, torch.nn.Linear):
     def _reduction(self) -> int:
         return self.in_features
 
-    def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias = self._quantized_parameters(x.dtype)
-        return F.linear(fake_quantize(x, self.fxp, self.rounding, self.overflow), weight, bias)
+    def _float_layer(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        return F.linear(x, weight, bias)
+
+    def _exact(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dtype: torch.dtype
+    ) -> torch.Tensor:
+        return _ExactLinear.apply(self, x, weight, bias, dtype)
 
     def extra_repr(self) -> str:
         return (
             f"{torch.nn.Linear.extra_repr(self)}, {_FixedPointLayer.extra_repr(self)}"
             + self._parameter_repr()
+        )
+
+
+class _ExactLinear(torch.autograd.Function):
+    """``_Foldable._exact`` of a ``Linear`` as one autograd function, ``F.linear``'s
+    backward written out (with the same masks): a Linear is small, and the two autograd
+    steps around ``F.linear`` would take as long as the rest of its training step."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        layer: Linear,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        clip = ctx.needs_input_grad[1]  # type: ignore[attr-defined]
+        xq, wq, bq, mask_in = _grid_operands(layer, x, weight, bias, clip)
+        out = layer.output_format()
+        y, mask_out = rounded(F.linear(xq, wq, bq), out, layer.rounding, layer.overflow, dtype)
+        ctx.save_for_backward(xq, wq, mask_in, mask_out)  # type: ignore[arg-type]
+        return y
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
+        xq, wq, mask_in, mask_out = ctx.saved_tensors  # type: ignore[attr-defined]
+        needs = ctx.needs_input_grad  # type: ignore[attr-defined]
+        grad = grad * mask_out
+        rows = grad.reshape(-1, grad.shape[-1])  # every leading dimension is a batch
+        return (
+            None,
+            grad @ wq * mask_in if needs[1] else None,
+            rows.t() @ xq.reshape(-1, xq.shape[-1]) if needs[2] else None,
+            rows.sum(0) if needs[3] else None,
+            None,
         )
