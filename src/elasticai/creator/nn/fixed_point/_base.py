@@ -19,7 +19,14 @@ import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
-from elasticai.creator.base_modules.quantization import as_real, to_float, to_int
+from elasticai.creator.base_modules.quantization import (
+    as_real,
+    clipped_grid,
+    exact_dtype,
+    fake_quantize,
+    on_grid,
+    to_int,
+)
 from elasticai.creator.ir.types import TensorType, frozen_array
 from elasticai.creator.nn.design_creator import DesignCreatorModule
 from elasticai.creator.nn.fixed_point._steps import (
@@ -27,6 +34,7 @@ from elasticai.creator.nn.fixed_point._steps import (
     channels_first,
     channels_last,
     exact_with_surrogate,
+    round_sums,
     run_steps,
 )
 from elasticai.creator.ops import LinearOp
@@ -101,11 +109,20 @@ class _StepLayer:
     def _surrogate(self, x: torch.Tensor) -> torch.Tensor | None:
         return None
 
+    def _check_rank(self, x: torch.Tensor) -> None:
+        if self.dims and x.dim() != self.dims + 2:
+            spatial = "length" if self.dims == 1 else "height, width"
+            raise ValueError(
+                f"{type(self).__name__} takes (batch, channels, {spatial}), "
+                f"not a tensor of shape {tuple(x.shape)}"
+            )
+
     def _run(
         self, x: torch.Tensor, fxp: FixedType, rounding: Rounding, overflow: Overflow
     ) -> torch.Tensor:
         x = as_real(x)
         q = to_int(x, fxp, rounding, overflow)
+        self._check_rank(x)
         if self.dims == 0:  # vectors: every leading dimension is a batch
             in_type = TensorType((x.shape[-1],), fxp)
             steps = self.steps(in_type, type(self).__name__)
@@ -113,12 +130,6 @@ class _StepLayer:
             y = run_steps(q.reshape(-1, x.shape[-1]).numpy(), in_type, steps)
             result = torch.from_numpy(y).reshape(*x.shape[:-1], out_type.shape[-1])
         else:
-            if x.dim() != self.dims + 2:
-                spatial = "length" if self.dims == 1 else "height, width"
-                raise ValueError(
-                    f"{type(self).__name__} takes (batch, channels, {spatial}), "
-                    f"not a tensor of shape {tuple(x.shape)}"
-                )
             in_type = TensorType((*x.shape[2:], x.shape[1]), fxp)
             steps = self.steps(in_type, type(self).__name__)
             out_type = steps[-1].output_type if steps else in_type
@@ -130,11 +141,59 @@ class _StepLayer:
 def _straight(value: torch.Tensor, t: FixedType) -> torch.Tensor:
     """``value`` rounded onto ``t``'s grid (half to even, saturated) in the forward pass,
     the identity in the backward pass (parameters keep learning outside the range)."""
-    quantized = to_float(to_int(value, t), t, value.dtype)
-    return value + (quantized - value).detach()
+    return fake_quantize(value, t, clipped=False)
 
 
-class _Foldable(_FixedPointLayer):
+def _grid_operands(
+    layer: _Foldable,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    clip: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``x``, weight and bias rounded onto their grids (``on_grid``), and with ``clip`` the
+    range mask of ``x`` (its gradient's: the clipped STE)."""
+    if clip:
+        xq, mask = clipped_grid(x, layer.fxp, layer.rounding, layer.overflow)
+    else:
+        xq, mask = on_grid(x, layer.fxp, layer.rounding, layer.overflow), None
+    wq = on_grid(weight, layer.weight_fxp)
+    return xq, wq, None if bias is None else on_grid(bias, layer.bias_fxp), mask
+
+
+class _GridOperands(torch.autograd.Function):
+    """A layer's input, weight and bias rounded onto their grids in the forward pass;
+    straight through in the backward pass: the input's gradient where it lay in its range
+    (clipped, as ``fake_quantize``), the parameters' everywhere (as ``_straight``)."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        layer: _Foldable,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        needs = ctx.needs_input_grad[1:]  # type: ignore[attr-defined]
+        *outputs, mask = _grid_operands(layer, x, weight, bias, clip=needs[0])
+        ctx.save_for_backward(mask)  # type: ignore[arg-type]  # None: no mask
+        if not all(needs):  # no gradient for what needs none (a first layer's input)
+            idle = [y for y, n in zip(outputs, needs, strict=True) if y is not None and not n]
+            ctx.mark_non_differentiable(*idle)
+        return tuple(outputs)  # type: ignore[return-value]
+
+    @staticmethod
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx,
+        grad_x: torch.Tensor,
+        grad_weight: torch.Tensor,
+        grad_bias: torch.Tensor | None,
+    ):
+        (mask,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return None, None if mask is None else grad_x * mask, grad_weight, grad_bias
+
+
+class _Foldable(_StepLayer, _FixedPointLayer):
     """A layer computing ``W x + b`` with weights and bias of their own formats, into which
     a batch norm may be folded (``batchnorm.link_batch_norm``)."""
 
@@ -209,13 +268,63 @@ class _Foldable(_FixedPointLayer):
             p_out=self.parallelism[1] if self.parallelism else 0,
         )
 
-    def _quantized_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Weight and bias on their grids, with a straight-through gradient."""
+    # forward ------------------------------------------------------------------------
+    def _reduction(self) -> int:
+        """Products summed for each output (the fan-in)."""
+        raise NotImplementedError
+
+    def _float_layer(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The float layer (``F.linear``, the convolution) with these operands."""
+        raise NotImplementedError
+
+    def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
+        """The float layer on the grid values of ``x``, weight and bias (straight through:
+        ``_GridOperands``), in ``x``'s dtype."""
+        return self._float_layer(*_GridOperands.apply(self, x, *self._parameters_in(x.dtype)))
+
+    def _parameters_in(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
         weight, bias = self.float_parameters()
-        return (
-            _straight(weight, self.weight_fxp),
-            None if bias is None else _straight(bias, self.bias_fxp),
-        )
+        if weight.dtype != dtype:
+            weight, bias = weight.to(dtype), None if bias is None else bias.to(dtype)
+        return weight, bias
+
+    def _exact(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """The float layer on the grid values of ``x``, weight and bias, rounded once to the
+        output format (``round_sums``), as real numbers in ``dtype``: the layer's integers
+        where ``x``'s dtype holds every sum. Three autograd steps: ``_GridOperands``, the
+        float layer, ``round_sums``."""
+        sums = self._float_layer(*_GridOperands.apply(self, x, weight, bias))
+        return round_sums(sums, self.output_format(), self.rounding, self.overflow, dtype)
+
+    def _sum_bound(self) -> int:
+        """A bound, from the formats and the fan-in alone, on every integer the forward
+        meets in units of the accumulator's last bit: operands, partial sums (with the
+        bias), the rounding offset and the output's range."""
+        x, w, b = self.fxp, self.weight_fxp, self.bias_fxp
+        has_bias = self.bias is not None
+        acc_frac = max(x.frac_bits + w.frac_bits, b.frac_bits if has_bias else 0)
+        product = 1 << (x.total_bits + w.total_bits - 2 + acc_frac - x.frac_bits - w.frac_bits)
+        bias = 1 << (b.total_bits - 1 + acc_frac - b.frac_bits) if has_bias else 0
+        out = self.output_format()
+        rounding = 1 << max(0, acc_frac - out.frac_bits)
+        return max(self._reduction() * product + bias + rounding, 1 << (out.total_bits - 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The exact output. Where floating point holds every sum (``exact_dtype`` of
+        ``_sum_bound``: float32, else float64), it is the float layer on grid values rounded
+        once to the output format (``_exact``), which is the integer semantics; beyond, the
+        integer interpreter (``_run``) with that layer's gradient."""
+        x = as_real(x)
+        dtype = exact_dtype(self._sum_bound(), x)
+        if dtype is None:
+            return self._run(x, self.fxp, self.rounding, self.overflow)
+        self._check_rank(x)
+        operand = x if x.dtype == dtype else x.to(dtype)
+        return self._exact(operand, *self._parameters_in(dtype), x.dtype)
 
     def _parameter_repr(self) -> str:
         parts = []

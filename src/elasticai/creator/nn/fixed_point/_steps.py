@@ -3,9 +3,11 @@
 A layer of this kind describes itself as a list of ``Step`` (operation, output
 type, constants) for a given input type. Translation adds exactly these steps to
 the graph, and the PyTorch forward runs them through ``ir.interpret``, so model and
-hardware compute the same integers by construction. Gradients come from a float
-surrogate (the same layer in floating point on fake-quantized operands) with a
-straight-through estimator: ``y = exact + (surrogate - surrogate.detach())``.
+hardware compute the same integers by construction (layers with weights reach the same
+integers in floating point where that is exact: ``_base._Foldable.forward``). Gradients
+come from a float surrogate (the same layer in floating point on fake-quantized
+operands) with a straight-through estimator: ``y = exact + (surrogate -
+surrogate.detach())``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from elasticai.creator.arithmetic import FixedType
-from elasticai.creator.base_modules.quantization import to_float
+from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
+from elasticai.creator.base_modules.quantization import to_float, to_float_, to_grid, unchanged
 from elasticai.creator.ir.graph import INPUT, Node
 from elasticai.creator.ir.op import OpDef
 from elasticai.creator.ir.types import TensorType
 
-__all__ = ["Step", "run_steps", "channels_last", "channels_first", "exact_with_surrogate"]
+__all__ = [
+    "Step",
+    "run_steps",
+    "channels_last",
+    "channels_first",
+    "exact_with_surrogate",
+    "round_sums",
+    "rounded",
+    "inside",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,16 @@ def channels_first(y: np.ndarray, shape: tuple[int, ...]) -> torch.Tensor:
     return torch.from_numpy(y.reshape(batch, *spatial, channels)).movedim(-1, 1).contiguous()
 
 
+def inside(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
+    """1 where the integers ``q`` lie strictly inside the range of ``t`` (unchanged when
+    clamped to it without its ends), else 0, in ``dtype``: where the output of a layer did
+    not saturate, so that its gradient passes."""
+    inner = q.clamp(t.min_int + 1, t.max_int - 1)
+    if inner.dtype == dtype:
+        return torch.eq(inner, q, out=inner)  # written over the clamp, no longer needed
+    return unchanged(inner, q, dtype)
+
+
 class _Exact(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -84,13 +105,51 @@ def exact_with_surrogate(
     like: torch.Tensor,
     surrogate: Callable[[], torch.Tensor | None] | None,
 ) -> torch.Tensor:
-    """Integers ``q`` of format ``out`` as real numbers (``like``'s dtype) whose gradient is
-    that of ``surrogate()``, stopped where the output saturated."""
+    """Integers ``q`` of format ``out`` (``int64``, or held in a floating-point tensor) as
+    real numbers (``like``'s dtype) whose gradient is that of ``surrogate()``, stopped where
+    the output saturated (``inside``)."""
     y = to_float(q, out, like.dtype)
     if surrogate is None or not torch.is_grad_enabled():
         return y
     s = surrogate()
     if s is None or not s.requires_grad:
         return y
-    mask = (q > out.min_int) & (q < out.max_int)
-    return _Exact.apply(y, s, mask)
+    return _Exact.apply(y, s, inside(q, out, s.dtype))
+
+
+def rounded(
+    sums: torch.Tensor, out: FixedType, rounding: Rounding, overflow: Overflow, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact sums (real numbers, in floating point) rounded to format ``out`` as the
+    hardware rounds its accumulator (``arithmetic.requantize``), as real numbers in
+    ``dtype``; and where they did not saturate (``inside``: their gradient's mask)."""
+    q = to_grid(sums, out, rounding, overflow)
+    mask = inside(q, out, sums.dtype)
+    return to_float_(q, out, dtype), mask
+
+
+class _RoundedSums(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        sums: torch.Tensor,
+        out: FixedType,
+        rounding: Rounding,
+        overflow: Overflow,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        y, mask = rounded(sums, out, rounding, overflow, dtype)
+        ctx.save_for_backward(mask)
+        return y
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
+        (mask,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return grad * mask, None, None, None, None
+
+
+def round_sums(
+    sums: torch.Tensor, out: FixedType, rounding: Rounding, overflow: Overflow, dtype: torch.dtype
+) -> torch.Tensor:
+    """``rounded``'s numbers; their gradient passes where they did not saturate."""
+    return _RoundedSums.apply(sums, out, rounding, overflow, dtype)

@@ -3,8 +3,10 @@
 Maps stream channels last: a ``(channels, length)`` map of PyTorch travels as
 ``length`` positions of ``channels`` elements. A convolution is a ``window`` (the
 sliding windows, im2col) followed by a ``linear`` applied at every position; its
-forward runs exactly these integer steps (``_steps``). A batch norm right after it may
-be folded into it (``batchnorm``).
+forward computes exactly these integers: PyTorch's convolution of the grid values,
+rounded once, where floating point holds every sum, else the integer steps (``_steps``;
+see ``_base._Foldable.forward``). A batch norm right after it may be folded into it
+(``batchnorm``).
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ import numpy as np
 import torch
 
 from elasticai.creator.arithmetic import Overflow, Rounding
-from elasticai.creator.base_modules.quantization import fake_quantize
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point import _geometry as g
 from elasticai.creator.nn.fixed_point._base import (
     _FixedPointLayer,
     _Foldable,
-    _StepLayer,
     parse_parallelism,
 )
 from elasticai.creator.nn.fixed_point._steps import Step
@@ -31,7 +31,7 @@ from elasticai.creator.ops import WindowOp
 __all__ = ["Conv1d", "Conv2d"]
 
 
-class _ConvNd(_StepLayer, _Foldable):
+class _ConvNd(_Foldable):
     """Shared by ``Conv1d`` and ``Conv2d``."""
 
     weight: torch.Tensor
@@ -122,13 +122,13 @@ class _ConvNd(_StepLayer, _Foldable):
         steps.append(Step("conv", out, params))
         return steps
 
-    def _surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias = self._quantized_parameters()
-        xq = fake_quantize(x, self.fxp, self.rounding, self.overflow)
-        return self._conv_forward(xq, weight, bias)  # type: ignore[operator]
+    def _reduction(self) -> int:
+        return self.in_channels // self.groups * math.prod(self.kernel_size)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._run(x, self.fxp, self.rounding, self.overflow)
+    def _float_layer(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        return self._conv_forward(x, weight, bias)  # type: ignore[operator]
 
     def extra_repr(self) -> str:
         return (

@@ -2,21 +2,32 @@
 
 Pooling is a ``window`` followed by a ``reduce`` (the maximum, or the sum then a
 constant scale for the average). A pooling layer without a format computes in the
-format of what it reads; its forward runs exactly the integer steps of the hardware.
+format of what it reads; its forward computes exactly the integers of these steps:
+PyTorch's pooling of the input's integers (the average's exact sums scaled by
+``arithmetic.affine_clamp``, as the ``avg_pool`` step), or the steps themselves where
+floating point does not hold the sums.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
-from elasticai.creator.arithmetic import FixedType, Overflow, Rounding
-from elasticai.creator.base_modules.quantization import as_real
+from elasticai.creator.arithmetic import (
+    INT64_SAFE_BITS,
+    FixedType,
+    Overflow,
+    Rounding,
+    affine_clamp,
+)
+from elasticai.creator.base_modules.quantization import as_real, significand_bits, to_grid
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.nn.fixed_point import _geometry as g
 from elasticai.creator.nn.fixed_point._base import _StepLayer, parse
-from elasticai.creator.nn.fixed_point._steps import Step
+from elasticai.creator.nn.fixed_point._steps import Step, exact_with_surrogate
 from elasticai.creator.ops import PointwiseOp, ReduceOp, WindowOp
 
 __all__ = [
@@ -89,7 +100,37 @@ class _Pool(_StepLayer, torch.nn.Module):
             # pooling -- exact for the maximum, the real mean for the average (translating
             # the model gives the layer its input's format and the exact rounded mean)
             return self._float_pool(x)  # type: ignore[operator]
-        return self._run(x, self.input_format(), self.rounding, self.overflow)
+        fxp = self.input_format()
+        self._check_rank(x)
+        y = self._pooled_integers(x, fxp)
+        if y is None:
+            return self._run(x, fxp, self.rounding, self.overflow)
+        return exact_with_surrogate(y, fxp, x, lambda: self._surrogate(x))
+
+    def _pooled_integers(self, x: torch.Tensor, fxp: FixedType) -> torch.Tensor | None:
+        """The integers of the steps, from PyTorch's pooling of the input's integers: their
+        maximum, or their exact sums (where floating point holds them) scaled as the
+        ``avg_pool`` step says (``arithmetic.affine_clamp``); ``None``: run the steps."""
+        if self.kind == "max":
+            return self._float_pool(to_grid(x, fxp, self.rounding, self.overflow))  # type: ignore[operator]
+        taps = self._taps(x)
+        sum_bits = fxp.total_bits + (taps - 1).bit_length()
+        mul, shift = avg_pool_constants(taps, sum_bits)
+        if sum_bits > 53 or sum_bits + mul.bit_length() + 2 > INT64_SAFE_BITS:
+            return None
+        if sum_bits > significand_bits(x.dtype):
+            x = x.to(torch.float64)
+        sums = self._sums(to_grid(x, fxp, self.rounding, self.overflow)).to(torch.int64)
+        low, high = fxp.min_int, fxp.max_int
+        return affine_clamp(sums, mul, 0, shift, self.rounding, low, high, fxp, self.overflow)
+
+    def _taps(self, x: torch.Tensor) -> int:
+        """Inputs averaged for each output."""
+        raise NotImplementedError
+
+    def _sums(self, q: torch.Tensor) -> torch.Tensor:
+        """The sum over every window of ``q`` (PyTorch's average pooling without dividing)."""
+        raise NotImplementedError
 
     def input_format(self) -> FixedType:
         """Its own format, or the one of the layer before it (set by ``Sequential`` on
@@ -147,6 +188,16 @@ def _pool_steps(
 
 
 class _WindowPool(_Pool):
+    def _taps(self, x: torch.Tensor) -> int:
+        kernel = self._geometry()[0]
+        return kernel[0] * kernel[1]
+
+    def _sums(self, q: torch.Tensor) -> torch.Tensor:
+        kernel, stride, _, padding = self._geometry()
+        maps = q.unsqueeze(-2) if self.dims == 1 else q  # 1-D: height 1
+        sums = F.avg_pool2d(maps, kernel, stride, padding, divisor_override=1)
+        return sums.squeeze(-2) if self.dims == 1 else sums
+
     def _geometry(
         self,
     ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]:
@@ -308,6 +359,12 @@ class _GlobalAvgPool(_Pool):
             raise ValueError(
                 f"only global average pooling (output_size=1) is supported, not {size!r}"
             )
+
+    def _taps(self, x: torch.Tensor) -> int:
+        return math.prod(x.shape[2:])
+
+    def _sums(self, q: torch.Tensor) -> torch.Tensor:
+        return q.sum(dim=tuple(range(2, q.dim())), keepdim=True)
 
     def steps(self, in_type: TensorType, where: str = "") -> list[Step]:
         taps = in_type.size // in_type.shape[-1]
