@@ -93,12 +93,36 @@ class Residual(torch.nn.Module):
         return self.out(torch.flatten(self.gap(y), 1))
 
 
-INPUT_SHAPES = {"mlp": (8,), "cnn": (2, 6, 6), "residual": (2, 4, 4)}
+def trunc_cnn(bits: int) -> torch.nn.Module:
+    """Brevitas' truncating average pooling: QuantConv2d -> QuantReLU -> TruncAvgPool2d(2)
+    (unsigned) -> QuantConv2d -> QuantIdentity -> TruncAdaptiveAvgPool2d(1) over 2x2
+    (signed): ``Trunc`` nodes."""
+    import brevitas.nn as qnn
+
+    q = _quantizers(bits)
+    keep = {"return_quant_tensor": True}
+    return torch.nn.Sequential(
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.QuantConv2d(2, 4, 3, padding=1, bias=True, **q["weight"], **keep),
+        qnn.QuantReLU(**q["uact"], **keep),
+        qnn.TruncAvgPool2d(2, stride=2, bit_width=bits, **keep),
+        qnn.QuantConv2d(4, 3, 1, bias=True, **q["weight"], **keep),
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.TruncAdaptiveAvgPool2d((1, 1), bit_width=bits, **keep),
+        torch.nn.Flatten(),
+    )
 
 
-def build(kind: str, bits: int, seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    model = {"mlp": mlp, "cnn": cnn, "residual": Residual}[kind](bits)
+INPUT_SHAPES = {"mlp": (8,), "cnn": (2, 6, 6), "residual": (2, 4, 4), "trunc": (2, 4, 4)}
+
+
+#: seeds whose 4-bit outputs take more than three values
+SEEDS = {"trunc": 2}
+
+
+def build(kind: str, bits: int, seed: int | None = None) -> torch.nn.Module:
+    torch.manual_seed(SEEDS.get(kind, 0) if seed is None else seed)
+    model = {"mlp": mlp, "cnn": cnn, "residual": Residual, "trunc": trunc_cnn}[kind](bits)
     return model.eval()
 
 

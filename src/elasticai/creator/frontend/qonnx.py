@@ -46,6 +46,7 @@ SUPPORTED_OPS = (
     "Concat",
     "Reshape",
     "Flatten",
+    "Trunc",
 )
 
 #: QONNX rounding modes that equal one of ours (qonnx's ``HALF_UP`` rounds ties away from
@@ -70,6 +71,7 @@ class _Quant:
     signed: bool
     narrow: bool
     rounding: Rounding
+    in_frac: int | None = None  # a Trunc's input scale 2**-in_frac
 
     @property
     def low(self) -> int:
@@ -98,23 +100,37 @@ def _attr(node: Any, name: str, default: Any) -> Any:
     return default
 
 
-def _quant_of(node: Any, wrapper: Any, problems: list[str]) -> _Quant | None:
-    """The constants of a ``Quant`` node, or ``None`` after adding what is wrong to
-    ``problems``."""
-    where = f"{node.name} ({node.op_type})"
-    scale, zero, bits = (wrapper.get_initializer(n) for n in node.input[1:4])
-    bad = len(problems)
-    if scale is None or zero is None or bits is None:
-        problems.append(f"{where}: scale, zero point and bit width must be constants")
-        return None
+def _frac_of(scale: Any, what: str, where: str, problems: list[str]) -> np.ndarray | None:
+    """``-log2(scale)`` (per channel), or ``None`` after adding why it is not a power of two
+    of at most 1 to ``problems``."""
     scale = np.asarray(scale, dtype=np.float64)
     exponent = np.log2(np.where(scale > 0, scale, 3.0))  # 3: not a power of two
     frac = -np.round(exponent)
     odd = scale[(scale <= 0) | (exponent != np.round(exponent))]
     if odd.size:
-        problems.append(f"{where}: scale {float(odd.ravel()[0])!r} is not a power of two")
-    elif (frac < 0).any():
-        problems.append(f"{where}: scale {float(scale.max())!r} is above 1 (a negative frac_bits)")
+        problems.append(f"{where}: {what} {float(odd.ravel()[0])!r} is not a power of two")
+        return None
+    if (frac < 0).any():
+        problems.append(f"{where}: {what} {float(scale.max())!r} is above 1 (a negative frac_bits)")
+        return None
+    return frac.astype(np.int64)
+
+
+def _quant_of(
+    node: Any, wrapper: Any, problems: list[str], scale_input: int = 1, bits_input: int = 3
+) -> _Quant | None:
+    """The constants of a ``Quant`` node (or of a ``Trunc``'s output: its output scale and
+    bit width), or ``None`` after adding what is wrong to ``problems``."""
+    where = f"{node.name} ({node.op_type})"
+    scale, zero, bits = (
+        wrapper.get_initializer(node.input[k]) for k in (scale_input, 2, bits_input)
+    )
+    bad = len(problems)
+    if scale is None or zero is None or bits is None:
+        problems.append(f"{where}: scale, zero point and bit width must be constants")
+        return None
+    what = "output scale" if node.op_type == "Trunc" else "scale"
+    frac = _frac_of(scale, what, where, problems)
     if np.any(np.asarray(zero) != 0):
         problems.append(f"{where}: zero point {float(np.asarray(zero).ravel()[0])!r} is not 0")
     b = float(np.asarray(bits).ravel()[0])
@@ -126,15 +142,41 @@ def _quant_of(node: Any, wrapper: Any, problems: list[str]) -> _Quant | None:
             f"{where}: rounding_mode {mode!r} has no exact equal here (supported: "
             f"{', '.join(ROUNDING)})"
         )
-    if len(problems) > bad:
+    if len(problems) > bad or frac is None:
         return None
     return _Quant(
-        frac.astype(np.int64),
+        frac,
         int(b),
         bool(_attr(node, "signed", 1)),
         bool(_attr(node, "narrow", 0)),
         ROUNDING[mode],
     )
+
+
+def _trunc_of(node: Any, wrapper: Any, problems: list[str]) -> _Quant | None:
+    """A ``Trunc`` (QONNX v2: ``x, scale, zeropt, input_bit_width, output_scale,
+    output_bit_width``): ``y = clamp(round(x / scale) / 2**t) rounded`` with
+    ``2**t = output_scale / scale``, times ``output_scale``. With ``x`` on the grid of
+    ``scale`` (checked when building) that is the ``Quant`` of ``x`` to ``output_scale``
+    and ``output_bit_width`` (clamping before or after rounding to integer bounds is the
+    same): that ``Quant``, with ``in_frac`` the input scale's."""
+    where = f"{node.name} ({node.op_type})"
+    if len(node.input) != 6:
+        problems.append(
+            f"{where}: a Trunc with {len(node.input)} inputs (QONNX Trunc v1) is not "
+            "supported; export with Brevitas 0.11 or newer (Trunc v2, with an output scale)"
+        )
+        return None
+    bad = len(problems)
+    scale = wrapper.get_initializer(node.input[1])
+    in_frac = None if scale is None else _frac_of(scale, "scale", where, problems)
+    q = _quant_of(node, wrapper, problems, scale_input=4, bits_input=5)
+    if q is None or in_frac is None or len(problems) > bad:
+        return None
+    if q.frac.size != 1 or in_frac.size != 1:
+        problems.append(f"{where}: per-channel scales are supported for weights only")
+        return None
+    return replace(q, in_frac=int(in_frac.ravel()[0]))
 
 
 def _check(wrapper: Any) -> dict[str, _Quant]:
@@ -150,8 +192,9 @@ def _check(wrapper: Any) -> dict[str, _Quant]:
     problems: list[str] = []
     quants = {}
     for node in nodes:
-        if node.op_type in QUANT_OPS:
-            q = _quant_of(node, wrapper, problems)
+        if node.op_type in (*QUANT_OPS, "Trunc"):
+            reader = _trunc_of if node.op_type == "Trunc" else _quant_of
+            q = reader(node, wrapper, problems)
             if q is not None:
                 quants[node.name] = q
         elif node.op_type not in SUPPORTED_OPS:
@@ -164,7 +207,6 @@ def _check(wrapper: Any) -> dict[str, _Quant]:
 
 _UNSUPPORTED = {
     "BipolarQuant": "not supported (1-bit values +-1 have no exact fixed-point layer here)",
-    "Trunc": "not supported yet (export average pooling as AveragePool then Quant)",
     "BatchNormalization": "a float batch norm is not exact; fold it into the layer before "
     "it in Brevitas before the export",
     "Transpose": "not supported yet",
@@ -255,6 +297,7 @@ class _Importer:
             "Concat": self.concat,
             "Reshape": self.reshape,
             "Flatten": self.reshape,
+            "Trunc": self.trunc,
         }
         for node in self.w.graph.node:
             where = f"{node.name} ({node.op_type})"
@@ -301,7 +344,24 @@ class _Importer:
                 return x
             clamp = PointwiseOp("clamp", 1, 0, 0, q.low, q.high, q.rounding, Overflow.SATURATE)
             return self.b.add("clamp", clamp, [x], [x.type], x.type, where, x.torch_shape, x.order)
-        x = self.value(source, where)
+        return self.requantize(self.value(source, where), q, where)
+
+    def trunc(self, node: Any, where: str) -> Value:
+        """A ``Trunc`` of a value on its input scale's grid: the ``Quant`` to its output
+        scale and bit width (see ``_trunc_of``)."""
+        q = self.quants[node.name]
+        x = self.value(node.input[0], where)
+        if q.in_frac is not None and x.type.dtype.frac_bits > q.in_frac:
+            raise QonnxImportError(
+                f"{where}: its input has {x.type.dtype.frac_bits} fractional bits, more than "
+                f"its scale 2**-{q.in_frac} keeps (qonnx would round twice)"
+            )
+        return self.requantize(x, q, where)
+
+    def requantize(self, x: Value, q: _Quant, where: str) -> Value:
+        """``x`` rounded and clamped as ``q`` says (a ``pointwise`` op, unless it fits)."""
+        frac = int(q.frac.ravel()[0])
+        fxp = q.fixed_type(frac)
         t = x.type.dtype
         if t == fxp and (q.low, q.high) == (t.min_int, t.max_int):
             return x
