@@ -113,7 +113,34 @@ def trunc_cnn(bits: int) -> torch.nn.Module:
     )
 
 
-INPUT_SHAPES = {"mlp": (8,), "cnn": (2, 6, 6), "residual": (2, 4, 4), "trunc": (2, 4, 4)}
+class Permuted(torch.nn.Module):
+    """QuantConv2d -> QuantReLU -> permute to channels last (Transpose) -> QuantIdentity ->
+    Flatten -> QuantLinear: the linear layer reads the map in (h, w, c) order."""
+
+    def __init__(self, bits: int) -> None:
+        super().__init__()
+        import brevitas.nn as qnn
+
+        q = _quantizers(bits)
+        keep = {"return_quant_tensor": True}
+        self.inp = qnn.QuantIdentity(**q["act"], **keep)
+        self.conv = qnn.QuantConv2d(2, 3, 3, bias=True, **q["weight"], **keep)
+        self.relu = qnn.QuantReLU(**q["uact"])
+        self.again = qnn.QuantIdentity(**q["uact"], **keep)  # Brevitas needs a QuantTensor
+        self.fc = qnn.QuantLinear(3 * 2 * 3, 4, bias=True, **q["weight"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.relu(self.conv(self.inp(x))).permute(0, 2, 3, 1)
+        return self.fc(torch.flatten(self.again(y), 1))
+
+
+INPUT_SHAPES = {
+    "mlp": (8,),
+    "cnn": (2, 6, 6),
+    "residual": (2, 4, 4),
+    "trunc": (2, 4, 4),
+    "permuted": (2, 4, 5),
+}
 
 
 #: seeds whose 4-bit outputs take more than three values
@@ -122,7 +149,13 @@ SEEDS = {"trunc": 2}
 
 def build(kind: str, bits: int, seed: int | None = None) -> torch.nn.Module:
     torch.manual_seed(SEEDS.get(kind, 0) if seed is None else seed)
-    model = {"mlp": mlp, "cnn": cnn, "residual": Residual, "trunc": trunc_cnn}[kind](bits)
+    model = {
+        "mlp": mlp,
+        "cnn": cnn,
+        "residual": Residual,
+        "trunc": trunc_cnn,
+        "permuted": Permuted,
+    }[kind](bits)
     return model.eval()
 
 

@@ -18,7 +18,7 @@ SAMPLES = 16
 
 
 @pytest.mark.parametrize("bits", [4, 8])
-@pytest.mark.parametrize("kind", ["mlp", "cnn", "residual", "trunc"])
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "residual", "trunc", "permuted"])
 def test_brevitas_qonnx_and_ghdl_agree_exactly(kind, bits, tmp_path):
     model = qm.build(kind, bits)
     path = qm.export(model, qm.INPUT_SHAPES[kind], tmp_path / f"{kind}{bits}.onnx")

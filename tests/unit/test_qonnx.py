@@ -183,3 +183,17 @@ def test_a_trunc_to_a_scale_that_is_not_a_power_of_two_is_refused():
         from_qonnx(_trunc_model(inputs=5), "m")
     with pytest.raises(QonnxImportError, match="more than its scale 2\\*\\*-5 keeps"):
         from_qonnx(_trunc_model(x_scale=2**-4), "m")
+
+
+def test_a_transpose_within_a_sample_changes_the_layout_only():
+    q_in, inits = _quant("q_in", "x", 2**-4)
+    swap = helper.make_node("Transpose", ["q_in_out"], ["t"], name="swap", perm=[0, 2, 1])
+    relu = helper.make_node("Relu", ["t"], ["y"], name="relu")
+    design = from_qonnx(_model([q_in, swap, relu], inits, (1, 2, 3), (1, 3, 2)), "swap")
+    x = np.arange(6).reshape(1, 2, 3) * 2**-4
+    y = design.to_model_layout(design.interpret(design.quantize_input(x)))
+    assert np.array_equal(y.reshape(1, 3, 2), np.arange(6).reshape(1, 2, 3).transpose(0, 2, 1))
+    batch = helper.make_node("Transpose", ["q_in_out"], ["y"], name="swap", perm=[1, 0, 2])
+    with pytest.raises(QonnxImportError) as info:
+        from_qonnx(_model([q_in, batch], inits, (1, 2, 3), (2, 1, 3)), "m")
+    assert "swap (Transpose): perm [1, 0, 2] moves the batch dimension" in str(info.value)

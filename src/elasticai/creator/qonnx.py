@@ -30,6 +30,8 @@ QONNX                      IR
                            scale and bit width (a ``pointwise`` requantize)
 ``Add``, ``Concat``        ``add`` (exact), ``concat`` (channels)
 ``Reshape``/``Flatten``    a map to a vector (no hardware)
+``Transpose``              within a sample (``perm[0] = 0``): the stream's element order
+                           (no hardware; a ``Flatten``/``Gemm`` after it reads that order)
 =========================  ==============================================================
 
 Every rounding the graph makes is made once, in the same place, in the same mode, so the

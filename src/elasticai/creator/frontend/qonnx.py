@@ -47,6 +47,7 @@ SUPPORTED_OPS = (
     "Reshape",
     "Flatten",
     "Trunc",
+    "Transpose",
 )
 
 #: QONNX rounding modes that equal one of ours (qonnx's ``HALF_UP`` rounds ties away from
@@ -197,6 +198,14 @@ def _check(wrapper: Any) -> dict[str, _Quant]:
             q = reader(node, wrapper, problems)
             if q is not None:
                 quants[node.name] = q
+        elif node.op_type == "Transpose":
+            perm = list(_attr(node, "perm", []))
+            if not perm or perm[0] != 0:
+                shown = perm or "reversed (the default)"
+                problems.append(
+                    f"{node.name} (Transpose): perm {shown} moves the batch dimension; only "
+                    "a layout change within a sample (perm[0] = 0) is supported"
+                )
         elif node.op_type not in SUPPORTED_OPS:
             why = _UNSUPPORTED.get(node.op_type, "not supported")
             problems.append(f"{node.name} ({node.op_type}): {why}")
@@ -209,7 +218,6 @@ _UNSUPPORTED = {
     "BipolarQuant": "not supported (1-bit values +-1 have no exact fixed-point layer here)",
     "BatchNormalization": "a float batch norm is not exact; fold it into the layer before "
     "it in Brevitas before the export",
-    "Transpose": "not supported yet",
 }
 
 
@@ -298,6 +306,7 @@ class _Importer:
             "Reshape": self.reshape,
             "Flatten": self.reshape,
             "Trunc": self.trunc,
+            "Transpose": self.transpose,
         }
         for node in self.w.graph.node:
             where = f"{node.name} ({node.op_type})"
@@ -518,6 +527,18 @@ class _Importer:
             f"{where}: only flattening to (batch, {x.type.size}) is supported, not "
             f"{x.torch_shape} -> {shape}"
         )
+
+    def transpose(self, node: Any, where: str) -> Value:
+        """A layout change within a sample: the stream stays, its ``order`` follows the
+        permutation (a ``Flatten``, ``Gemm`` or the graph output after it reads it so)."""
+        x = self.value(node.input[0], where)
+        axes = [int(p) - 1 for p in _attr(node, "perm", [])[1:]]
+        size = x.type.size
+        moved = np.arange(size).reshape(x.torch_shape).transpose(axes)  # old index at new
+        new_of_old = np.empty(size, dtype=np.int64)
+        new_of_old[moved.ravel()] = np.arange(size)
+        order = new_of_old[x.order if x.order is not None else np.arange(size)]
+        return Value(x.name, x.type, tuple(moved.shape), order, x.source)
 
     # --- accumulators ---------------------------------------------------------------
 
