@@ -134,12 +134,39 @@ class Permuted(torch.nn.Module):
         return self.fc(torch.flatten(self.again(y), 1))
 
 
+def batch_norm(bits: int) -> torch.nn.Module:
+    """Float batch norms between quantized layers: QuantConv2d -> BatchNorm2d -> QuantReLU
+    -> Flatten -> QuantLinear -> BatchNorm1d -> QuantIdentity (the norms' statistics
+    random, as after training)."""
+    import brevitas.nn as qnn
+
+    q = _quantizers(bits)
+    keep = {"return_quant_tensor": True}
+    model = torch.nn.Sequential(
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.QuantConv2d(2, 4, 3, padding=1, bias=True, **q["weight"]),
+        torch.nn.BatchNorm2d(4),
+        qnn.QuantReLU(**q["uact"], **keep),
+        torch.nn.Flatten(),
+        qnn.QuantLinear(4 * 3 * 3, 5, bias=False, **q["weight"]),
+        torch.nn.BatchNorm1d(5),
+        qnn.QuantIdentity(**q["act"]),
+    )
+    for norm in (model[2], model[6]):
+        norm.running_mean.uniform_(-0.5, 0.5)
+        norm.running_var.uniform_(0.2, 2.0)
+        norm.weight.data.uniform_(-1.5, 1.5)
+        norm.bias.data.uniform_(-0.5, 0.5)
+    return model
+
+
 INPUT_SHAPES = {
     "mlp": (8,),
     "cnn": (2, 6, 6),
     "residual": (2, 4, 4),
     "trunc": (2, 4, 4),
     "permuted": (2, 4, 5),
+    "batch_norm": (2, 3, 3),
 }
 
 
@@ -155,6 +182,7 @@ def build(kind: str, bits: int, seed: int | None = None) -> torch.nn.Module:
         "residual": Residual,
         "trunc": trunc_cnn,
         "permuted": Permuted,
+        "batch_norm": batch_norm,
     }[kind](bits)
     return model.eval()
 

@@ -197,3 +197,75 @@ def test_a_transpose_within_a_sample_changes_the_layout_only():
     with pytest.raises(QonnxImportError) as info:
         from_qonnx(_model([q_in, batch], inits, (1, 2, 3), (2, 1, 3)), "m")
     assert "swap (Transpose): perm [1, 0, 2] moves the batch dimension" in str(info.value)
+
+
+def _norm_model(bits=4.0, then="Quant", channels=3, seed=3, inputs=4, batch=1):
+    """Quant -> Gemm (no bias) -> BatchNormalization -> Relu -> Quant (or ``then`` only)."""
+    rng = np.random.default_rng(seed)
+    q_in, i1 = _quant("q_in", "x", 2 ** -(bits - 1), bits=bits)
+    q_w, i2 = _quant("q_w", "w", 2**-bits, bits=bits, narrow=1)
+    gemm = helper.make_node("Gemm", ["q_in_out", "q_w_out"], ["acc"], name="fc", transB=1)
+    names = ["norm_s", "norm_b", "norm_m", "norm_v"]
+    norm = helper.make_node("BatchNormalization", ["acc", *names], ["n"], name="norm")
+    params = [
+        _const("w", rng.uniform(-1, 1, (channels, inputs))),
+        _const("norm_s", rng.uniform(-1.5, 1.5, channels)),
+        _const("norm_b", rng.uniform(-0.5, 0.5, channels)),
+        _const("norm_m", rng.uniform(-0.5, 0.5, channels)),
+        _const("norm_v", rng.uniform(0.2, 2.0, channels)),
+    ]
+    relu = helper.make_node("Relu", ["n"], ["r"], name="relu")
+    q_out, i3 = _quant("q_out", "r", 2 ** -(bits - 2), bits=bits, signed=0)
+    nodes = [q_in, q_w, gemm, norm, *([relu, q_out] if then == "Quant" else [])]
+    y = "q_out_out" if then == "Quant" else "n"
+    return _model(nodes, [*params, *i1, *i2, *i3], (batch, inputs), (batch, channels), y=y)
+
+
+def test_a_float_batch_norm_before_a_quant_is_exact_for_every_accumulator_value():
+    """The folded integer map equals onnxruntime's float32 batch norm and qonnx's Quant on
+    every value the sum can take (the whole input grid: 16**4 samples)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    model = _norm_model()
+    design = from_qonnx(model, "norm")
+    grid = np.stack(np.meshgrid(*[np.arange(-8, 8)] * 4), -1).reshape(-1, 4) * 2**-3.0
+    x = grid.astype(np.float32)
+    wrapper = ModelWrapper(_norm_model(batch=len(x))).transform(InferShapes())
+    expected = execute_onnx(wrapper, {"x": x})["q_out_out"]
+    y = design.interpret(design.quantize_input(x))
+    assert np.array_equal(y, (expected * 2**2).astype(np.int64))
+    assert len(np.unique(y)) > 5
+
+
+def test_a_batch_norm_without_an_integer_equal_is_refused_naming_channel_and_value():
+    with pytest.raises(QonnxImportError) as info:
+        from_qonnx(_norm_model(bits=8.0, channels=4, seed=1, inputs=16), "m")
+    text = str(info.value)
+    assert "fc (Gemm) + norm (BatchNormalization) + relu (Relu) + q_out (Quant): channel" in text
+    assert "no integers A, B, s <= 40" in text and "at x = " in text
+    with pytest.raises(QonnxImportError, match=r"norm \(BatchNormalization\): a float batch "):
+        from_qonnx(_norm_model(then=None), "m")
+
+
+def test_the_batch_norm_float32_replica_is_onnxruntimes():
+    """``qonnx_norm.Norm`` computes ``x * mul + add`` as onnxruntime does, bit for bit."""
+    import onnxruntime
+
+    from elasticai.creator.frontend.qonnx_norm import Norm
+
+    rng = np.random.default_rng(0)
+    c, n = 8, 1 << 14
+    params = [rng.uniform(-1.5, 1.5, c), rng.uniform(-0.5, 0.5, c)]
+    params += [rng.uniform(-0.5, 0.5, c), rng.uniform(0.01, 2.0, c)]
+    names = ["s", "b", "m", "v"]
+    node = helper.make_node("BatchNormalization", ["x", *names], ["y"], epsilon=1e-5)
+    x = (rng.integers(-(1 << 20), 1 << 20, (n, c)) * 2.0**-12).astype(np.float32)
+    model = _model(
+        [node], [_const(k, p) for k, p in zip(names, params, strict=True)], (n, c), (n, c)
+    )
+    session = onnxruntime.InferenceSession(model.SerializeToString())
+    (expected,) = session.run(None, {"x": x})
+    norm = Norm.of(*params, 1e-5)
+    assert np.array_equal((x * norm.mul).astype(np.float32) + norm.add, expected)

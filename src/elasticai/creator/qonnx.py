@@ -21,6 +21,12 @@ QONNX                      IR
                            power-of-two scales aligned to the finest)
 ``Conv``                   ``window`` + ``linear`` (groups, pads, strides, dilations)
 ``Relu``                   a clamp at 0 (fused into the layer before it)
+``BatchNormalization``     (float, before a ``Quant``) folded into the layer before it:
+                           per channel integers ``A``, ``B`` and a shift ``s`` with
+                           ``round((x * A + B) / 2**s)`` equal to onnxruntime's float32
+                           result rounded by the ``Quant`` for every accumulator value
+                           ``x`` (``frontend/qonnx_norm.py``); refused, naming the
+                           channel and an ``x``, where no such integers exist
 ``MaxPool``                ``window`` + ``reduce`` max
 ``AveragePool``,           ``window`` + exact ``reduce`` sum, read with ``log2(taps)`` more
 ``GlobalAveragePool``,     fractional bits (power-of-two kernels only: the exact mean)
@@ -38,7 +44,8 @@ Every rounding the graph makes is made once, in the same place, in the same mode
 design computes exactly what qonnx's ``execute_onnx`` and Brevitas compute (their float32
 arithmetic is exact on these grids while sums stay below 2**24 LSB). What cannot be
 exact is refused, all of it in one ``QonnxImportError``: scales that are not powers of
-two, non-zero zero points, rounding modes without an equal of ours, unsupported ops.
+two, non-zero zero points, rounding modes without an equal of ours, unsupported ops
+(what only building finds, e.g. a batch norm without integer equal, is refused then).
 """
 
 from __future__ import annotations

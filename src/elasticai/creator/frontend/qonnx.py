@@ -18,6 +18,7 @@ import numpy as np
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, signed_width
 from elasticai.creator.frontend.joins import add_values, concat_values
 from elasticai.creator.frontend.modules import flatten
+from elasticai.creator.frontend.qonnx_norm import NoIntegerMap, Norm, Rounded, fold
 from elasticai.creator.frontend.values import Builder, FrontendError, Value
 from elasticai.creator.ir.graph import INPUT, Graph, GraphInput, GraphOutput
 from elasticai.creator.ir.types import TensorType, frozen_array
@@ -48,6 +49,7 @@ SUPPORTED_OPS = (
     "Flatten",
     "Trunc",
     "Transpose",
+    "BatchNormalization",
 )
 
 #: QONNX rounding modes that equal one of ours (qonnx's ``HALF_UP`` rounds ties away from
@@ -216,8 +218,6 @@ def _check(wrapper: Any) -> dict[str, _Quant]:
 
 _UNSUPPORTED = {
     "BipolarQuant": "not supported (1-bit values +-1 have no exact fixed-point layer here)",
-    "BatchNormalization": "a float batch norm is not exact; fold it into the layer before "
-    "it in Brevitas before the export",
 }
 
 
@@ -243,6 +243,7 @@ class _Acc:
     shape: tuple[int, ...]  # the linear node's stream shape
     relu: bool
     source: str
+    norm: Norm | None = None  # a float batch norm after the sum (before the relu)
 
 
 class _Importer:
@@ -307,6 +308,7 @@ class _Importer:
             "Flatten": self.reshape,
             "Trunc": self.trunc,
             "Transpose": self.transpose,
+            "BatchNormalization": self.batch_norm,
         }
         for node in self.w.graph.node:
             where = f"{node.name} ({node.op_type})"
@@ -540,10 +542,40 @@ class _Importer:
         order = new_of_old[x.order if x.order is not None else np.arange(size)]
         return Value(x.name, x.type, tuple(moved.shape), order, x.source)
 
+    def batch_norm(self, node: Any, where: str) -> _Acc:
+        """A float batch norm: kept with the sum before it (a ``Gemm``/``Conv``, or an
+        identity ``linear`` on a quantized value) until the ``Quant`` after it decides the
+        integer map (``qonnx_norm.fold``)."""
+        params = [self.w.get_initializer(n) for n in node.input[1:5]]
+        if any(p is None for p in params) or len(node.output) > 1:
+            raise QonnxImportError(
+                f"{where}: scale, bias, mean and variance must be constants (inference mode)"
+            )
+        scale, bias, mean, var = params
+        norm = Norm.of(scale, bias, mean, var, float(_attr(node, "epsilon", 1e-5)))
+        v = self.env.get(node.input[0])
+        if not isinstance(v, _Acc) or self.uses.get(node.input[0], 0) != 1 or v.relu or v.norm:
+            x = self.value(node.input[0], where)
+            if not x.is_map and x.order is not None and _order(x.order):
+                raise QonnxImportError(f"{where}: its input vector is in a permuted layout")
+            c = x.type.channels if x.is_map else x.type.size
+            eye = LinearOp(frozen_array(np.eye(c, dtype=np.int64)), None, FixedType(2, 0), None)
+            v = _Acc(x, (), eye, x.type.shape, False, where)
+        if norm.mul.size != v.op.weight.shape[0]:
+            raise QonnxImportError(
+                f"{where}: {norm.mul.size} channels, its input has {v.op.weight.shape[0]}"
+            )
+        return replace(v, norm=norm, source=f"{v.source} + {where}")
+
     # --- accumulators ---------------------------------------------------------------
 
     def exact(self, acc: _Acc) -> Value:
         """The accumulator in a format that holds every sum exactly (no rounding)."""
+        if acc.norm is not None:
+            raise QonnxImportError(
+                f"{acc.source}: a float batch norm must be followed by a Quant (its float "
+                "result is on no grid)"
+            )
         frac = acc.op.acc_frac_bits(acc.x.type.dtype)
         low, high = _acc_range(acc.op, acc.x.type.dtype)
         if acc.relu:
@@ -556,9 +588,34 @@ class _Importer:
         """The accumulator rounded as ``Quant`` ``q`` rounds it (after the ``Relu``, if any:
         ``round(clamp(max(a, 0)))`` is ``clamp(round(a), max(low, 0), high)``)."""
         low = max(q.low, 0) if acc.relu else q.low
-        return self.emit(
-            replace(acc, source=f"{acc.source} + {where}"), fxp, q.rounding, low, q.high
-        )
+        acc = replace(acc, source=f"{acc.source} + {where}")
+        if acc.norm is not None:
+            acc = self.fold(acc, fxp, Rounded(fxp.frac_bits, q.rounding, low, q.high))
+        return self.emit(acc, fxp, q.rounding, low, q.high)
+
+    def fold(self, acc: _Acc, fxp: FixedType, out: Rounded) -> _Acc:
+        """The batch norm and rounding as the linear op's: weights and bias times ``A``
+        per channel, ``B`` added, the output shifted by ``s`` more (``qonnx_norm.fold``)."""
+        x = acc.x.type.dtype
+        op = acc.op
+        assert acc.norm is not None
+        frac = op.acc_frac_bits(x)
+        lows, highs = _acc_ranges(op, x)
+        try:
+            a, b, s = fold(acc.norm, lows, highs, frac, out, max(0, x.frac_bits - fxp.frac_bits))
+        except NoIntegerMap as error:
+            raise QonnxImportError(f"{acc.source}: {error}") from None
+        scale = np.array(a, dtype=object)[:, None]
+        weight = op.weight.astype(object) * scale
+        bias = np.array(b, dtype=object)
+        if op.bias is not None:
+            bias = bias + (op.bias.astype(object) << op.bias_shift(x)) * scale[:, 0]
+        new_frac = fxp.frac_bits + s  # the accumulator's: x.frac_bits + the weights'
+        w_frac = new_frac - x.frac_bits
+        w_type = FixedType(max(_width(weight), w_frac, 2), w_frac)
+        b_type = FixedType(max(_width(bias), new_frac, 2), new_frac)
+        folded = LinearOp(_ints(weight), _ints(bias), w_type, b_type)
+        return replace(acc, op=folded, norm=None)
 
     def emit(
         self, acc: _Acc, fxp: FixedType, rounding: Rounding, low: int | None, high: int | None
@@ -618,14 +675,31 @@ def _linear_op(
     )
 
 
-def _acc_range(op: LinearOp, x: FixedType) -> tuple[int, int]:
+def _acc_ranges(op: LinearOp, x: FixedType) -> tuple[list[int], list[int]]:
+    """The smallest and largest sum of every output."""
     w = op.weight.astype(object)
     a, b = w * x.min_int, w * x.max_int
     lows, highs = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
     if op.bias is not None:
         bias = op.bias.astype(object) * (1 << op.bias_shift(x))
         lows, highs = lows + bias, highs + bias
-    return int(lows.min()), int(highs.max())
+    return [int(v) for v in lows], [int(v) for v in highs]
+
+
+def _acc_range(op: LinearOp, x: FixedType) -> tuple[int, int]:
+    lows, highs = _acc_ranges(op, x)
+    return min(lows), max(highs)
+
+
+def _width(values: np.ndarray) -> int:
+    return signed_width(int(values.min()), int(values.max()))
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    """``int64`` where the values fit (else Python ints), read-only."""
+    if _width(values) <= 63:
+        values = values.astype(np.int64)
+    return frozen_array(values)
 
 
 def build(wrapper: Any, name: str) -> Graph:
