@@ -269,3 +269,28 @@ def test_the_batch_norm_float32_replica_is_onnxruntimes():
     (expected,) = session.run(None, {"x": x})
     norm = Norm.of(*params, 1e-5)
     assert np.array_equal((x * norm.mul).astype(np.float32) + norm.add, expected)
+
+
+def test_a_matmul_then_a_bias_add_is_one_linear_layer():
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    rng = np.random.default_rng(4)
+    q_in, i1 = _quant("q_in", "x", 2**-4)
+    q_w, i2 = _quant("q_w", "w", 2**-5)
+    q_b, i3 = _quant("q_b", "b", 2**-9, bits=16.0)
+    matmul = helper.make_node("MatMul", ["q_in_out", "q_w_out"], ["acc"], name="mm")
+    add = helper.make_node("Add", ["q_b_out", "acc"], ["sum"], name="bias")
+    q_out, i4 = _quant("q_out", "sum", 2**-5)
+    inits = [_const("w", rng.uniform(-1, 1, (4, 3))), _const("b", rng.uniform(-1, 1, 3))]
+    model = _model([q_in, q_w, q_b, matmul, add, q_out], [*inits, *i1, *i2, *i3, *i4])
+    model.graph.output[0].name = "q_out_out"
+    design = from_qonnx(model, "mm")
+    (linear,) = design.graph.nodes
+    assert linear.op.bias is not None
+    x = rng.integers(-128, 128, (32, 4)).astype(np.float32) * 2**-4
+    wrapper = ModelWrapper(model).transform(InferShapes())
+    expected = np.concatenate([execute_onnx(wrapper, {"x": xi[None]})["q_out_out"] for xi in x])
+    y = design.interpret(design.quantize_input(x))
+    assert np.array_equal(y, (expected * 2**5).astype(np.int64))

@@ -18,7 +18,8 @@ QONNX                      IR
                            after a ``Gemm``/``Conv`` (and ``Relu``): the layer's output
                            format, rounding and clamp; elsewhere a ``pointwise`` requantize.
 ``Gemm``/``MatMul``        ``linear`` (weights ``Quant``-ed initializers, per-channel
-                           power-of-two scales aligned to the finest)
+                           power-of-two scales aligned to the finest); a ``MatMul`` then
+                           an ``Add`` of a ``Quant``-ed constant: its bias
 ``Conv``                   ``window`` + ``linear`` (groups, pads, strides, dilations)
 ``Relu``                   a clamp at 0 (fused into the layer before it)
 ``BatchNormalization``     (float, before a ``Quant``) folded into the layer before it:

@@ -510,9 +510,30 @@ class _Importer:
                 f"supported, not axes {axes}"
             )
 
-    def add(self, node: Any, where: str) -> Value:
+    def add(self, node: Any, where: str) -> Any:
+        fused = self.bias_add(node, where)
+        if fused is not None:
+            return fused
         a, c = (self.value(i, where) for i in node.input)
         return add_values(self.b, a, c, False, where)
+
+    def bias_add(self, node: Any, where: str) -> _Acc | None:
+        """A ``MatMul``'s (or bias-free ``Gemm``'s, ``Conv``'s) sum plus a quantized
+        constant with one value per output: the linear op's bias."""
+        names = list(node.input)
+        if isinstance(self.env.get(names[0]), _Param):
+            names.reverse()
+        a, c = (self.env.get(n) for n in names)
+        if not (isinstance(a, _Acc) and isinstance(c, _Param)) or self.uses.get(names[0]) != 1:
+            return None
+        if a.relu or a.norm is not None or a.op.bias is not None:
+            return None
+        out = a.op.weight.shape[0]
+        if c.ints.size != out:
+            return None
+        bias = _Param(c.ints.reshape(out), c.fxp)
+        op = _linear_op(a.op.weight, a.op.w_type, bias, a.x.type.dtype, where)
+        return replace(a, op=op, source=f"{a.source} + {where}")
 
     def concat(self, node: Any, where: str) -> Value:
         parts = [self.value(i, where) for i in node.input]
