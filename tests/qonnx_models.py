@@ -160,6 +160,30 @@ def batch_norm(bits: int) -> torch.nn.Module:
     return model
 
 
+def binary(bits: int) -> torch.nn.Module:
+    """Binary weights and activations (``BipolarQuant``): QuantIdentity -> QuantLinear
+    (+-1 weights) -> binary QuantIdentity -> QuantLinear (+-1) -> QuantIdentity."""
+    import brevitas.nn as qnn
+    from brevitas.quant import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+
+    class Sign(SignedBinaryActPerTensorConst):  # type: ignore[misc, valid-type]
+        min_val, max_val = -0.125, 0.125  # the scale: +-0.125
+
+    class Weight(SignedBinaryWeightPerTensorConst):  # type: ignore[misc, valid-type]
+        scaling_const = 1.0  # power-of-two scales (the default is 0.1)
+
+    q = _quantizers(bits)
+    keep = {"return_quant_tensor": True}
+    weight = {"weight_quant": Weight, "bias": False}
+    return torch.nn.Sequential(
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.QuantLinear(8, 12, **weight, **keep),
+        qnn.QuantIdentity(act_quant=Sign, **keep),
+        qnn.QuantLinear(12, 4, **weight, **keep),
+        qnn.QuantIdentity(**q["act"]),
+    )
+
+
 INPUT_SHAPES = {
     "mlp": (8,),
     "cnn": (2, 6, 6),
@@ -167,6 +191,7 @@ INPUT_SHAPES = {
     "trunc": (2, 4, 4),
     "permuted": (2, 4, 5),
     "batch_norm": (2, 3, 3),
+    "binary": (8,),
 }
 
 
@@ -183,6 +208,7 @@ def build(kind: str, bits: int, seed: int | None = None) -> torch.nn.Module:
         "trunc": trunc_cnn,
         "permuted": Permuted,
         "batch_norm": batch_norm,
+        "binary": binary,
     }[kind](bits)
     return model.eval()
 

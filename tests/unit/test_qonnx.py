@@ -294,3 +294,38 @@ def test_a_matmul_then_a_bias_add_is_one_linear_layer():
     expected = np.concatenate([execute_onnx(wrapper, {"x": xi[None]})["q_out_out"] for xi in x])
     y = design.interpret(design.quantize_input(x))
     assert np.array_equal(y, (expected * 2**5).astype(np.int64))
+
+
+def _bipolar(name, x, scale):
+    node = helper.make_node("BipolarQuant", [x, f"{name}_s"], [f"{name}_out"], name=name)
+    node.domain = QONNX
+    return node, [_const(f"{name}_s", scale)]
+
+
+def test_bipolar_weights_and_activations_match_qonnx_execution():
+    """Quant -> Gemm (+-1 weights) -> BipolarQuant (+-0.5) -> Gemm (+-1) -> Quant."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    rng = np.random.default_rng(5)
+    q_in, i1 = _quant("q_in", "x", 2**-4)
+    w1, i2 = _bipolar("w1", "w_a", 1.0)
+    fc1 = helper.make_node("Gemm", ["q_in_out", "w1_out"], ["a"], name="fc1", transB=1)
+    sign, i3 = _bipolar("sign", "a", 0.5)
+    w2, i4 = _bipolar("w2", "w_b", 1.0)
+    fc2 = helper.make_node("Gemm", ["sign_out", "w2_out"], ["b"], name="fc2", transB=1)
+    q_out, i5 = _quant("q_out", "b", 2**-1)
+    inits = [_const("w_a", rng.uniform(-1, 1, (6, 4))), _const("w_b", rng.uniform(-1, 1, (3, 6)))]
+    nodes = [q_in, w1, fc1, sign, w2, fc2, q_out]
+    model = _model(nodes, [*inits, *i1, *i2, *i3, *i4, *i5], y="q_out_out")
+    design = from_qonnx(model, "bipolar")
+    x = rng.integers(-128, 128, (64, 4)).astype(np.float32) * 2**-4
+    wrapper = ModelWrapper(model).transform(InferShapes())
+    expected = np.concatenate([execute_onnx(wrapper, {"x": xi[None]})["q_out_out"] for xi in x])
+    y = design.interpret(design.quantize_input(x))
+    assert np.array_equal(y, (expected * 2).astype(np.int64))
+    assert len(np.unique(y)) > 3
+    with pytest.raises(QonnxImportError, match=r"first \(BipolarQuant\): a BipolarQuant of the"):
+        first, i6 = _bipolar("first", "x", 1.0)
+        from_qonnx(_model([first], i6, y="first_out", y_dims=(1, 4)), "m")

@@ -17,6 +17,9 @@ QONNX                      IR
                            design's input format; on an initializer: integer weights;
                            after a ``Gemm``/``Conv`` (and ``Relu``): the layer's output
                            format, rounding and clamp; elsewhere a ``pointwise`` requantize.
+``BipolarQuant``           scale ``2**-f``: weights ``+-1`` of ``FixedType(2, f)``
+                           (``max(2, f)`` bits), activations a ``pointwise`` sign
+                           ``clamp(2 * x + 1, -1, 1)`` (not on the graph input)
 ``Gemm``/``MatMul``        ``linear`` (weights ``Quant``-ed initializers, per-channel
                            power-of-two scales aligned to the finest); a ``MatMul`` then
                            an ``Add`` of a ``Quant``-ed constant: its bias

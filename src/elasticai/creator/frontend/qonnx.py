@@ -50,6 +50,7 @@ SUPPORTED_OPS = (
     "Trunc",
     "Transpose",
     "BatchNormalization",
+    "BipolarQuant",
 )
 
 #: QONNX rounding modes that equal one of ours (qonnx's ``HALF_UP`` rounds ties away from
@@ -195,7 +196,17 @@ def _check(wrapper: Any) -> dict[str, _Quant]:
     problems: list[str] = []
     quants = {}
     for node in nodes:
-        if node.op_type in (*QUANT_OPS, "Trunc"):
+        if node.op_type == "BipolarQuant":
+            scale = wrapper.get_initializer(node.input[1])
+            if scale is None:
+                problems.append(f"{node.name} (BipolarQuant): the scale must be a constant")
+            else:
+                frac = _frac_of(scale, "scale", f"{node.name} (BipolarQuant)", problems)
+                if frac is not None and frac.size != 1:
+                    problems.append(f"{node.name} (BipolarQuant): a per-channel scale")
+                elif frac is not None:
+                    quants[node.name] = _Quant(frac, 2, True, False, Rounding.FLOOR)
+        elif node.op_type in (*QUANT_OPS, "Trunc"):
             reader = _trunc_of if node.op_type == "Trunc" else _quant_of
             q = reader(node, wrapper, problems)
             if q is not None:
@@ -209,16 +220,10 @@ def _check(wrapper: Any) -> dict[str, _Quant]:
                     "a layout change within a sample (perm[0] = 0) is supported"
                 )
         elif node.op_type not in SUPPORTED_OPS:
-            why = _UNSUPPORTED.get(node.op_type, "not supported")
-            problems.append(f"{node.name} ({node.op_type}): {why}")
+            problems.append(f"{node.name} ({node.op_type}): not supported")
     if problems:
         raise QonnxImportError("the graph cannot be imported exactly:\n  " + "\n  ".join(problems))
     return quants
-
-
-_UNSUPPORTED = {
-    "BipolarQuant": "not supported (1-bit values +-1 have no exact fixed-point layer here)",
-}
 
 
 # --- building the IR ------------------------------------------------------------------
@@ -309,6 +314,7 @@ class _Importer:
             "Trunc": self.trunc,
             "Transpose": self.transpose,
             "BatchNormalization": self.batch_norm,
+            "BipolarQuant": self.bipolar,
         }
         for node in self.w.graph.node:
             where = f"{node.name} ({node.op_type})"
@@ -368,6 +374,25 @@ class _Importer:
                 f"its scale 2**-{q.in_frac} keeps (qonnx would round twice)"
             )
         return self.requantize(x, q, where)
+
+    def bipolar(self, node: Any, where: str) -> Any:
+        """``+scale`` where ``x >= 0``, else ``-scale`` (``scale = 2**-f``): the integers
+        ``clamp(2 * x + 1, -1, 1)`` of format ``FixedType(max(2, f), f)``."""
+        f = int(self.quants[node.name].frac.ravel()[0])
+        const = self.w.get_initializer(node.input[0])
+        if const is not None:
+            ints = np.where(np.asarray(const) >= 0, 1, -1).astype(np.int64)
+            return _Param(ints, FixedType(max(2, f), f))
+        v = self.env.get(node.input[0])
+        if isinstance(v, Value) and v.raw:
+            raise QonnxImportError(
+                f"{where}: a BipolarQuant of the graph input is not supported (the design "
+                "takes fixed-point inputs: Quant the input first)"
+            )
+        x = self.value(node.input[0], where)
+        op = PointwiseOp("sign", 2, 1, 0, -1, 1, Rounding.FLOOR, Overflow.SATURATE)
+        out = TensorType(x.type.shape, FixedType(max(2, f), f))
+        return self.b.add("sign", op, [x], [x.type], out, where, x.torch_shape, x.order)
 
     def requantize(self, x: Value, q: _Quant, where: str) -> Value:
         """``x`` rounded and clamped as ``q`` says (a ``pointwise`` op, unless it fits)."""
