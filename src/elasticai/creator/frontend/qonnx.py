@@ -1,5 +1,6 @@
-"""QONNX graph -> IR graph: the checks and the node-by-node mapping behind
-``elasticai.creator.from_qonnx`` (the module docstring there has the table).
+"""QONNX graph -> IR graph: the node-by-node mapping behind
+``elasticai.creator.from_qonnx`` (the module docstring there has the table; the checks
+before it are in ``qonnx_checks``).
 
 Works on a cleaned qonnx ``ModelWrapper``; every handler gets the ONNX node and a name for
 messages (``"<node name> (<op type>)"``) and returns the tensor's value: an IR ``Value``,
@@ -18,6 +19,14 @@ import numpy as np
 from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, signed_width
 from elasticai.creator.frontend.joins import add_values, concat_values
 from elasticai.creator.frontend.modules import flatten
+from elasticai.creator.frontend.qonnx_checks import (
+    QUANT_OPS,
+    SUPPORTED_OPS,
+    QonnxImportError,
+    QuantSpec,
+    attr,
+    check,
+)
 from elasticai.creator.frontend.qonnx_norm import NoIntegerMap, Norm, Rounded, fold
 from elasticai.creator.frontend.values import Builder, FrontendError, Value
 from elasticai.creator.ir.graph import INPUT, Graph, GraphInput, GraphOutput
@@ -29,202 +38,6 @@ from elasticai.creator.nn.fixed_point.pooling import _pool_steps
 from elasticai.creator.ops import LinearOp, PointwiseOp, ReduceOp
 
 __all__ = ["QonnxImportError", "SUPPORTED_OPS", "QUANT_OPS", "build"]
-
-QUANT_OPS = ("Quant", "IntQuant")
-
-#: The ONNX ops the importer maps onto the IR.
-SUPPORTED_OPS = (
-    *QUANT_OPS,
-    "Gemm",
-    "MatMul",
-    "Conv",
-    "Relu",
-    "MaxPool",
-    "AveragePool",
-    "GlobalAveragePool",
-    "ReduceMean",
-    "Add",
-    "Concat",
-    "Reshape",
-    "Flatten",
-    "Trunc",
-    "Transpose",
-    "BatchNormalization",
-    "BipolarQuant",
-)
-
-#: QONNX rounding modes that equal one of ours (qonnx's ``HALF_UP`` rounds ties away from
-#: zero, ours towards plus infinity: not the same).
-ROUNDING = {"ROUND": Rounding.HALF_EVEN, "HALF_EVEN": Rounding.HALF_EVEN, "FLOOR": Rounding.FLOOR}
-
-
-class QonnxImportError(ValueError):
-    """A file or graph that cannot be imported exactly; the message names every cause."""
-
-
-# --- checking: everything that cannot be exact, in one error ---------------------------
-
-
-@dataclass(frozen=True)
-class _Quant:
-    """A ``Quant`` node's constants: ``y = clamp(round(x / 2**-frac), low, high) * 2**-frac``
-    (``frac`` per channel for weights)."""
-
-    frac: np.ndarray
-    bits: int
-    signed: bool
-    narrow: bool
-    rounding: Rounding
-    in_frac: int | None = None  # a Trunc's input scale 2**-in_frac
-
-    @property
-    def low(self) -> int:
-        if not self.signed:
-            return 0
-        return -(1 << (self.bits - 1)) + int(self.narrow)
-
-    @property
-    def high(self) -> int:
-        if self.signed:
-            return (1 << (self.bits - 1)) - 1
-        return (1 << self.bits) - 1 - int(self.narrow)
-
-    def fixed_type(self, frac: int) -> FixedType:
-        """The format holding ``[low, high]`` with ``frac`` fractional bits."""
-        return FixedType(max(signed_width(self.low, self.high), frac, 2), frac)
-
-
-def _attr(node: Any, name: str, default: Any) -> Any:
-    import onnx
-
-    for a in node.attribute:
-        if a.name == name:
-            value = onnx.helper.get_attribute_value(a)
-            return value.decode() if isinstance(value, bytes) else value
-    return default
-
-
-def _frac_of(scale: Any, what: str, where: str, problems: list[str]) -> np.ndarray | None:
-    """``-log2(scale)`` (per channel), or ``None`` after adding why it is not a power of two
-    of at most 1 to ``problems``."""
-    scale = np.asarray(scale, dtype=np.float64)
-    exponent = np.log2(np.where(scale > 0, scale, 3.0))  # 3: not a power of two
-    frac = -np.round(exponent)
-    odd = scale[(scale <= 0) | (exponent != np.round(exponent))]
-    if odd.size:
-        problems.append(f"{where}: {what} {float(odd.ravel()[0])!r} is not a power of two")
-        return None
-    if (frac < 0).any():
-        problems.append(f"{where}: {what} {float(scale.max())!r} is above 1 (a negative frac_bits)")
-        return None
-    return frac.astype(np.int64)
-
-
-def _quant_of(
-    node: Any, wrapper: Any, problems: list[str], scale_input: int = 1, bits_input: int = 3
-) -> _Quant | None:
-    """The constants of a ``Quant`` node (or of a ``Trunc``'s output: its output scale and
-    bit width), or ``None`` after adding what is wrong to ``problems``."""
-    where = f"{node.name} ({node.op_type})"
-    scale, zero, bits = (
-        wrapper.get_initializer(node.input[k]) for k in (scale_input, 2, bits_input)
-    )
-    bad = len(problems)
-    if scale is None or zero is None or bits is None:
-        problems.append(f"{where}: scale, zero point and bit width must be constants")
-        return None
-    what = "output scale" if node.op_type == "Trunc" else "scale"
-    frac = _frac_of(scale, what, where, problems)
-    if np.any(np.asarray(zero) != 0):
-        problems.append(f"{where}: zero point {float(np.asarray(zero).ravel()[0])!r} is not 0")
-    b = float(np.asarray(bits).ravel()[0])
-    if b != int(b) or b < 2:
-        problems.append(f"{where}: bit width {b!r} is not an integer of at least 2")
-    mode = str(_attr(node, "rounding_mode", "ROUND")).upper()
-    if mode not in ROUNDING:
-        problems.append(
-            f"{where}: rounding_mode {mode!r} has no exact equal here (supported: "
-            f"{', '.join(ROUNDING)})"
-        )
-    if len(problems) > bad or frac is None:
-        return None
-    return _Quant(
-        frac,
-        int(b),
-        bool(_attr(node, "signed", 1)),
-        bool(_attr(node, "narrow", 0)),
-        ROUNDING[mode],
-    )
-
-
-def _trunc_of(node: Any, wrapper: Any, problems: list[str]) -> _Quant | None:
-    """A ``Trunc`` (QONNX v2: ``x, scale, zeropt, input_bit_width, output_scale,
-    output_bit_width``): ``y = clamp(round(x / scale) / 2**t) rounded`` with
-    ``2**t = output_scale / scale``, times ``output_scale``. With ``x`` on the grid of
-    ``scale`` (checked when building) that is the ``Quant`` of ``x`` to ``output_scale``
-    and ``output_bit_width`` (clamping before or after rounding to integer bounds is the
-    same): that ``Quant``, with ``in_frac`` the input scale's."""
-    where = f"{node.name} ({node.op_type})"
-    if len(node.input) != 6:
-        problems.append(
-            f"{where}: a Trunc with {len(node.input)} inputs (QONNX Trunc v1) is not "
-            "supported; export with Brevitas 0.11 or newer (Trunc v2, with an output scale)"
-        )
-        return None
-    bad = len(problems)
-    scale = wrapper.get_initializer(node.input[1])
-    in_frac = None if scale is None else _frac_of(scale, "scale", where, problems)
-    q = _quant_of(node, wrapper, problems, scale_input=4, bits_input=5)
-    if q is None or in_frac is None or len(problems) > bad:
-        return None
-    if q.frac.size != 1 or in_frac.size != 1:
-        problems.append(f"{where}: per-channel scales are supported for weights only")
-        return None
-    return replace(q, in_frac=int(in_frac.ravel()[0]))
-
-
-def _check(wrapper: Any) -> dict[str, _Quant]:
-    """Every ``Quant`` node's constants by node name; ``QonnxImportError`` listing every node
-    that cannot be imported exactly."""
-    nodes = list(wrapper.graph.node)
-    if not any(n.op_type in (*QUANT_OPS, "BipolarQuant", "Trunc") for n in nodes):
-        raise QonnxImportError(
-            "the graph has no quantization nodes (Quant): it is a float model. Quantize it "
-            "first: elasticai.creator.quantize turns a float PyTorch model into a fixed-point "
-            "one, or export a Brevitas model with power-of-two scales"
-        )
-    problems: list[str] = []
-    quants = {}
-    for node in nodes:
-        if node.op_type == "BipolarQuant":
-            scale = wrapper.get_initializer(node.input[1])
-            if scale is None:
-                problems.append(f"{node.name} (BipolarQuant): the scale must be a constant")
-            else:
-                frac = _frac_of(scale, "scale", f"{node.name} (BipolarQuant)", problems)
-                if frac is not None and frac.size != 1:
-                    problems.append(f"{node.name} (BipolarQuant): a per-channel scale")
-                elif frac is not None:
-                    quants[node.name] = _Quant(frac, 2, True, False, Rounding.FLOOR)
-        elif node.op_type in (*QUANT_OPS, "Trunc"):
-            reader = _trunc_of if node.op_type == "Trunc" else _quant_of
-            q = reader(node, wrapper, problems)
-            if q is not None:
-                quants[node.name] = q
-        elif node.op_type == "Transpose":
-            perm = list(_attr(node, "perm", []))
-            if not perm or perm[0] != 0:
-                shown = perm or "reversed (the default)"
-                problems.append(
-                    f"{node.name} (Transpose): perm {shown} moves the batch dimension; only "
-                    "a layout change within a sample (perm[0] = 0) is supported"
-                )
-        elif node.op_type not in SUPPORTED_OPS:
-            problems.append(f"{node.name} ({node.op_type}): not supported")
-    if problems:
-        raise QonnxImportError("the graph cannot be imported exactly:\n  " + "\n  ".join(problems))
-    return quants
-
 
 # --- building the IR ------------------------------------------------------------------
 
@@ -252,7 +65,7 @@ class _Acc:
 
 
 class _Importer:
-    def __init__(self, wrapper: Any, quants: dict[str, _Quant]) -> None:
+    def __init__(self, wrapper: Any, quants: dict[str, QuantSpec]) -> None:
         self.w = wrapper
         self.quants = quants
         self.b = Builder(None)
@@ -394,7 +207,7 @@ class _Importer:
         out = TensorType(x.type.shape, FixedType(max(2, f), f))
         return self.b.add("sign", op, [x], [x.type], out, where, x.torch_shape, x.order)
 
-    def requantize(self, x: Value, q: _Quant, where: str) -> Value:
+    def requantize(self, x: Value, q: QuantSpec, where: str) -> Value:
         """``x`` rounded and clamped as ``q`` says (a ``pointwise`` op, unless it fits)."""
         frac = int(q.frac.ravel()[0])
         fxp = q.fixed_type(frac)
@@ -407,7 +220,7 @@ class _Importer:
         out = TensorType(x.type.shape, fxp)
         return self.b.add("quant", op, [x], [x.type], out, where, x.torch_shape, x.order)
 
-    def quantize_constant(self, values: np.ndarray, q: _Quant, where: str) -> _Param:
+    def quantize_constant(self, values: np.ndarray, q: QuantSpec, where: str) -> _Param:
         """Integers ``clamp(round(w * 2**frac))``; per-channel scales aligned to the finest
         (exact: the coarser channels' integers shift left)."""
         frac = np.broadcast_to(q.frac, values.shape)  # ONNX broadcasting: (out, 1, ...)
@@ -427,11 +240,11 @@ class _Importer:
         w = self.param(node.input[1], where)
         weight = w.ints
         if node.op_type == "Gemm":
-            if _attr(node, "alpha", 1.0) != 1.0 or _attr(node, "beta", 1.0) != 1.0:
+            if attr(node, "alpha", 1.0) != 1.0 or attr(node, "beta", 1.0) != 1.0:
                 raise QonnxImportError(f"{where}: alpha and beta must be 1")
-            if _attr(node, "transA", 0):
+            if attr(node, "transA", 0):
                 raise QonnxImportError(f"{where}: transA must be 0")
-            if not _attr(node, "transB", 0):
+            if not attr(node, "transB", 0):
                 weight = weight.T
         else:
             weight = weight.T
@@ -451,7 +264,7 @@ class _Importer:
         kernel, stride, dilation, first, total = _geometry(node, dims, where)
         window = geo.window(x.type, dims, kernel, stride, dilation, first, total, 0, where)
         weight = w.ints if dims == 2 else w.ints[:, :, None, :]
-        groups = int(_attr(node, "group", 1))
+        groups = int(attr(node, "group", 1))
         out_c, in_g, kh, kw = weight.shape
         in_c = x.type.channels
         if in_g * groups != in_c:
@@ -495,11 +308,11 @@ class _Importer:
             kernel, stride, dilation, first, total = size, size, (1, 1), (0, 0), (0, 0)
         else:
             kernel, stride, dilation, first, total = _geometry(node, dims, where)
-            if _attr(node, "ceil_mode", 0):
+            if attr(node, "ceil_mode", 0):
                 raise QonnxImportError(f"{where}: ceil_mode must be 0")
         kind = "max" if node.op_type == "MaxPool" else "sum"
         pad_value = t.min_int if kind == "max" else 0
-        if kind == "sum" and any(first) and not _attr(node, "count_include_pad", 0):
+        if kind == "sum" and any(first) and not attr(node, "count_include_pad", 0):
             raise QonnxImportError(f"{where}: padding needs count_include_pad=1 to be exact")
         window = geo.window(x.type, dims, kernel, stride, dilation, first, total, pad_value, where)
         taps = window.taps
@@ -526,7 +339,7 @@ class _Importer:
     def check_global(self, node: Any, dims: int, where: str) -> None:
         """A ``ReduceMean`` must average over every position (global average pooling)."""
         given = self.w.get_initializer(node.input[1]) if len(node.input) > 1 else None
-        axes = _attr(node, "axes", None) if given is None else list(np.asarray(given).ravel())
+        axes = attr(node, "axes", None) if given is None else list(np.asarray(given).ravel())
         rank = dims + 2
         spatial = set(range(2, rank))
         if axes is None or {int(a) % rank for a in axes} != spatial:
@@ -562,7 +375,7 @@ class _Importer:
 
     def concat(self, node: Any, where: str) -> Value:
         parts = [self.value(i, where) for i in node.input]
-        return concat_values(self.b, parts, int(_attr(node, "axis", 1)), where)
+        return concat_values(self.b, parts, int(attr(node, "axis", 1)), where)
 
     def reshape(self, node: Any, where: str) -> Value:
         x = self.value(node.input[0], where)
@@ -580,7 +393,7 @@ class _Importer:
         """A layout change within a sample: the stream stays, its ``order`` follows the
         permutation (a ``Flatten``, ``Gemm`` or the graph output after it reads it so)."""
         x = self.value(node.input[0], where)
-        axes = [int(p) - 1 for p in _attr(node, "perm", [])[1:]]
+        axes = [int(p) - 1 for p in attr(node, "perm", [])[1:]]
         size = x.type.size
         moved = np.arange(size).reshape(x.torch_shape).transpose(axes)  # old index at new
         new_of_old = np.empty(size, dtype=np.int64)
@@ -598,7 +411,7 @@ class _Importer:
                 f"{where}: scale, bias, mean and variance must be constants (inference mode)"
             )
         scale, bias, mean, var = params
-        norm = Norm.of(scale, bias, mean, var, float(_attr(node, "epsilon", 1e-5)))
+        norm = Norm.of(scale, bias, mean, var, float(attr(node, "epsilon", 1e-5)))
         v = self.env.get(node.input[0])
         if not isinstance(v, _Acc) or self.uses.get(node.input[0], 0) != 1 or v.relu or v.norm:
             x = self.value(node.input[0], where)
@@ -630,7 +443,7 @@ class _Importer:
         low_high = (0, fxp.max_int) if acc.relu else (None, None)
         return self.emit(acc, fxp, Rounding.HALF_EVEN, *low_high)
 
-    def finish(self, acc: _Acc, fxp: FixedType, q: _Quant, where: str) -> Value:
+    def finish(self, acc: _Acc, fxp: FixedType, q: QuantSpec, where: str) -> Value:
         """The accumulator rounded as ``Quant`` ``q`` rounds it (after the ``Relu``, if any:
         ``round(clamp(max(a, 0)))`` is ``clamp(round(a), max(low, 0), high)``)."""
         low = max(q.low, 0) if acc.relu else q.low
@@ -685,16 +498,16 @@ def _order(order: np.ndarray | None) -> tuple[int, ...]:
 
 def _geometry(node: Any, dims: int, where: str) -> tuple[Any, ...]:
     """kernel, stride, dilation, first padding, total padding as ``(h, w)`` pairs."""
-    if str(_attr(node, "auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
+    if str(attr(node, "auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
         raise QonnxImportError(f"{where}: auto_pad must be NOTSET or VALID")
 
     def pair(values: list[int]) -> tuple[int, int]:
         return (1, values[0]) if dims == 1 else (values[0], values[1])
 
-    kernel = pair(list(_attr(node, "kernel_shape", [])))
-    stride = pair(list(_attr(node, "strides", [1] * dims)))
-    dilation = pair(list(_attr(node, "dilations", [1] * dims)))
-    pads = list(_attr(node, "pads", [0] * 2 * dims))
+    kernel = pair(list(attr(node, "kernel_shape", [])))
+    stride = pair(list(attr(node, "strides", [1] * dims)))
+    dilation = pair(list(attr(node, "dilations", [1] * dims)))
+    pads = list(attr(node, "pads", [0] * 2 * dims))
     first = pair(pads[:dims])
     total = pair([a + b for a, b in zip(pads[:dims], pads[dims:], strict=True)])
     if dims == 1:
@@ -751,4 +564,4 @@ def _ints(values: np.ndarray) -> np.ndarray:
 def build(wrapper: Any, name: str) -> Graph:
     """The IR graph of a cleaned QONNX model; ``QonnxImportError`` listing every node that
     cannot be imported exactly, before anything is built."""
-    return replace(_Importer(wrapper, _check(wrapper)).run(), name=name)
+    return replace(_Importer(wrapper, check(wrapper)).run(), name=name)
