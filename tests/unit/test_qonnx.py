@@ -243,6 +243,7 @@ def test_a_batch_norm_without_an_integer_equal_is_refused_naming_channel_and_val
     with pytest.raises(QonnxImportError) as info:
         from_qonnx(_norm_model(bits=8.0, channels=4, seed=1, inputs=16), "m")
     text = str(info.value)
+    assert text.startswith("the graph cannot be imported exactly:\n  fc (Gemm) + norm (Batch")
     assert "fc (Gemm) + norm (BatchNormalization) + relu (Relu) + q_out (Quant): channel" in text
     assert "no integers A, B, s <= 40" in text and "at x = " in text
     with pytest.raises(QonnxImportError, match=r"norm \(BatchNormalization\): a float batch "):

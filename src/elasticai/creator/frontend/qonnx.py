@@ -70,6 +70,7 @@ class _Importer:
         self.quants = quants
         self.b = Builder(None)
         self.env: dict[str, Any] = {}
+        self.problems: list[str] = []  # found while building (batch norms without integers)
         self.uses: dict[str, int] = {}
         for n in wrapper.graph.node:
             for i in n.input:
@@ -137,6 +138,10 @@ class _Importer:
                 raise QonnxImportError(str(error)) from None
         out_name = self.w.graph.output[0].name
         out = self.value(out_name, "the graph output")
+        if self.problems:
+            raise QonnxImportError(
+                "the graph cannot be imported exactly:\n  " + "\n  ".join(self.problems)
+            )
         if self.b.input is None or not self.b.nodes:
             raise QonnxImportError("the graph computes nothing to translate")
         graph_input = GraphInput(
@@ -462,8 +467,9 @@ class _Importer:
         lows, highs = _acc_ranges(op, x)
         try:
             a, b, s = fold(acc.norm, lows, highs, frac, out, max(0, x.frac_bits - fxp.frac_bits))
-        except NoIntegerMap as error:
-            raise QonnxImportError(f"{acc.source}: {error}") from None
+        except NoIntegerMap as error:  # listed with the others at the end
+            self.problems.append(f"{acc.source}: {error}")
+            return replace(acc, norm=None)
         scale = np.array(a, dtype=object)[:, None]
         weight = op.weight.astype(object) * scale
         bias = np.array(b, dtype=object)

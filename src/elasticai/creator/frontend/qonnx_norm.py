@@ -84,10 +84,15 @@ def fold(
     norm: Norm, lows: list[int], highs: list[int], x_frac: int, out: Rounded, min_shift: int
 ) -> tuple[list[int], list[int], int]:
     """``A``, ``B`` per channel and the shift ``s >= min_shift`` (the smallest that serves
-    every channel); ``NoIntegerMap`` for the first channel without one."""
-    found = []
+    every channel); ``NoIntegerMap`` naming every channel without them."""
+    found, missing = [], []
     for c, (lo, hi) in enumerate(zip(lows, highs, strict=True)):
-        found.append(_channel(norm.mul[c], norm.add[c], lo, hi, x_frac, out, min_shift, c))
+        try:
+            found.append(_channel(norm.mul[c], norm.add[c], lo, hi, x_frac, out, min_shift, c))
+        except NoIntegerMap as error:
+            missing.append(str(error))
+    if missing:
+        raise NoIntegerMap("; ".join(missing))
     s = max(k for _, _, k in found)
     return [a << (s - k) for a, _, k in found], [b << (s - k) for _, b, k in found], s
 
