@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("qonnx")
@@ -330,3 +332,38 @@ def test_bipolar_weights_and_activations_match_qonnx_execution():
     with pytest.raises(QonnxImportError, match=r"first \(BipolarQuant\): a BipolarQuant of the"):
         first, i6 = _bipolar("first", "x", 1.0)
         from_qonnx(_model([first], i6, y="first_out", y_dims=(1, 4)), "m")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    mul=st.floats(-2, 2, width=32),
+    add=st.floats(-1, 1, width=32),
+    x_frac=st.integers(0, 14),
+    frac=st.integers(0, 6),
+    bits=st.integers(2, 6),
+    floor=st.booleans(),
+    low=st.integers(-(1 << 21), 0),
+    span=st.integers(0, 1 << 22),
+)
+@example(0.7, 0.1, 14, 4, 4, False, -(1 << 21), 1 << 22)  # 2**22 values: bisection only
+def test_a_folded_batch_norm_equals_the_float32_result_on_every_value(
+    mul, add, x_frac, frac, bits, floor, low, span
+):
+    """Also beyond ``CHECKED`` values, where ``fold`` relies on monotony alone."""
+    from elasticai.creator.arithmetic import Rounding, shift_round
+    from elasticai.creator.frontend.qonnx_norm import NoIntegerMap, Norm, Rounded, fold
+
+    f32 = np.float32
+    out = Rounded(frac, Rounding.FLOOR if floor else Rounding.HALF_EVEN, 0, (1 << bits) - 1)
+    norm = Norm(np.array([mul], f32), np.array([add], f32))
+    try:
+        (a,), (b,), s = fold(norm, [low], [low + span], x_frac, out, 0)
+    except NoIntegerMap as error:
+        assert str(error).startswith("channel 0: no integers A, B, s <= 40")
+        return
+    x = np.arange(low, low + span + 1)
+    if max(-low, low + span) * abs(a) + abs(b) < 1 << 62:  # int64 suffices (fast)
+        got = np.clip(shift_round(x * a + b, s, out.rounding), out.low, out.high)
+    else:
+        got = out.integer(x, a, b, s)
+    assert np.array_equal(got, out.reference(x, x_frac, f32(mul), f32(add)))
