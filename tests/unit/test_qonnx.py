@@ -367,3 +367,29 @@ def test_a_folded_batch_norm_equals_the_float32_result_on_every_value(
     else:
         got = out.integer(x, a, b, s)
     assert np.array_equal(got, out.reference(x, x_frac, f32(mul), f32(add)))
+
+
+def test_a_batch_norm_of_a_quantized_value_is_an_identity_layer_folded():
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    def model(batch):
+        rng = np.random.default_rng(6)
+        q_in, i1 = _quant("q_in", "x", 2**-4, bits=6.0)
+        names = ["norm_s", "norm_b", "norm_m", "norm_v"]
+        norm = helper.make_node("BatchNormalization", ["q_in_out", *names], ["n"], name="norm")
+        params = [rng.uniform(-1.5, 1.5, 4), rng.uniform(-0.5, 0.5, 4)]
+        params += [rng.uniform(-0.5, 0.5, 4), rng.uniform(0.2, 2.0, 4)]
+        q_out, i2 = _quant("q_out", "n", 2**-3, bits=5.0)
+        inits = [_const(k, p) for k, p in zip(names, params, strict=True)]
+        return _model([q_in, norm, q_out], [*inits, *i1, *i2], (batch, 4), (batch, 4), "q_out_out")
+
+    design = from_qonnx(model(1), "norm")
+    (linear,) = design.graph.nodes
+    assert np.count_nonzero(linear.op.weight) == 4  # diagonal
+    x = (np.repeat(np.arange(-32, 32)[:, None], 4, axis=1) * 2**-4).astype(np.float32)
+    wrapper = ModelWrapper(model(len(x))).transform(InferShapes())
+    expected = execute_onnx(wrapper, {"x": x})["q_out_out"]
+    y = design.interpret(design.quantize_input(x))
+    assert np.array_equal(y, (expected * 2**3).astype(np.int64))
