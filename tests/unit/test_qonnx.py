@@ -141,12 +141,14 @@ def test_importing_the_package_needs_neither_onnx_nor_qonnx():
 
 
 def _trunc_model(out_scale=2**-3, inputs=6, x_scale=2**-3):
-    """Quant (4 bits, 2**-3) -> AveragePool 2x2 -> Trunc to ``out_scale``, 4 bits."""
+    """Quant (4 bits, 2**-3) -> AveragePool 2x2 -> Trunc to ``out_scale``, 4 bits (v2; v1
+    with 5 inputs: the integers divided by 2**(6 - 4), the scale 2**-5 kept)."""
     q_in, i1 = _quant("q_in", "x", x_scale, bits=4.0)
     pool = helper.make_node(
         "AveragePool", ["q_in_out"], ["avg"], name="pool", kernel_shape=[2, 2], strides=[2, 2]
     )
-    names = ["avg", "t_s", "t_z", "t_ib", "t_os", "t_ob"][:inputs]
+    names = ["avg", "t_s", "t_z", "t_ib", "t_os", "t_ob"]
+    names = names if inputs == 6 else [*names[:4], "t_ob"][:inputs]
     trunc = helper.make_node(
         "Trunc", names, ["y"], name="trunc", domain=QONNX, rounding_mode="FLOOR", signed=1
     )
@@ -158,31 +160,33 @@ def _trunc_model(out_scale=2**-3, inputs=6, x_scale=2**-3):
         _const("t_ob", 4.0),
     ]
     model = _model([q_in, pool, trunc], [*i1, *consts], (1, 2, 4, 4), (1, 2, 2, 2))
-    model.opset_import.append(helper.make_opsetid(QONNX, 2))
+    model.opset_import.append(helper.make_opsetid(QONNX, 2 if inputs == 6 else 1))
     return model
 
 
-def test_a_trunc_after_average_pooling_matches_qonnx_execution():
+@pytest.mark.parametrize(("inputs", "output"), [(6, "Q4.3"), (5, "Q5.5")])
+def test_a_trunc_after_average_pooling_matches_qonnx_execution(inputs, output):
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.core.onnx_exec import execute_onnx
     from qonnx.transformation.infer_shapes import InferShapes
 
-    model = _trunc_model()
+    model = _trunc_model(inputs=inputs)
     design = from_qonnx(model, "trunc")
-    assert str(design.graph.output_type.dtype) == "Q4.3"
+    assert str(design.graph.output_type.dtype) == output
     x = np.random.default_rng(2).integers(-8, 8, (32, 2, 4, 4)).astype(np.float32) * 2**-3
     wrapper = ModelWrapper(model).transform(InferShapes())
     expected = np.concatenate([execute_onnx(wrapper, {"x": xi[None]})["y"] for xi in x])
-    y = design.to_model_layout(design.interpret(design.quantize_input(x)))
-    assert np.array_equal(y, (expected * 2**3).astype(np.int64))
+    y = design.to_model_layout(design.interpret(design.quantize_input(x))).reshape(len(x), -1)
+    frac = design.graph.output_type.dtype.frac_bits
+    assert np.array_equal(y, (expected * 2**frac).reshape(len(x), -1).astype(np.int64))
 
 
 def test_a_trunc_to_a_scale_that_is_not_a_power_of_two_is_refused():
     with pytest.raises(QonnxImportError) as info:
         from_qonnx(_trunc_model(out_scale=1 / 9), "m")
     assert "trunc (Trunc): output scale 0.1111111119389534 is not a power of two" in str(info.value)
-    with pytest.raises(QonnxImportError, match=r"trunc \(Trunc\): a Trunc with 5 inputs"):
-        from_qonnx(_trunc_model(inputs=5), "m")
+    with pytest.raises(QonnxImportError, match=r"trunc \(Trunc\): a Trunc has 5 \(v1\) or 6"):
+        from_qonnx(_trunc_model(inputs=4), "m")
     with pytest.raises(QonnxImportError, match="more than its scale 2\\*\\*-5 keeps"):
         from_qonnx(_trunc_model(x_scale=2**-4), "m")
 

@@ -35,9 +35,11 @@ QONNX                      IR
 ``AveragePool``,           ``window`` + exact ``reduce`` sum, read with ``log2(taps)`` more
 ``GlobalAveragePool``,     fractional bits (power-of-two kernels only: the exact mean)
 ``ReduceMean`` (spatial)
-``Trunc`` (v2)             Brevitas' ``TruncAvgPool2d``/``TruncAdaptiveAvgPool2d``: on a
-                           value on its input scale's grid, the ``Quant`` to its output
-                           scale and bit width (a ``pointwise`` requantize)
+``Trunc``                  Brevitas' ``TruncAvgPool2d``/``TruncAdaptiveAvgPool2d``: on a
+                           value on its input scale's grid, v2 the ``Quant`` to its output
+                           scale and bit width, v1 (5 inputs) the integers divided by
+                           ``2**(input - output bit width)`` at the same scale (a
+                           ``pointwise`` requantize)
 ``Add``, ``Concat``        ``add`` (exact), ``concat`` (channels)
 ``Reshape``/``Flatten``    a map to a vector (no hardware)
 ``Transpose``              within a sample (``perm[0] = 0``): the stream's element order

@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, signed_width
+from elasticai.creator.arithmetic import (
+    FixedType,
+    Overflow,
+    Rounding,
+    shift_round,
+    signed_width,
+)
 from elasticai.creator.frontend.joins import add_values, concat_values
 from elasticai.creator.frontend.modules import flatten
 from elasticai.creator.frontend.qonnx_checks import (
@@ -191,7 +197,20 @@ class _Importer:
                 f"{where}: its input has {x.type.dtype.frac_bits} fractional bits, more than "
                 f"its scale 2**-{q.in_frac} keeps (qonnx would round twice)"
             )
+        if q.drop is not None and q.in_frac is not None:
+            return self.trunc_v1(x, q.in_frac, q.drop, q.rounding, where)
         return self.requantize(x, q, where)
+
+    def trunc_v1(self, x: Value, frac: int, drop: int, rounding: Rounding, where: str) -> Value:
+        """The integers at scale ``2**-frac`` divided by ``2**drop``, rounded, read at the
+        same scale (Trunc v1): ``shift_round(x, drop - (frac - x_frac))`` on ``x``'s."""
+        t = x.type.dtype
+        shift = drop - (frac - t.frac_bits)
+        low, high = (int(shift_round(v, shift, rounding)) for v in (t.min_int, t.max_int))
+        out = TensorType(x.type.shape, FixedType(max(signed_width(low, high), frac, 2), frac))
+        mul, shift = 1 << max(0, -shift), max(0, shift)
+        op = PointwiseOp("trunc", mul, 0, shift, low, high, rounding, Overflow.SATURATE)
+        return self.b.add("trunc", op, [x], [x.type], out, where, x.torch_shape, x.order)
 
     def bipolar(self, node: Any, where: str) -> Any:
         """``+scale`` where ``x >= 0``, else ``-scale`` (``scale = 2**-f``): the integers

@@ -67,6 +67,7 @@ class QuantSpec:
     narrow: bool
     rounding: Rounding
     in_frac: int | None = None  # a Trunc's input scale 2**-in_frac
+    drop: int | None = None  # a Trunc v1's: its integers divided by 2**drop, no clamp
 
     @property
     def low(self) -> int:
@@ -156,11 +157,10 @@ def _trunc_of(node: Any, wrapper: Any, problems: list[str]) -> QuantSpec | None:
     and ``output_bit_width`` (clamping before or after rounding to integer bounds is the
     same): that ``Quant``, with ``in_frac`` the input scale's."""
     where = f"{node.name} ({node.op_type})"
+    if len(node.input) == 5:
+        return _trunc_v1(node, wrapper, problems)
     if len(node.input) != 6:
-        problems.append(
-            f"{where}: a Trunc with {len(node.input)} inputs (QONNX Trunc v1) is not "
-            "supported; export with Brevitas 0.11 or newer (Trunc v2, with an output scale)"
-        )
+        problems.append(f"{where}: a Trunc has 5 (v1) or 6 (v2) inputs, not {len(node.input)}")
         return None
     bad = len(problems)
     scale = wrapper.get_initializer(node.input[1])
@@ -172,6 +172,28 @@ def _trunc_of(node: Any, wrapper: Any, problems: list[str]) -> QuantSpec | None:
         problems.append(f"{where}: per-channel scales are supported for weights only")
         return None
     return replace(q, in_frac=int(in_frac.ravel()[0]))
+
+
+def _trunc_v1(node: Any, wrapper: Any, problems: list[str]) -> QuantSpec | None:
+    """A ``Trunc`` v1 (``x, scale, zeropt, input_bit_width, output_bit_width``):
+    ``round(x / scale) / 2**(input_bit_width - output_bit_width)`` rounded, times ``scale``
+    (the scale kept, no clamp)."""
+    where = f"{node.name} ({node.op_type})"
+    bad = len(problems)
+    q = _quant_of(node, wrapper, problems, scale_input=1, bits_input=4)
+    wide = wrapper.get_initializer(node.input[3])
+    if q is None or wide is None or len(problems) > bad:
+        if wide is None and len(problems) == bad:
+            problems.append(f"{where}: the input bit width must be a constant")
+        return None
+    drop = float(np.asarray(wide).ravel()[0]) - q.bits
+    if drop != int(drop) or drop < 0:
+        problems.append(f"{where}: input bit width minus output bit width is {drop!r}")
+        return None
+    if q.frac.size != 1:
+        problems.append(f"{where}: per-channel scales are supported for weights only")
+        return None
+    return replace(q, in_frac=int(q.frac.ravel()[0]), drop=int(drop))
 
 
 def check(wrapper: Any) -> dict[str, QuantSpec]:
