@@ -93,12 +93,123 @@ class Residual(torch.nn.Module):
         return self.out(torch.flatten(self.gap(y), 1))
 
 
-INPUT_SHAPES = {"mlp": (8,), "cnn": (2, 6, 6), "residual": (2, 4, 4)}
+def trunc_cnn(bits: int) -> torch.nn.Module:
+    """Brevitas' truncating average pooling: QuantConv2d -> QuantReLU -> TruncAvgPool2d(2)
+    (unsigned) -> QuantConv2d -> QuantIdentity -> TruncAdaptiveAvgPool2d(1) over 2x2
+    (signed): ``Trunc`` nodes."""
+    import brevitas.nn as qnn
+
+    q = _quantizers(bits)
+    keep = {"return_quant_tensor": True}
+    return torch.nn.Sequential(
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.QuantConv2d(2, 4, 3, padding=1, bias=True, **q["weight"], **keep),
+        qnn.QuantReLU(**q["uact"], **keep),
+        qnn.TruncAvgPool2d(2, stride=2, bit_width=bits, **keep),
+        qnn.QuantConv2d(4, 3, 1, bias=True, **q["weight"], **keep),
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.TruncAdaptiveAvgPool2d((1, 1), bit_width=bits, **keep),
+        torch.nn.Flatten(),
+    )
 
 
-def build(kind: str, bits: int, seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    model = {"mlp": mlp, "cnn": cnn, "residual": Residual}[kind](bits)
+class Permuted(torch.nn.Module):
+    """QuantConv2d -> QuantReLU -> permute to channels last (Transpose) -> QuantIdentity ->
+    Flatten -> QuantLinear: the linear layer reads the map in (h, w, c) order."""
+
+    def __init__(self, bits: int) -> None:
+        super().__init__()
+        import brevitas.nn as qnn
+
+        q = _quantizers(bits)
+        keep = {"return_quant_tensor": True}
+        self.inp = qnn.QuantIdentity(**q["act"], **keep)
+        self.conv = qnn.QuantConv2d(2, 3, 3, bias=True, **q["weight"], **keep)
+        self.relu = qnn.QuantReLU(**q["uact"])
+        self.again = qnn.QuantIdentity(**q["uact"], **keep)  # Brevitas needs a QuantTensor
+        self.fc = qnn.QuantLinear(3 * 2 * 3, 4, bias=True, **q["weight"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.relu(self.conv(self.inp(x))).permute(0, 2, 3, 1)
+        return self.fc(torch.flatten(self.again(y), 1))
+
+
+def batch_norm(bits: int) -> torch.nn.Module:
+    """Float batch norms between quantized layers: QuantConv2d -> BatchNorm2d -> QuantReLU
+    -> Flatten -> QuantLinear -> BatchNorm1d -> QuantIdentity (the norms' statistics
+    random, as after training)."""
+    import brevitas.nn as qnn
+
+    q = _quantizers(bits)
+    keep = {"return_quant_tensor": True}
+    model = torch.nn.Sequential(
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.QuantConv2d(2, 4, 3, padding=1, bias=True, **q["weight"]),
+        torch.nn.BatchNorm2d(4),
+        qnn.QuantReLU(**q["uact"], **keep),
+        torch.nn.Flatten(),
+        qnn.QuantLinear(4 * 3 * 3, 5, bias=False, **q["weight"]),
+        torch.nn.BatchNorm1d(5),
+        qnn.QuantIdentity(**q["act"]),
+    )
+    for norm in (model[2], model[6]):
+        norm.running_mean.uniform_(-0.5, 0.5)
+        norm.running_var.uniform_(0.2, 2.0)
+        norm.weight.data.uniform_(-1.5, 1.5)
+        norm.bias.data.uniform_(-0.5, 0.5)
+    return model
+
+
+def binary(bits: int) -> torch.nn.Module:
+    """Binary weights and activations (``BipolarQuant``): QuantIdentity -> QuantLinear
+    (+-1 weights) -> binary QuantIdentity -> QuantLinear (+-1) -> QuantIdentity."""
+    import brevitas.nn as qnn
+    from brevitas.quant import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+
+    class Sign(SignedBinaryActPerTensorConst):  # type: ignore[misc, valid-type]
+        min_val, max_val = -0.125, 0.125  # the scale: +-0.125
+
+    class Weight(SignedBinaryWeightPerTensorConst):  # type: ignore[misc, valid-type]
+        scaling_const = 1.0  # power-of-two scales (the default is 0.1)
+
+    q = _quantizers(bits)
+    keep = {"return_quant_tensor": True}
+    weight = {"weight_quant": Weight, "bias": False}
+    return torch.nn.Sequential(
+        qnn.QuantIdentity(**q["act"], **keep),
+        qnn.QuantLinear(8, 12, **weight, **keep),
+        qnn.QuantIdentity(act_quant=Sign, **keep),
+        qnn.QuantLinear(12, 4, **weight, **keep),
+        qnn.QuantIdentity(**q["act"]),
+    )
+
+
+INPUT_SHAPES = {
+    "mlp": (8,),
+    "cnn": (2, 6, 6),
+    "residual": (2, 4, 4),
+    "trunc": (2, 4, 4),
+    "permuted": (2, 4, 5),
+    "batch_norm": (2, 3, 3),
+    "binary": (8,),
+}
+
+
+#: seeds whose 4-bit outputs take more than three values
+SEEDS = {"trunc": 2}
+
+
+def build(kind: str, bits: int, seed: int | None = None) -> torch.nn.Module:
+    torch.manual_seed(SEEDS.get(kind, 0) if seed is None else seed)
+    model = {
+        "mlp": mlp,
+        "cnn": cnn,
+        "residual": Residual,
+        "trunc": trunc_cnn,
+        "permuted": Permuted,
+        "batch_norm": batch_norm,
+        "binary": binary,
+    }[kind](bits)
     return model.eval()
 
 

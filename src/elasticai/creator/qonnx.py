@@ -17,23 +17,41 @@ QONNX                      IR
                            design's input format; on an initializer: integer weights;
                            after a ``Gemm``/``Conv`` (and ``Relu``): the layer's output
                            format, rounding and clamp; elsewhere a ``pointwise`` requantize.
+``BipolarQuant``           scale ``2**-f``: weights ``+-1`` of ``FixedType(2, f)``
+                           (``max(2, f)`` bits), activations a ``pointwise`` sign
+                           ``clamp(2 * x + 1, -1, 1)`` (not on the graph input)
 ``Gemm``/``MatMul``        ``linear`` (weights ``Quant``-ed initializers, per-channel
-                           power-of-two scales aligned to the finest)
+                           power-of-two scales aligned to the finest); a ``MatMul`` then
+                           an ``Add`` of a ``Quant``-ed constant: its bias
 ``Conv``                   ``window`` + ``linear`` (groups, pads, strides, dilations)
 ``Relu``                   a clamp at 0 (fused into the layer before it)
+``BatchNormalization``     (float, before a ``Quant``) folded into the layer before it:
+                           per channel integers ``A``, ``B`` and a shift ``s`` with
+                           ``round((x * A + B) / 2**s)`` equal to onnxruntime's float32
+                           result rounded by the ``Quant`` for every accumulator value
+                           ``x`` (``frontend/qonnx_norm.py``); refused, naming the
+                           channel and an ``x``, where no such integers exist
 ``MaxPool``                ``window`` + ``reduce`` max
 ``AveragePool``,           ``window`` + exact ``reduce`` sum, read with ``log2(taps)`` more
 ``GlobalAveragePool``,     fractional bits (power-of-two kernels only: the exact mean)
 ``ReduceMean`` (spatial)
+``Trunc``                  Brevitas' ``TruncAvgPool2d``/``TruncAdaptiveAvgPool2d``: on a
+                           value on its input scale's grid, v2 the ``Quant`` to its output
+                           scale and bit width, v1 (5 inputs) the integers divided by
+                           ``2**(input - output bit width)`` at the same scale (a
+                           ``pointwise`` requantize)
 ``Add``, ``Concat``        ``add`` (exact), ``concat`` (channels)
 ``Reshape``/``Flatten``    a map to a vector (no hardware)
+``Transpose``              within a sample (``perm[0] = 0``): the stream's element order
+                           (no hardware; a ``Flatten``/``Gemm`` after it reads that order)
 =========================  ==============================================================
 
 Every rounding the graph makes is made once, in the same place, in the same mode, so the
 design computes exactly what qonnx's ``execute_onnx`` and Brevitas compute (their float32
 arithmetic is exact on these grids while sums stay below 2**24 LSB). What cannot be
 exact is refused, all of it in one ``QonnxImportError``: scales that are not powers of
-two, non-zero zero points, rounding modes without an equal of ours, unsupported ops.
+two, non-zero zero points, rounding modes without an equal of ours, unsupported ops
+(what only building finds, e.g. a batch norm without integer equal, is refused then).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""QONNX graph -> IR graph: the checks and the node-by-node mapping behind
-``elasticai.creator.from_qonnx`` (the module docstring there has the table).
+"""QONNX graph -> IR graph: the node-by-node mapping behind
+``elasticai.creator.from_qonnx`` (the module docstring there has the table; the checks
+before it are in ``qonnx_checks``).
 
 Works on a cleaned qonnx ``ModelWrapper``; every handler gets the ONNX node and a name for
 messages (``"<node name> (<op type>)"``) and returns the tensor's value: an IR ``Value``,
@@ -15,9 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from elasticai.creator.arithmetic import FixedType, Overflow, Rounding, signed_width
+from elasticai.creator.arithmetic import (
+    FixedType,
+    Overflow,
+    Rounding,
+    shift_round,
+    signed_width,
+)
 from elasticai.creator.frontend.joins import add_values, concat_values
 from elasticai.creator.frontend.modules import flatten
+from elasticai.creator.frontend.qonnx_checks import (
+    QUANT_OPS,
+    SUPPORTED_OPS,
+    QonnxImportError,
+    QuantSpec,
+    attr,
+    check,
+)
+from elasticai.creator.frontend.qonnx_norm import NoIntegerMap, Norm, Rounded, fold
 from elasticai.creator.frontend.values import Builder, FrontendError, Value
 from elasticai.creator.ir.graph import INPUT, Graph, GraphInput, GraphOutput
 from elasticai.creator.ir.types import TensorType, frozen_array
@@ -28,148 +44,6 @@ from elasticai.creator.nn.fixed_point.pooling import _pool_steps
 from elasticai.creator.ops import LinearOp, PointwiseOp, ReduceOp
 
 __all__ = ["QonnxImportError", "SUPPORTED_OPS", "QUANT_OPS", "build"]
-
-QUANT_OPS = ("Quant", "IntQuant")
-
-#: The ONNX ops the importer maps onto the IR.
-SUPPORTED_OPS = (
-    *QUANT_OPS,
-    "Gemm",
-    "MatMul",
-    "Conv",
-    "Relu",
-    "MaxPool",
-    "AveragePool",
-    "GlobalAveragePool",
-    "ReduceMean",
-    "Add",
-    "Concat",
-    "Reshape",
-    "Flatten",
-)
-
-#: QONNX rounding modes that equal one of ours (qonnx's ``HALF_UP`` rounds ties away from
-#: zero, ours towards plus infinity: not the same).
-ROUNDING = {"ROUND": Rounding.HALF_EVEN, "HALF_EVEN": Rounding.HALF_EVEN, "FLOOR": Rounding.FLOOR}
-
-
-class QonnxImportError(ValueError):
-    """A file or graph that cannot be imported exactly; the message names every cause."""
-
-
-# --- checking: everything that cannot be exact, in one error ---------------------------
-
-
-@dataclass(frozen=True)
-class _Quant:
-    """A ``Quant`` node's constants: ``y = clamp(round(x / 2**-frac), low, high) * 2**-frac``
-    (``frac`` per channel for weights)."""
-
-    frac: np.ndarray
-    bits: int
-    signed: bool
-    narrow: bool
-    rounding: Rounding
-
-    @property
-    def low(self) -> int:
-        if not self.signed:
-            return 0
-        return -(1 << (self.bits - 1)) + int(self.narrow)
-
-    @property
-    def high(self) -> int:
-        if self.signed:
-            return (1 << (self.bits - 1)) - 1
-        return (1 << self.bits) - 1 - int(self.narrow)
-
-    def fixed_type(self, frac: int) -> FixedType:
-        """The format holding ``[low, high]`` with ``frac`` fractional bits."""
-        return FixedType(max(signed_width(self.low, self.high), frac, 2), frac)
-
-
-def _attr(node: Any, name: str, default: Any) -> Any:
-    import onnx
-
-    for a in node.attribute:
-        if a.name == name:
-            value = onnx.helper.get_attribute_value(a)
-            return value.decode() if isinstance(value, bytes) else value
-    return default
-
-
-def _quant_of(node: Any, wrapper: Any, problems: list[str]) -> _Quant | None:
-    """The constants of a ``Quant`` node, or ``None`` after adding what is wrong to
-    ``problems``."""
-    where = f"{node.name} ({node.op_type})"
-    scale, zero, bits = (wrapper.get_initializer(n) for n in node.input[1:4])
-    bad = len(problems)
-    if scale is None or zero is None or bits is None:
-        problems.append(f"{where}: scale, zero point and bit width must be constants")
-        return None
-    scale = np.asarray(scale, dtype=np.float64)
-    exponent = np.log2(np.where(scale > 0, scale, 3.0))  # 3: not a power of two
-    frac = -np.round(exponent)
-    odd = scale[(scale <= 0) | (exponent != np.round(exponent))]
-    if odd.size:
-        problems.append(f"{where}: scale {float(odd.ravel()[0])!r} is not a power of two")
-    elif (frac < 0).any():
-        problems.append(f"{where}: scale {float(scale.max())!r} is above 1 (a negative frac_bits)")
-    if np.any(np.asarray(zero) != 0):
-        problems.append(f"{where}: zero point {float(np.asarray(zero).ravel()[0])!r} is not 0")
-    b = float(np.asarray(bits).ravel()[0])
-    if b != int(b) or b < 2:
-        problems.append(f"{where}: bit width {b!r} is not an integer of at least 2")
-    mode = str(_attr(node, "rounding_mode", "ROUND")).upper()
-    if mode not in ROUNDING:
-        problems.append(
-            f"{where}: rounding_mode {mode!r} has no exact equal here (supported: "
-            f"{', '.join(ROUNDING)})"
-        )
-    if len(problems) > bad:
-        return None
-    return _Quant(
-        frac.astype(np.int64),
-        int(b),
-        bool(_attr(node, "signed", 1)),
-        bool(_attr(node, "narrow", 0)),
-        ROUNDING[mode],
-    )
-
-
-def _check(wrapper: Any) -> dict[str, _Quant]:
-    """Every ``Quant`` node's constants by node name; ``QonnxImportError`` listing every node
-    that cannot be imported exactly."""
-    nodes = list(wrapper.graph.node)
-    if not any(n.op_type in (*QUANT_OPS, "BipolarQuant", "Trunc") for n in nodes):
-        raise QonnxImportError(
-            "the graph has no quantization nodes (Quant): it is a float model. Quantize it "
-            "first: elasticai.creator.quantize turns a float PyTorch model into a fixed-point "
-            "one, or export a Brevitas model with power-of-two scales"
-        )
-    problems: list[str] = []
-    quants = {}
-    for node in nodes:
-        if node.op_type in QUANT_OPS:
-            q = _quant_of(node, wrapper, problems)
-            if q is not None:
-                quants[node.name] = q
-        elif node.op_type not in SUPPORTED_OPS:
-            why = _UNSUPPORTED.get(node.op_type, "not supported")
-            problems.append(f"{node.name} ({node.op_type}): {why}")
-    if problems:
-        raise QonnxImportError("the graph cannot be imported exactly:\n  " + "\n  ".join(problems))
-    return quants
-
-
-_UNSUPPORTED = {
-    "BipolarQuant": "not supported (1-bit values +-1 have no exact fixed-point layer here)",
-    "Trunc": "not supported yet (export average pooling as AveragePool then Quant)",
-    "BatchNormalization": "a float batch norm is not exact; fold it into the layer before "
-    "it in Brevitas before the export",
-    "Transpose": "not supported yet",
-}
-
 
 # --- building the IR ------------------------------------------------------------------
 
@@ -193,14 +67,16 @@ class _Acc:
     shape: tuple[int, ...]  # the linear node's stream shape
     relu: bool
     source: str
+    norm: Norm | None = None  # a float batch norm after the sum (before the relu)
 
 
 class _Importer:
-    def __init__(self, wrapper: Any, quants: dict[str, _Quant]) -> None:
+    def __init__(self, wrapper: Any, quants: dict[str, QuantSpec]) -> None:
         self.w = wrapper
         self.quants = quants
         self.b = Builder(None)
         self.env: dict[str, Any] = {}
+        self.problems: list[str] = []  # found while building (batch norms without integers)
         self.uses: dict[str, int] = {}
         for n in wrapper.graph.node:
             for i in n.input:
@@ -255,6 +131,10 @@ class _Importer:
             "Concat": self.concat,
             "Reshape": self.reshape,
             "Flatten": self.reshape,
+            "Trunc": self.trunc,
+            "Transpose": self.transpose,
+            "BatchNormalization": self.batch_norm,
+            "BipolarQuant": self.bipolar,
         }
         for node in self.w.graph.node:
             where = f"{node.name} ({node.op_type})"
@@ -264,6 +144,10 @@ class _Importer:
                 raise QonnxImportError(str(error)) from None
         out_name = self.w.graph.output[0].name
         out = self.value(out_name, "the graph output")
+        if self.problems:
+            raise QonnxImportError(
+                "the graph cannot be imported exactly:\n  " + "\n  ".join(self.problems)
+            )
         if self.b.input is None or not self.b.nodes:
             raise QonnxImportError("the graph computes nothing to translate")
         graph_input = GraphInput(
@@ -301,7 +185,56 @@ class _Importer:
                 return x
             clamp = PointwiseOp("clamp", 1, 0, 0, q.low, q.high, q.rounding, Overflow.SATURATE)
             return self.b.add("clamp", clamp, [x], [x.type], x.type, where, x.torch_shape, x.order)
-        x = self.value(source, where)
+        return self.requantize(self.value(source, where), q, where)
+
+    def trunc(self, node: Any, where: str) -> Value:
+        """A ``Trunc`` of a value on its input scale's grid: the ``Quant`` to its output
+        scale and bit width (see ``_trunc_of``)."""
+        q = self.quants[node.name]
+        x = self.value(node.input[0], where)
+        if q.in_frac is not None and x.type.dtype.frac_bits > q.in_frac:
+            raise QonnxImportError(
+                f"{where}: its input has {x.type.dtype.frac_bits} fractional bits, more than "
+                f"its scale 2**-{q.in_frac} keeps (qonnx would round twice)"
+            )
+        if q.drop is not None and q.in_frac is not None:
+            return self.trunc_v1(x, q.in_frac, q.drop, q.rounding, where)
+        return self.requantize(x, q, where)
+
+    def trunc_v1(self, x: Value, frac: int, drop: int, rounding: Rounding, where: str) -> Value:
+        """The integers at scale ``2**-frac`` divided by ``2**drop``, rounded, read at the
+        same scale (Trunc v1): ``shift_round(x, drop - (frac - x_frac))`` on ``x``'s."""
+        t = x.type.dtype
+        shift = drop - (frac - t.frac_bits)
+        low, high = (int(shift_round(v, shift, rounding)) for v in (t.min_int, t.max_int))
+        out = TensorType(x.type.shape, FixedType(max(signed_width(low, high), frac, 2), frac))
+        mul, shift = 1 << max(0, -shift), max(0, shift)
+        op = PointwiseOp("trunc", mul, 0, shift, low, high, rounding, Overflow.SATURATE)
+        return self.b.add("trunc", op, [x], [x.type], out, where, x.torch_shape, x.order)
+
+    def bipolar(self, node: Any, where: str) -> Any:
+        """``+scale`` where ``x >= 0``, else ``-scale`` (``scale = 2**-f``): the integers
+        ``clamp(2 * x + 1, -1, 1)`` of format ``FixedType(max(2, f), f)``."""
+        f = int(self.quants[node.name].frac.ravel()[0])
+        const = self.w.get_initializer(node.input[0])
+        if const is not None:
+            ints = np.where(np.asarray(const) >= 0, 1, -1).astype(np.int64)
+            return _Param(ints, FixedType(max(2, f), f))
+        v = self.env.get(node.input[0])
+        if isinstance(v, Value) and v.raw:
+            raise QonnxImportError(
+                f"{where}: a BipolarQuant of the graph input is not supported (the design "
+                "takes fixed-point inputs: Quant the input first)"
+            )
+        x = self.value(node.input[0], where)
+        op = PointwiseOp("sign", 2, 1, 0, -1, 1, Rounding.FLOOR, Overflow.SATURATE)
+        out = TensorType(x.type.shape, FixedType(max(2, f), f))
+        return self.b.add("sign", op, [x], [x.type], out, where, x.torch_shape, x.order)
+
+    def requantize(self, x: Value, q: QuantSpec, where: str) -> Value:
+        """``x`` rounded and clamped as ``q`` says (a ``pointwise`` op, unless it fits)."""
+        frac = int(q.frac.ravel()[0])
+        fxp = q.fixed_type(frac)
         t = x.type.dtype
         if t == fxp and (q.low, q.high) == (t.min_int, t.max_int):
             return x
@@ -311,7 +244,7 @@ class _Importer:
         out = TensorType(x.type.shape, fxp)
         return self.b.add("quant", op, [x], [x.type], out, where, x.torch_shape, x.order)
 
-    def quantize_constant(self, values: np.ndarray, q: _Quant, where: str) -> _Param:
+    def quantize_constant(self, values: np.ndarray, q: QuantSpec, where: str) -> _Param:
         """Integers ``clamp(round(w * 2**frac))``; per-channel scales aligned to the finest
         (exact: the coarser channels' integers shift left)."""
         frac = np.broadcast_to(q.frac, values.shape)  # ONNX broadcasting: (out, 1, ...)
@@ -331,11 +264,11 @@ class _Importer:
         w = self.param(node.input[1], where)
         weight = w.ints
         if node.op_type == "Gemm":
-            if _attr(node, "alpha", 1.0) != 1.0 or _attr(node, "beta", 1.0) != 1.0:
+            if attr(node, "alpha", 1.0) != 1.0 or attr(node, "beta", 1.0) != 1.0:
                 raise QonnxImportError(f"{where}: alpha and beta must be 1")
-            if _attr(node, "transA", 0):
+            if attr(node, "transA", 0):
                 raise QonnxImportError(f"{where}: transA must be 0")
-            if not _attr(node, "transB", 0):
+            if not attr(node, "transB", 0):
                 weight = weight.T
         else:
             weight = weight.T
@@ -355,7 +288,7 @@ class _Importer:
         kernel, stride, dilation, first, total = _geometry(node, dims, where)
         window = geo.window(x.type, dims, kernel, stride, dilation, first, total, 0, where)
         weight = w.ints if dims == 2 else w.ints[:, :, None, :]
-        groups = int(_attr(node, "group", 1))
+        groups = int(attr(node, "group", 1))
         out_c, in_g, kh, kw = weight.shape
         in_c = x.type.channels
         if in_g * groups != in_c:
@@ -399,11 +332,11 @@ class _Importer:
             kernel, stride, dilation, first, total = size, size, (1, 1), (0, 0), (0, 0)
         else:
             kernel, stride, dilation, first, total = _geometry(node, dims, where)
-            if _attr(node, "ceil_mode", 0):
+            if attr(node, "ceil_mode", 0):
                 raise QonnxImportError(f"{where}: ceil_mode must be 0")
         kind = "max" if node.op_type == "MaxPool" else "sum"
         pad_value = t.min_int if kind == "max" else 0
-        if kind == "sum" and any(first) and not _attr(node, "count_include_pad", 0):
+        if kind == "sum" and any(first) and not attr(node, "count_include_pad", 0):
             raise QonnxImportError(f"{where}: padding needs count_include_pad=1 to be exact")
         window = geo.window(x.type, dims, kernel, stride, dilation, first, total, pad_value, where)
         taps = window.taps
@@ -430,7 +363,7 @@ class _Importer:
     def check_global(self, node: Any, dims: int, where: str) -> None:
         """A ``ReduceMean`` must average over every position (global average pooling)."""
         given = self.w.get_initializer(node.input[1]) if len(node.input) > 1 else None
-        axes = _attr(node, "axes", None) if given is None else list(np.asarray(given).ravel())
+        axes = attr(node, "axes", None) if given is None else list(np.asarray(given).ravel())
         rank = dims + 2
         spatial = set(range(2, rank))
         if axes is None or {int(a) % rank for a in axes} != spatial:
@@ -439,13 +372,34 @@ class _Importer:
                 f"supported, not axes {axes}"
             )
 
-    def add(self, node: Any, where: str) -> Value:
+    def add(self, node: Any, where: str) -> Any:
+        fused = self.bias_add(node, where)
+        if fused is not None:
+            return fused
         a, c = (self.value(i, where) for i in node.input)
         return add_values(self.b, a, c, False, where)
 
+    def bias_add(self, node: Any, where: str) -> _Acc | None:
+        """A ``MatMul``'s (or bias-free ``Gemm``'s, ``Conv``'s) sum plus a quantized
+        constant with one value per output: the linear op's bias."""
+        names = list(node.input)
+        if isinstance(self.env.get(names[0]), _Param):
+            names.reverse()
+        a, c = (self.env.get(n) for n in names)
+        if not (isinstance(a, _Acc) and isinstance(c, _Param)) or self.uses.get(names[0]) != 1:
+            return None
+        if a.relu or a.norm is not None or a.op.bias is not None:
+            return None
+        out = a.op.weight.shape[0]
+        if c.ints.size != out:
+            return None
+        bias = _Param(c.ints.reshape(out), c.fxp)
+        op = _linear_op(a.op.weight, a.op.w_type, bias, a.x.type.dtype, where)
+        return replace(a, op=op, source=f"{a.source} + {where}")
+
     def concat(self, node: Any, where: str) -> Value:
         parts = [self.value(i, where) for i in node.input]
-        return concat_values(self.b, parts, int(_attr(node, "axis", 1)), where)
+        return concat_values(self.b, parts, int(attr(node, "axis", 1)), where)
 
     def reshape(self, node: Any, where: str) -> Value:
         x = self.value(node.input[0], where)
@@ -459,10 +413,52 @@ class _Importer:
             f"{x.torch_shape} -> {shape}"
         )
 
+    def transpose(self, node: Any, where: str) -> Value:
+        """A layout change within a sample: the stream stays, its ``order`` follows the
+        permutation (a ``Flatten``, ``Gemm`` or the graph output after it reads it so)."""
+        x = self.value(node.input[0], where)
+        axes = [int(p) - 1 for p in attr(node, "perm", [])[1:]]
+        size = x.type.size
+        moved = np.arange(size).reshape(x.torch_shape).transpose(axes)  # old index at new
+        new_of_old = np.empty(size, dtype=np.int64)
+        new_of_old[moved.ravel()] = np.arange(size)
+        order = new_of_old[x.order if x.order is not None else np.arange(size)]
+        return Value(x.name, x.type, tuple(moved.shape), order, x.source)
+
+    def batch_norm(self, node: Any, where: str) -> _Acc:
+        """A float batch norm: kept with the sum before it (a ``Gemm``/``Conv``, or an
+        identity ``linear`` on a quantized value) until the ``Quant`` after it decides the
+        integer map (``qonnx_norm.fold``)."""
+        params = [self.w.get_initializer(n) for n in node.input[1:5]]
+        if any(p is None for p in params) or len(node.output) > 1:
+            raise QonnxImportError(
+                f"{where}: scale, bias, mean and variance must be constants (inference mode)"
+            )
+        scale, bias, mean, var = params
+        norm = Norm.of(scale, bias, mean, var, float(attr(node, "epsilon", 1e-5)))
+        v = self.env.get(node.input[0])
+        if not isinstance(v, _Acc) or self.uses.get(node.input[0], 0) != 1 or v.relu or v.norm:
+            x = self.value(node.input[0], where)
+            if not x.is_map and x.order is not None and _order(x.order):
+                raise QonnxImportError(f"{where}: its input vector is in a permuted layout")
+            c = x.type.channels if x.is_map else x.type.size
+            eye = LinearOp(frozen_array(np.eye(c, dtype=np.int64)), None, FixedType(2, 0), None)
+            v = _Acc(x, (), eye, x.type.shape, False, where)
+        if norm.mul.size != v.op.weight.shape[0]:
+            raise QonnxImportError(
+                f"{where}: {norm.mul.size} channels, its input has {v.op.weight.shape[0]}"
+            )
+        return replace(v, norm=norm, source=f"{v.source} + {where}")
+
     # --- accumulators ---------------------------------------------------------------
 
     def exact(self, acc: _Acc) -> Value:
         """The accumulator in a format that holds every sum exactly (no rounding)."""
+        if acc.norm is not None:
+            raise QonnxImportError(
+                f"{acc.source}: a float batch norm must be followed by a Quant (its float "
+                "result is on no grid)"
+            )
         frac = acc.op.acc_frac_bits(acc.x.type.dtype)
         low, high = _acc_range(acc.op, acc.x.type.dtype)
         if acc.relu:
@@ -471,13 +467,39 @@ class _Importer:
         low_high = (0, fxp.max_int) if acc.relu else (None, None)
         return self.emit(acc, fxp, Rounding.HALF_EVEN, *low_high)
 
-    def finish(self, acc: _Acc, fxp: FixedType, q: _Quant, where: str) -> Value:
+    def finish(self, acc: _Acc, fxp: FixedType, q: QuantSpec, where: str) -> Value:
         """The accumulator rounded as ``Quant`` ``q`` rounds it (after the ``Relu``, if any:
         ``round(clamp(max(a, 0)))`` is ``clamp(round(a), max(low, 0), high)``)."""
         low = max(q.low, 0) if acc.relu else q.low
-        return self.emit(
-            replace(acc, source=f"{acc.source} + {where}"), fxp, q.rounding, low, q.high
-        )
+        acc = replace(acc, source=f"{acc.source} + {where}")
+        if acc.norm is not None:
+            acc = self.fold(acc, fxp, Rounded(fxp.frac_bits, q.rounding, low, q.high))
+        return self.emit(acc, fxp, q.rounding, low, q.high)
+
+    def fold(self, acc: _Acc, fxp: FixedType, out: Rounded) -> _Acc:
+        """The batch norm and rounding as the linear op's: weights and bias times ``A``
+        per channel, ``B`` added, the output shifted by ``s`` more (``qonnx_norm.fold``)."""
+        x = acc.x.type.dtype
+        op = acc.op
+        assert acc.norm is not None
+        frac = op.acc_frac_bits(x)
+        lows, highs = _acc_ranges(op, x)
+        try:
+            a, b, s = fold(acc.norm, lows, highs, frac, out, max(0, x.frac_bits - fxp.frac_bits))
+        except NoIntegerMap as error:  # listed with the others at the end
+            self.problems.append(f"{acc.source}: {error}")
+            return replace(acc, norm=None)
+        scale = np.array(a, dtype=object)[:, None]
+        weight = op.weight.astype(object) * scale
+        bias = np.array(b, dtype=object)
+        if op.bias is not None:
+            bias = bias + (op.bias.astype(object) << op.bias_shift(x)) * scale[:, 0]
+        new_frac = fxp.frac_bits + s  # the accumulator's: x.frac_bits + the weights'
+        w_frac = new_frac - x.frac_bits
+        w_type = FixedType(max(_width(weight), w_frac, 2), w_frac)
+        b_type = FixedType(max(_width(bias), new_frac, 2), new_frac)
+        folded = LinearOp(_ints(weight), _ints(bias), w_type, b_type)
+        return replace(acc, op=folded, norm=None)
 
     def emit(
         self, acc: _Acc, fxp: FixedType, rounding: Rounding, low: int | None, high: int | None
@@ -501,16 +523,16 @@ def _order(order: np.ndarray | None) -> tuple[int, ...]:
 
 def _geometry(node: Any, dims: int, where: str) -> tuple[Any, ...]:
     """kernel, stride, dilation, first padding, total padding as ``(h, w)`` pairs."""
-    if str(_attr(node, "auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
+    if str(attr(node, "auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
         raise QonnxImportError(f"{where}: auto_pad must be NOTSET or VALID")
 
     def pair(values: list[int]) -> tuple[int, int]:
         return (1, values[0]) if dims == 1 else (values[0], values[1])
 
-    kernel = pair(list(_attr(node, "kernel_shape", [])))
-    stride = pair(list(_attr(node, "strides", [1] * dims)))
-    dilation = pair(list(_attr(node, "dilations", [1] * dims)))
-    pads = list(_attr(node, "pads", [0] * 2 * dims))
+    kernel = pair(list(attr(node, "kernel_shape", [])))
+    stride = pair(list(attr(node, "strides", [1] * dims)))
+    dilation = pair(list(attr(node, "dilations", [1] * dims)))
+    pads = list(attr(node, "pads", [0] * 2 * dims))
     first = pair(pads[:dims])
     total = pair([a + b for a, b in zip(pads[:dims], pads[dims:], strict=True)])
     if dims == 1:
@@ -537,17 +559,34 @@ def _linear_op(
     )
 
 
-def _acc_range(op: LinearOp, x: FixedType) -> tuple[int, int]:
+def _acc_ranges(op: LinearOp, x: FixedType) -> tuple[list[int], list[int]]:
+    """The smallest and largest sum of every output."""
     w = op.weight.astype(object)
     a, b = w * x.min_int, w * x.max_int
     lows, highs = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
     if op.bias is not None:
         bias = op.bias.astype(object) * (1 << op.bias_shift(x))
         lows, highs = lows + bias, highs + bias
-    return int(lows.min()), int(highs.max())
+    return [int(v) for v in lows], [int(v) for v in highs]
+
+
+def _acc_range(op: LinearOp, x: FixedType) -> tuple[int, int]:
+    lows, highs = _acc_ranges(op, x)
+    return min(lows), max(highs)
+
+
+def _width(values: np.ndarray) -> int:
+    return signed_width(int(values.min()), int(values.max()))
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    """``int64`` where the values fit (else Python ints), read-only."""
+    if _width(values) <= 63:
+        values = values.astype(np.int64)
+    return frozen_array(values)
 
 
 def build(wrapper: Any, name: str) -> Graph:
     """The IR graph of a cleaned QONNX model; ``QonnxImportError`` listing every node that
     cannot be imported exactly, before anything is built."""
-    return replace(_Importer(wrapper, _check(wrapper)).run(), name=name)
+    return replace(_Importer(wrapper, check(wrapper)).run(), name=name)
