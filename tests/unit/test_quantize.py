@@ -191,6 +191,24 @@ def test_calls_become_layers_and_a_shared_input_is_rounded_once():
     assert torch.equal(interpreted(create_design(q, "calls"), x[:30]), q(x[:30]))
 
 
+def test_its_create_design_takes_the_sample_shape_of_the_calibration_data():
+    float_model = torch.nn.Sequential(
+        torch.nn.Conv1d(2, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 12, 3),
+    ).eval()
+    x = torch.randn(64, 2, 12, generator=torch.Generator().manual_seed(3))
+    q = quantize(float_model, x)
+    assert q.input_shape == (2, 12)
+    with pytest.raises(ValueError, match="input_shape"):
+        create_design(q, "conv")  # the function needs it, as for any model
+    design = q.create_design("conv")
+    assert torch.equal(interpreted(design, x[:20]), q(x[:20]))
+    with pytest.raises(ValueError, match=r"expects shape \(48,\), not \(52,\)"):
+        q.create_design("conv", input_shape=(2, 13))  # a shape given wins
+
+
 @pytest.mark.parametrize("cell", [torch.nn.GRU, torch.nn.RNN])
 def test_gru_and_rnn_translate_exactly(cell):
     class Net(torch.nn.Module):

@@ -48,10 +48,12 @@ class QuantizedModel(torch.fx.GraphModule):
     translates with ``create_design``. ``formats`` holds the keyword arguments each
     layer got, ``input_format`` the format the model input is rounded to by a
     ``quantize`` of its own (where several layers or a join read it; else ``None``: the
-    first layer rounds it)."""
+    first layer rounds it), ``input_shape`` the shape of one sample of the calibration data,
+    which ``create_design`` takes unless given another."""
 
     formats: dict[str, dict[str, Any]]
     input_format: FixedType | None
+    input_shape: tuple[int, ...] | None
 
     def __init__(
         self,
@@ -60,21 +62,27 @@ class QuantizedModel(torch.fx.GraphModule):
         formats: dict[str, dict[str, Any]] | None = None,
         input_format: FixedType | None = None,
         class_name: str = "QuantizedModel",
+        input_shape: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__(root, graph, class_name)
         self.formats = dict(formats or {})
         self.input_format = input_format
+        self.input_shape = input_shape
 
     def __deepcopy__(self, memo: dict[int, Any]) -> QuantizedModel:
         copied = cast(QuantizedModel, super().__deepcopy__(memo))
         copied.formats = copy.deepcopy(self.formats, memo)
         copied.input_format = self.input_format
+        copied.input_shape = self.input_shape
         return copied
 
     def create_design(self, name: str, **options: Any) -> Any:
-        """``elasticai.creator.create_design(self, name, **options)``."""
+        """``elasticai.creator.create_design(self, name, **options)``, with the calibration
+        data's sample shape as ``input_shape`` unless ``options`` give one."""
         from elasticai.creator.frontend import create_design
 
+        if self.input_shape is not None:
+            options.setdefault("input_shape", self.input_shape)
         return create_design(self, name, **options)
 
 
@@ -112,7 +120,9 @@ def quantize(
     if _rounds_input_apart(traced, placeholder):
         magnitude = ranges[placeholder.name].magnitude
         input_format = FixedType(total_bits, frac_bits_for(magnitude, total_bits))
-    return _build(traced, layers, replaced, formats, folded, input_format)
+    model = _build(traced, layers, replaced, formats, folded, input_format)
+    model.input_shape = tuple(s for k, s in enumerate(data.shape) if k != batch_dim)
+    return model
 
 
 @contextlib.contextmanager
