@@ -99,3 +99,29 @@ def test_a_model_of_functions_only_translates():
     design = create_design(FunctionsOnly(), "functions", input_shape=(3,))
     x = torch.tensor([[-1.0, 0.5, 9.0]])
     assert torch.equal(interpreted(design, x), FunctionsOnly()(x))
+
+
+class _ClampedTwice(torch.nn.Module):
+    """A Linear, a HardTanh only it reads, then a ReLU and an add both reading the HardTanh:
+    the HardTanh may merge into the Linear, the ReLU then may not (the add reads the value
+    before it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = Linear(3, 2, 4, 0, rounding="floor")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        v = F.hardtanh(self.fc(x), -3.0, 2.0)
+        return F.relu(v) + v
+
+
+def test_a_clamp_merges_into_a_linear_only_while_the_linear_has_one_reader():
+    torch.manual_seed(2)
+    model = _ClampedTwice().eval()
+    with torch.no_grad():
+        model.fc.weight.copy_(torch.tensor([[1.0, -2.0, 1.0], [-1.0, 1.0, 2.0]]))
+    design = create_design(model, "clamped")
+    (linear,) = [n for n in design.graph.nodes if n.op.kind == "linear"]
+    assert (linear.op.low, linear.op.high) == (-3, 2)  # the HardTanh, not the ReLU
+    x = inputs((3,), 5)
+    assert torch.equal(interpreted(design, x), model(x))

@@ -44,6 +44,8 @@ def fuse_clamp(graph: Graph) -> Graph:
             fused = producer.with_op(low=low, high=high)
             nodes[producer.name] = replace(fused, source=f"{producer.source} + {node.source}")
             renamed[node.name] = producer.name
+            # the fused node's value is now the clamp's, read by the clamp's readers
+            readers[producer.name] = readers[node.name]
             continue
         nodes[node.name] = node
     for old, new in renamed.items():
