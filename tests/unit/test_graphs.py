@@ -125,3 +125,35 @@ def test_a_clamp_merges_into_a_linear_only_while_the_linear_has_one_reader():
     assert (linear.op.low, linear.op.high) == (-3, 2)  # the HardTanh, not the ReLU
     x = inputs((3,), 5)
     assert torch.equal(interpreted(design, x), model(x))
+
+
+class _MapAndFlat(torch.nn.Module):
+    """A map read by a convolution and, flattened, by a batch norm: both need the map in
+    another format, each in its own view (one stream, two IR types)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from elasticai.creator.nn.fixed_point import Conv1d, Flatten
+
+        self.flat = Flatten()
+        self.norm = BatchNorm1d(6, 8, 2)
+        self.conv = Conv1d(2, 1, 1, 8, 2)
+        self.fc = Linear(6 + 3, 2, 8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = quantize(x, 4, 0)
+        a = self.norm(self.flat(x))
+        b = torch.flatten(self.conv(x), 1)
+        return self.fc(torch.cat([a, b], dim=1))
+
+
+def test_a_map_and_its_flattened_view_are_converted_each_in_its_view():
+    torch.manual_seed(4)
+    model = _MapAndFlat()
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(32, 2, 3) * 4)  # batch norm statistics
+    model.eval()
+    design = create_design(model, "views", input_shape=(2, 3))
+    x = inputs((2, 3), 6)
+    assert torch.equal(interpreted(design, x), model(x))

@@ -87,7 +87,7 @@ class Builder:
     first_reader: str = ""
     #: formats that layers without one took in this translation, by ``id`` of the layer
     inherited: dict[int, FixedType] = field(default_factory=dict)
-    _converted: dict[tuple[str, FixedType, Rounding, Overflow], Value] = field(default_factory=dict)
+    _converted: dict[tuple[Any, ...], Value] = field(default_factory=dict)
 
     def add(
         self,
@@ -189,10 +189,13 @@ class Builder:
         self, value: Value, fxp: FixedType, rounding: Rounding, overflow: Overflow, source: str
     ) -> Value:
         """``value`` in format ``fxp``: itself, or an explicit ``convert`` node (one per value,
-        format and rounding, shared by every reader that needs it)."""
+        view of it, format and rounding, shared by every reader that needs it; a map and its
+        flattened view are one stream but two IR types, so each gets its own)."""
         if value.type.dtype == fxp:
             return value
-        key = (value.name, fxp, rounding, overflow)
+        order = None if value.order is None else value.order.tobytes()
+        view = (value.type.shape, value.torch_shape, order)
+        key = (value.name, view, fxp, rounding, overflow)
         if key not in self._converted:
             params = _pointwise.convert_params(value.type.dtype, fxp, rounding, overflow)
             out = TensorType(value.type.shape, fxp)
