@@ -29,6 +29,7 @@ from elasticai.creator.frontend.torch_fx import (
     _call_name,
     _describe,
     _line,
+    first_from_input,
     position,
     where,
 )
@@ -318,25 +319,23 @@ _SHAPE_KEEPING_CALLS = {
 def _first_layer(traced: torch.fx.GraphModule) -> tuple[str, torch.nn.Module] | None:
     """The first layer with an input shape of its own that reads the model input (through
     layers and calls that keep the shape)."""
-    frontier = [n for n in traced.graph.nodes if n.op == "placeholder"][:1]
-    seen: set[torch.fx.Node] = set()
-    while frontier:
-        node = frontier.pop(0)
-        for user in node.users:
-            if user in seen:
-                continue
-            seen.add(user)
-            if user.op == "call_module":
-                module = traced.get_submodule(str(user.target))
-                if isinstance(module, _SHAPE_KEEPING_MODULES):
-                    frontier.append(user)
-                elif isinstance(module, (*READ_INPUT, *BATCH_NORMS)):
-                    return position(str(user.target)), module
-            elif user.op in ("call_function", "call_method") and user.target in (
-                _SHAPE_KEEPING_CALLS
-            ):
-                frontier.append(user)
-    return None
+
+    def module(node: torch.fx.Node) -> torch.nn.Module | None:
+        return traced.get_submodule(str(node.target)) if node.op == "call_module" else None
+
+    def takes_a_shape(node: torch.fx.Node) -> tuple[str, torch.nn.Module] | None:
+        m = module(node)
+        if isinstance(m, (*READ_INPUT, *BATCH_NORMS)):
+            return position(str(node.target)), m
+        return None
+
+    def keeps_shape(node: torch.fx.Node) -> bool:
+        if node.op == "call_module":
+            return isinstance(module(node), _SHAPE_KEEPING_MODULES)
+        return node.op in ("call_function", "call_method") and node.target in _SHAPE_KEEPING_CALLS
+
+    inputs = [n for n in traced.graph.nodes if n.op == "placeholder"][:1]
+    return first_from_input(inputs, takes_a_shape, keeps_shape)
 
 
 def _expected(m: torch.nn.Module) -> tuple[str, Any, int]:

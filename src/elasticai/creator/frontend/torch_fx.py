@@ -9,8 +9,9 @@ collected and reported together, each with where the model's ``forward`` made it
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.fx
@@ -20,6 +21,8 @@ from elasticai.creator.frontend.modules import handler_of
 from elasticai.creator.frontend.values import Builder, FrontendError, Value
 from elasticai.creator.ir.graph import INPUT
 
+T = TypeVar("T")
+
 __all__ = [
     "UnsupportedModuleError",
     "Whole",
@@ -28,6 +31,7 @@ __all__ = [
     "position",
     "link_batch_norms",
     "default_input_shape",
+    "first_from_input",
     "unsupported_model",
 ]
 
@@ -182,14 +186,14 @@ def link_batch_norms(model: torch.nn.Module, graph: torch.fx.Graph) -> None:
         )
 
 
-def default_input_shape(model: torch.nn.Module, graph: torch.fx.Graph) -> tuple[int, ...] | None:
-    """The input shape of the first ``Linear`` that reads the model input through layers and
-    operations that keep the shape (``None``: there is none)."""
-    from elasticai.creator.frontend.functions import SHAPE_KEEPING
-    from elasticai.creator.frontend.modules import SHAPE_KEEPING_MODULES
-    from elasticai.creator.nn.fixed_point.linear import Linear
-
-    frontier = [n for n in graph.nodes if n.op == "placeholder"]
+def first_from_input(
+    start: list[torch.fx.Node],
+    found: Callable[[torch.fx.Node], T | None],
+    keeps_shape: Callable[[torch.fx.Node], bool],
+) -> T | None:
+    """Breadth first from ``start`` (the model input) through the nodes ``keeps_shape``
+    accepts: the first ``found(node)`` that is not ``None`` (``None``: there is none)."""
+    frontier = list(start)
     seen: set[torch.fx.Node] = set()
     while frontier:
         node = frontier.pop(0)
@@ -197,18 +201,36 @@ def default_input_shape(model: torch.nn.Module, graph: torch.fx.Graph) -> tuple[
             if user in seen:
                 continue
             seen.add(user)
-            if user.op == "call_module":
-                module = model.get_submodule(str(user.target))
-                if isinstance(module, Linear):
-                    return (module.in_features,)
-                keeps = handler_of(module) in SHAPE_KEEPING_MODULES
-            elif user.op == "call_function":
-                keeps = FUNCTIONS.get(user.target) in SHAPE_KEEPING
-            else:
-                keeps = METHODS.get(str(user.target)) in SHAPE_KEEPING
-            if keeps:
+            result = found(user)
+            if result is not None:
+                return result
+            if keeps_shape(user):
                 frontier.append(user)
     return None
+
+
+def default_input_shape(model: torch.nn.Module, graph: torch.fx.Graph) -> tuple[int, ...] | None:
+    """The input shape of the first ``Linear`` that reads the model input through layers and
+    operations that keep the shape (``None``: there is none)."""
+    from elasticai.creator.frontend.functions import SHAPE_KEEPING
+    from elasticai.creator.frontend.modules import SHAPE_KEEPING_MODULES
+    from elasticai.creator.nn.fixed_point.linear import Linear
+
+    def linear_shape(node: torch.fx.Node) -> tuple[int, ...] | None:
+        if node.op != "call_module":
+            return None
+        module = model.get_submodule(str(node.target))
+        return (module.in_features,) if isinstance(module, Linear) else None
+
+    def keeps_shape(node: torch.fx.Node) -> bool:
+        if node.op == "call_module":
+            return handler_of(model.get_submodule(str(node.target))) in SHAPE_KEEPING_MODULES
+        if node.op == "call_function":
+            return FUNCTIONS.get(node.target) in SHAPE_KEEPING
+        return METHODS.get(str(node.target)) in SHAPE_KEEPING
+
+    inputs = [n for n in graph.nodes if n.op == "placeholder"]
+    return first_from_input(inputs, linear_shape, keeps_shape)
 
 
 def walk(model: torch.nn.Module, graph: torch.fx.Graph, b: Builder) -> Value:
