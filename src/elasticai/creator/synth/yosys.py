@@ -8,7 +8,7 @@
 2. :func:`elasticai.creator.synth.verilog_literals.rewrite` on that Verilog
    (GHDL writes constants over 32 bits as strings, which Yosys misreads) and the
    fixes of :mod:`~elasticai.creator.synth.netlist_fixes`; the words of each ROM go
-   into a ``.mem`` file that ``$readmemb`` reads (:func:`write_verilog`).
+   into a ``.mem`` file that ``$readmemb`` reads (:func:`with_memory_files`).
 3. Yosys with the script of :func:`yosys_script`: ``synth_xilinx`` without
    ``-flatten`` (so every instance stays a module of its own), without I/O and
    clock buffers (the design is a block inside a larger one), a ``stat`` into
@@ -56,7 +56,7 @@ __all__ = [
     "synthesize",
     "synthesize_verilog",
     "to_verilog",
-    "write_verilog",
+    "with_memory_files",
     "yosys_path",
     "yosys_script",
 ]
@@ -237,22 +237,15 @@ def to_verilog(
     return memory_words(block_roms(fixed))
 
 
-def write_verilog(
-    files: Mapping[str, str],
-    top: str,
-    workdir: Path,
-    *,
-    timeout: float | None = None,
-) -> str:
-    """:func:`to_verilog` into ``workdir/<top>.v``, each ROM's words into a ``.mem`` file
-    beside it (:func:`~elasticai.creator.synth.netlist_fixes.memory_files`, which Yosys
-    reads in seconds where it takes hours for the statements). Returns the file's name,
-    for a tool that runs in ``workdir``."""
-    verilog, memories = memory_files(to_verilog(files, top, workdir, timeout=timeout))
+def with_memory_files(verilog: str, workdir: Path) -> str:
+    """``verilog`` (from :func:`to_verilog`) with each ROM's words moved into a ``.mem`` file
+    in ``workdir`` (:func:`~elasticai.creator.synth.netlist_fixes.memory_files`: Yosys reads
+    them in seconds where it takes hours for the statements), for a tool that runs in
+    ``workdir``."""
+    verilog, memories = memory_files(verilog)
     for name, text in memories.items():
         (workdir / name).write_text(text)
-    (workdir / f"{top}.v").write_text(verilog)
-    return f"{top}.v"
+    return verilog
 
 
 def synthesize(
@@ -281,8 +274,8 @@ def synthesize(
         work = Path(workdir if workdir is not None else tmp).resolve()
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        verilog = write_verilog(files, top, work, timeout=timeout)
-        report = synthesize_verilog((work / verilog).read_text(), top, work, part, timeout=timeout)
+        verilog = with_memory_files(to_verilog(files, top, work, timeout=timeout), work)
+        report = synthesize_verilog(verilog, top, work, part, timeout=timeout)
     return replace(report, seconds=time.perf_counter() - start)
 
 
