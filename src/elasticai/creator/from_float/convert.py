@@ -61,8 +61,8 @@ class QuantizedModel(torch.fx.GraphModule):
         graph: torch.fx.Graph,
         formats: dict[str, dict[str, Any]] | None = None,
         input_format: FixedType | None = None,
-        class_name: str = "QuantizedModel",
         input_shape: tuple[int, ...] | None = None,
+        class_name: str = "QuantizedModel",
     ) -> None:
         super().__init__(root, graph, class_name)
         self.formats = dict(formats or {})
@@ -120,9 +120,8 @@ def quantize(
     if _rounds_input_apart(traced, placeholder):
         magnitude = ranges[placeholder.name].magnitude
         input_format = FixedType(total_bits, frac_bits_for(magnitude, total_bits))
-    model = _build(traced, layers, replaced, formats, folded, input_format)
-    model.input_shape = tuple(s for k, s in enumerate(data.shape) if k != batch_dim)
-    return model
+    sample = tuple(s for k, s in enumerate(data.shape) if k != batch_dim)
+    return _build(traced, layers, replaced, formats, folded, input_format, sample)
 
 
 @contextlib.contextmanager
@@ -264,6 +263,7 @@ def _build(
     formats: dict[str, dict[str, Any]],
     folded: dict[str, str],
     input_format: FixedType | None,
+    input_shape: tuple[int, ...],
 ) -> QuantizedModel:
     modules: dict[str, torch.nn.Module] = {}
     for name, layer in layers.items():
@@ -290,5 +290,5 @@ def _build(
         else:
             env[node] = graph.node_copy(node, lambda n: env[n])
     graph.lint()
-    model = QuantizedModel(modules, graph, formats, input_format)
+    model = QuantizedModel(modules, graph, formats, input_format, input_shape)
     return model.eval()
