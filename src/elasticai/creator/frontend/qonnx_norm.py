@@ -115,7 +115,13 @@ def _channel(
         b0 = round(float(add) * 2.0 ** (out.frac + s))
         for a in (a0, a0 - 1, a0 + 1, a0 - 2, a0 + 2):
             b = _offset(xs, ref, a, b0, s, out)
-            if b is not None and _checked(lo, hi, a, b, s, x_frac, mul, add, out):
+            if b is None:
+                continue
+            # equal on the steps; ranges of at most CHECKED values also value by value
+            # (larger ones are equal by monotony, see the module docstring)
+            if hi - lo + 1 > CHECKED or (
+                _first_difference(lo, hi, a, b, s, x_frac, mul, add, out) is None
+            ):
                 return a, b, s
     a = round(float(mul) * 2.0 ** (out.frac - x_frac + MAX_SHIFT))
     b = round(float(add) * 2.0 ** (out.frac + MAX_SHIFT))
@@ -185,24 +191,6 @@ def _bounds(r: int, s: int, rounding: Rounding) -> tuple[int, int]:
         return r << s, (r << s) + (1 << s) - 1
     half, odd = 1 << (s - 1), r & 1
     return (r << s) - half + odd, (r << s) + half - odd
-
-
-def _checked(
-    lo: int,
-    hi: int,
-    a: int,
-    b: int,
-    s: int,
-    x_frac: int,
-    mul: np.float32,
-    add: np.float32,
-    out: Rounded,
-) -> bool:
-    """Equal on every value of a range of at most ``CHECKED`` values (larger ranges: equal
-    by monotony, see the module docstring)."""
-    if hi - lo + 1 > CHECKED:
-        return True
-    return _first_difference(lo, hi, a, b, s, x_frac, mul, add, out) is None
 
 
 def _first_difference(
