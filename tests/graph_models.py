@@ -21,6 +21,7 @@ from elasticai.creator.nn.fixed_point import (
     Linear,
     MaxPool1d,
     ReLU,
+    ReLU6,
     quantize,
 )
 
@@ -194,6 +195,22 @@ class MixedFormats(torch.nn.Module):
         return self.fc(F.max_pool1d(y, 2).flatten(1))
 
 
+class ConcatActivation(torch.nn.Module):
+    """A vector and its activation concatenated: the join takes all of the vector before
+    any of the activation, whose beats wait in two lockstep pipelines and a FIFO (found by
+    ``./dev equivalence``: the FIFO, sized for a run without stalls, stopped the design
+    under stalls)."""
+
+    def __init__(self):
+        super().__init__()
+        self.clamp = HardTanh(B, F_)
+        self.act = ReLU6(B, F_)
+
+    def forward(self, x):
+        v = self.clamp(quantize(x, B, F_))
+        return torch.cat([v, self.act(v)], dim=1)
+
+
 def resnet1d():
     return randomize(ResNet1d(), 1), (2, 8)
 
@@ -230,6 +247,10 @@ def mixed_formats():
     return randomize(MixedFormats(), 9), (2, 8)
 
 
+def concat_activation():
+    return randomize(ConcatActivation(), 10), (9,)
+
+
 MODELS = {
     "resnet1d": resnet1d,
     "resnet1d_projection": resnet1d_projection,
@@ -240,4 +261,5 @@ MODELS = {
     "vector_concat": vector_concat,
     "avg_after_add": avg_after_add,
     "mixed_formats": mixed_formats,
+    "concat_activation": concat_activation,
 }

@@ -182,6 +182,12 @@ class OpDef:
         ``fifo_bits`` for buffers)."""
         raise NotImplementedError
 
+    def lockstep(self, node: Node) -> bool:
+        """Whether its hardware is a pipeline that passes beats on one for one with all
+        stages on one clock enable: under stalls it may then hold only its output beat
+        (a bubble inside stays while the output waits; ``passes.insert_buffers``)."""
+        return False
+
     # --- hardware ------------------------------------------------------------------
 
     def lower(

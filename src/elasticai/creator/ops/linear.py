@@ -325,6 +325,9 @@ class LinearOp(OpDef):
         latest[:, -1] = np.minimum(latest[:, -1], steps - 1 + room[:, -1] - 1)
         return [latest_in_order(latest.ravel())]
 
+    def lockstep(self, node: Node) -> bool:
+        return self.stages > 0  # ec_linear_unrolled: a beat per row, one clock enable
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         return _unrolled_cost(node, self) if self.stages else _folded_cost(node, self)
 

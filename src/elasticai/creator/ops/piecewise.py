@@ -84,6 +84,9 @@ class PiecewiseOp(OpDef):
     def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
         return [latest_in_order(due - PIECEWISE_PIPELINE)]
 
+    def lockstep(self, node: Node) -> bool:
+        return True  # ec_piecewise: three stages on one clock enable
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per lane a comparison per break, a multiplexer of the segment constants, one
         multiplier (a DSP slice from 5 bits on) and the rounding adder."""

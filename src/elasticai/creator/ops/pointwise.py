@@ -85,6 +85,9 @@ class PointwiseOp(OpDef):
     def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
         return [latest_in_order(due - pointwise_stages(self.mul))]
 
+    def lockstep(self, node: Node) -> bool:
+        return True  # ec_pointwise: four stages on one clock enable
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per lane a clamp and, where it scales, one adder per canonical signed digit of
         the constant beyond the first (plus one for the offset)."""

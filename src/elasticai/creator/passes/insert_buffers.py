@@ -20,6 +20,19 @@ Where a branch is slow (the serial end), it holds the fork back: the model input
 with it the skip path) then arrives only as the slow branch needs it. So the schedule
 counted is the one where the input arrives as late as it may without delaying any output
 (``analysis.timing.latest_times``, the reverse of the timing model), not all at once.
+
+Under stalls a pipelined op may hold as little as one beat: its stages advance together
+(``ce``), so a bubble that enters it stays, and while its output waits the beats behind
+it cannot close up. Where the beats of a join input come through a chain of such ops
+(``OpDef.lockstep``, e.g. an activation) and then wait for the join, the beats the
+stall-free schedule has in flight inside the chain may not fit there. So the depth also
+covers the beats that entered the chain (``E[k]``, the cycle its first op took beat
+``k``) and will wait at the join (``C[j] > P[j]``) but are not taken yet, less one beat
+per op of the chain (its output register):
+
+    ``D >= max over k of #{j <= k : C[j] >= E[k], C[j] > P[j]} - ops in the chain``
+
+(Beats the join takes as they arrive need no room: it is waiting for them.)
 """
 
 from __future__ import annotations
@@ -53,6 +66,46 @@ def buffer_depth(produced: np.ndarray, taken: np.ndarray) -> int:
     return int(waiting.max()) if len(produced) else 0
 
 
+def _chain(graph: Graph, value: str, timing: Timing) -> tuple[np.ndarray, int]:
+    """The cycles beats of ``value`` entered the chain of lockstep pipelines that makes it
+    (``OpDef.lockstep``, each read by the next alone), and how many ops the chain has."""
+    producers, readers = graph.producers(), graph.consumers()
+    entered, ops = timing.arrivals[value], 0
+    node = producers.get(value)
+    while (
+        node is not None
+        and node.op.lockstep(node)
+        and len(node.inputs) == 1
+        and len(readers[node.name]) == 1
+    ):
+        entered, ops = timing.taken[(node.name, 0)], ops + 1
+        node = producers.get(node.inputs[0])
+    return entered, ops
+
+
+def held_in_chain(entered: np.ndarray, produced: np.ndarray, taken: np.ndarray) -> int:
+    """The most beats that entered a chain (at ``entered``), left it (at ``produced``) to
+    wait for the join, and are not taken yet (at ``taken``) when a beat enters.
+
+    >>> held_in_chain(np.array([0, 1, 2]), np.array([4, 5, 6]), np.array([20, 21, 22]))
+    3
+    >>> held_in_chain(np.array([0, 1, 2]), np.array([4, 5, 6]), np.array([4, 5, 6]))
+    0
+    """
+    waits = np.concatenate([[0], np.cumsum(taken > produced)])
+    first = np.searchsorted(taken, entered, side="left")  # the first beat not taken yet
+    held = waits[np.arange(1, len(entered) + 1)] - waits[np.minimum(first, len(entered))]
+    return int(held.max()) if len(entered) else 0
+
+
+def _depth(graph: Graph, value: str, timing: Timing, taken: np.ndarray) -> int:
+    """The FIFO depth a join input that reads ``value`` needs, with and without stalls."""
+    produced = timing.arrivals[value]
+    entered, ops = _chain(graph, value, timing)
+    stalled = held_in_chain(entered, produced, taken) - ops if ops else 0
+    return max(buffer_depth(produced, taken), stalled)
+
+
 def _schedule(graph: Graph) -> Timing:
     """Enough samples, one interval apart, that each op meets the next sample as it does in
     the steady state; the input arriving as late as it may without delaying any output
@@ -82,13 +135,13 @@ def insert_buffers(graph: Graph) -> Graph:
                 taken = timing.taken[(node.name, k)]
                 source = producers.get(value)
                 if source is not None and isinstance(source.op, BufferOp):
-                    depth = buffer_depth(timing.arrivals[source.inputs[0]], taken)
+                    depth = _depth(graph, source.inputs[0], timing, taken)
                     if depth > source.op.depth:
                         index = next(i for i, n in enumerate(nodes) if n.name == source.name)
                         nodes[index] = source.with_op(depth=depth)
                         changed = True
                     continue
-                depth = buffer_depth(timing.arrivals[value], taken)
+                depth = _depth(graph, value, timing, taken)
                 if depth > 1:
                     fifo = Node(
                         f"{node.name}_fifo{k}",
