@@ -57,6 +57,19 @@ def test_graph_model_is_exact_in_ghdl_at_the_predicted_interval(name, options):
         assert latency == predicted.latency_cycles
 
 
+@pytest.mark.parametrize("name", ["concat_activation", "concat_activation_twice"])
+def test_a_vector_concatenated_with_its_activation_never_stops(name):
+    """Regression: the FIFO behind the activation was sized from the stall-free schedule
+    at one sample an interval, counting on the beats in flight inside the activation's
+    pipeline; under stalls (and, for the second model, without: the layers before run
+    ahead) the design stopped."""
+    model, shape = MODELS[name]()
+    design = create_design(model, name, input_shape=shape)
+    x = inputs(shape, 5)
+    for stall, seed in [(0, 1), (20, 1), (20, 2), (50, 3)]:
+        assert torch.equal(design.simulate(x, stall_percent=stall, seed=seed), model(x))
+
+
 def _skip_graph(target: ParallelismTarget) -> Graph:
     """``x`` read by a ReLU and by a Linear, whose results an add joins: the Linear reads
     the model input, not the value before it."""

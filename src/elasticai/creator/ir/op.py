@@ -188,6 +188,12 @@ class OpDef:
         (a bubble inside stays while the output waits; ``passes.insert_buffers``)."""
         return False
 
+    def in_turn(self, node: Node, lanes_in: Sequence[int]) -> bool:
+        """Whether, as a join, it takes its inputs' beats in turn (a run of one input's, then
+        of another's) rather than together: then whatever enters one input while it takes
+        another must wait in front of it, however early or late it comes."""
+        return False
+
     # --- hardware ------------------------------------------------------------------
 
     def lower(

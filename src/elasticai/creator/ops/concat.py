@@ -82,6 +82,9 @@ class ConcatOp(OpDef):
         a, b = node.input_types
         return tuple(lanes_in) == (a.channels, b.channels) and lanes_out == a.channels + b.channels
 
+    def in_turn(self, node: Node, lanes_in: Sequence[int]) -> bool:
+        return not self.side_by_side(node, lanes_in, self.lanes)  # sequential
+
     def lane_cost(
         self, node: Node, lanes_in: Sequence[int], lanes_out: int
     ) -> tuple[int, int] | None:

@@ -24,15 +24,19 @@ counted is the one where the input arrives as late as it may without delaying an
 Under stalls a pipelined op may hold as little as one beat: its stages advance together
 (``ce``), so a bubble that enters it stays, and while its output waits the beats behind
 it cannot close up. Where the beats of a join input come through a chain of such ops
-(``OpDef.lockstep``, e.g. an activation) and then wait for the join, the beats the
-stall-free schedule has in flight inside the chain may not fit there. So the depth also
-covers the beats that entered the chain (``E[k]``, the cycle its first op took beat
-``k``) and will wait at the join (``C[j] > P[j]``) but are not taken yet, less one beat
-per op of the chain (its output register):
+(``OpDef.lockstep``, e.g. an activation), the beats the stall-free schedule has in flight
+inside the chain may not fit there. So the depth also covers the beats that entered the
+chain (``E[k]``, the cycle its first op took beat ``k``) and are not taken yet, less one
+beat per op of the chain (its output register):
 
-    ``D >= max over k of #{j <= k : C[j] >= E[k], C[j] > P[j]} - ops in the chain``
+    ``D >= max over k of #{j <= k : C[j] >= E[k], W[j]} - ops in the chain``
 
-(Beats the join takes as they arrive need no room: it is waiting for them.)
+``W[j]`` says which beats count. A join that takes its inputs in turn (``OpDef.in_turn``:
+a sequential ``concat``) takes none of them while it takes the other input, whenever they
+come, so all count (the samples after the first may enter earlier than one interval
+apart: the layers before the slowest run ahead). A join that takes its inputs together
+waits for the beats it takes as they arrive, so only those that wait count
+(``C[j] > P[j]``).
 """
 
 from __future__ import annotations
@@ -83,27 +87,31 @@ def _chain(graph: Graph, value: str, timing: Timing) -> tuple[np.ndarray, int]:
     return entered, ops
 
 
-def held_in_chain(entered: np.ndarray, produced: np.ndarray, taken: np.ndarray) -> int:
-    """The most beats that entered a chain (at ``entered``), left it (at ``produced``) to
-    wait for the join, and are not taken yet (at ``taken``) when a beat enters.
+def held_in_chain(entered: np.ndarray, taken: np.ndarray, counted: np.ndarray) -> int:
+    """The most beats that entered a chain (at ``entered``), are not taken yet (at
+    ``taken``) and are ``counted``, when a beat enters.
 
-    >>> held_in_chain(np.array([0, 1, 2]), np.array([4, 5, 6]), np.array([20, 21, 22]))
+    >>> never = np.array([False, False, False])
+    >>> held_in_chain(np.array([0, 1, 2]), np.array([20, 21, 22]), ~never)
     3
-    >>> held_in_chain(np.array([0, 1, 2]), np.array([4, 5, 6]), np.array([4, 5, 6]))
+    >>> held_in_chain(np.array([0, 1, 2]), np.array([20, 21, 22]), never)
     0
     """
-    waits = np.concatenate([[0], np.cumsum(taken > produced)])
+    waits = np.concatenate([[0], np.cumsum(counted)])
     first = np.searchsorted(taken, entered, side="left")  # the first beat not taken yet
     held = waits[np.arange(1, len(entered) + 1)] - waits[np.minimum(first, len(entered))]
     return int(held.max()) if len(entered) else 0
 
 
-def _depth(graph: Graph, value: str, timing: Timing, taken: np.ndarray) -> int:
+def _depth(graph: Graph, join: Node, value: str, timing: Timing, taken: np.ndarray) -> int:
     """The FIFO depth a join input that reads ``value`` needs, with and without stalls."""
     produced = timing.arrivals[value]
     entered, ops = _chain(graph, value, timing)
-    stalled = held_in_chain(entered, produced, taken) - ops if ops else 0
-    return max(buffer_depth(produced, taken), stalled)
+    if not ops:
+        return buffer_depth(produced, taken)
+    lanes_in = [graph.lanes(v) for v in join.inputs]
+    counted = np.full(len(taken), True) if join.op.in_turn(join, lanes_in) else taken > produced
+    return max(buffer_depth(produced, taken), held_in_chain(entered, taken, counted) - ops)
 
 
 def _schedule(graph: Graph) -> Timing:
@@ -135,13 +143,13 @@ def insert_buffers(graph: Graph) -> Graph:
                 taken = timing.taken[(node.name, k)]
                 source = producers.get(value)
                 if source is not None and isinstance(source.op, BufferOp):
-                    depth = _depth(graph, source.inputs[0], timing, taken)
+                    depth = _depth(graph, node, source.inputs[0], timing, taken)
                     if depth > source.op.depth:
                         index = next(i for i, n in enumerate(nodes) if n.name == source.name)
                         nodes[index] = source.with_op(depth=depth)
                         changed = True
                     continue
-                depth = _depth(graph, value, timing, taken)
+                depth = _depth(graph, node, value, timing, taken)
                 if depth > 1:
                     fifo = Node(
                         f"{node.name}_fifo{k}",
