@@ -174,9 +174,13 @@ def test_without_matplotlib_the_picture_is_skipped_and_said(tmp_path, monkeypatc
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (dict(executor="dask"), "executor must be 'local', not 'dask'"),
+        (dict(executor="dask"), "executor must be 'local' or 'ray', not 'dask'"),
         (dict(workers=0), "workers must be a positive integer, not 0"),
         (dict(threads=1.5), "threads must be a positive integer, not 1.5"),
+        (
+            dict(address="127.0.0.1:6379"),
+            "address is a Ray cluster's: give it with executor='ray', not 'local'",
+        ),
         (dict(check_samples=-1), "check_samples must be a non-negative integer, not -1"),
         (dict(evaluate=None), "evaluate must be a function, not None"),
     ],
@@ -192,3 +196,12 @@ def test_worker_processes_need_functions_they_can_import():
     with pytest.raises(ValueError, match=r"^with workers > 1, train, evaluate and inputs go to"):
         sweep(workers=2, evaluate=lambda model: 1.0)
     assert explore_models.TRAINED == []
+
+
+def test_a_missing_ray_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError) as error:
+        sweep(executor="ray")
+    assert str(error.value) == (
+        "executor='ray' needs Ray, which is not installed: pip install 'elasticai.creator[ray]'"
+    )

@@ -1,9 +1,9 @@
 """Design-space exploration: bits x parallelism -> accuracy, cost and speed, and the
-Pareto front.
+Pareto front, on one machine or a Ray cluster.
 
 ``explore(space=..., build=..., train=..., evaluate=...)`` runs every point of a space
 (``space``), each built, trained, evaluated, translated and costed (``point``), on a
-process pool (``executors``), kept on disk per point (``cache``), with the front
+process pool or Ray (``executors``), kept on disk per point (``cache``), with the front
 (``pareto``) and the files of the sweep (``output``).
 """
 

@@ -1,5 +1,5 @@
 """``explore``: every point of a space built, trained, evaluated, translated and measured,
-on this machine, with a cache, a progress bar and the Pareto front."""
+on this machine or a Ray cluster, with a cache, a progress bar and the Pareto front."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def explore(
     train: Callable[[Any], Any] | None = None,
     executor: str = "local",
     workers: int = 1,
+    address: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
     synthesis: bool = False,
@@ -34,6 +35,7 @@ def explore(
     inputs: Any = None,
     seed: int = 0,
     threads: int = 1,
+    cpus_per_point: int = 1,
     name: str = "sweep",
     progress: bool = True,
 ) -> list[dict[str, Any]]:
@@ -64,14 +66,17 @@ def explore(
     sweep.
 
     ``executor="local"`` runs ``workers`` points at once in processes of this machine
-    (``workers=1``: in this process; ``explore.executors``), ``threads`` torch threads
-    per point. ``cache_dir``: results kept per point (``explore.cache``: the
+    (``workers=1``: in this process); ``executor="ray"`` one Ray task per point, on a Ray
+    instance started here with ``workers`` CPUs, or on the cluster at ``address``
+    (``explore.executors``). ``threads`` torch threads per point, ``cpus_per_point`` CPUs
+    declared per Ray task. ``cache_dir``: results kept per point (``explore.cache``: the
     key, what it sees), so a repeated or interrupted sweep runs only what is missing.
     ``output``: a folder for ``results.csv``, ``results.json``, ``front.png`` and
     ``results.html`` (``explore.output``). ``progress``: one bar over the points, with
     the best accuracy so far and its LUTs.
 
-    Refused before anything runs (``ValueError``): an empty space, a
+    Refused before anything runs (``ValueError``, or ``ImportError`` for a missing Ray,
+    ``ConnectionError`` for a Ray address that does not answer): an empty space, a
     parameter without a list of values, options out of range.
     """
     from tqdm import tqdm
@@ -85,7 +90,7 @@ def explore(
     if isinstance(check_samples, bool) or not isinstance(check_samples, int) or check_samples < 0:
         raise ValueError(f"check_samples must be a non-negative integer, not {check_samples!r}")
     check_design_name(name)
-    settings = executors.Settings(executor, workers, threads)
+    settings = executors.Settings(executor, workers, threads, address, cpus_per_point)
     executors.check(settings)
     job = Job(evaluate, train, synthesis, fmax, check_samples, inputs, seed, threads, name)
     if executor == "local" and workers > 1:
