@@ -24,7 +24,7 @@ from elasticai.creator.explore.point import ROW_KEYS
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["write_results", "csv_text", "front_figure"]
+__all__ = ["write_results", "csv_text", "table", "front_figure"]
 
 _COST_LABELS = {"lut": "LUT", "latency_cycles": "latency (cycles)"}
 
@@ -86,6 +86,43 @@ def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
         point = row["point"]
         writer.writerow([_cell(point.get(n)) for n in names] + [_cell(row.get(k)) for k in keys])
     return out.getvalue()
+
+
+#: The columns of ``table`` after the point's parameters: ``accuracy`` to ``exact``.
+_TABLE = ROW_KEYS[ROW_KEYS.index("accuracy") : ROW_KEYS.index("pareto")]
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(_cell(value))
+
+
+def table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as plain text: the parameters, the figures, ``*`` on the front, and the
+    error of a failed point in place of its figures."""
+    names = _names(rows)
+    cells = [[_shown(row["point"].get(n)) for n in names] for row in rows]
+    for row, line in zip(rows, cells, strict=True):
+        if row.get("error") is None:
+            line += [_shown(row.get(k)) for k in _TABLE]
+    head = [*names, *_TABLE]
+    widths = [
+        max(len(line[i]) for line in [head, *cells] if i < len(line)) for i in range(len(head))
+    ]
+
+    def joined(line: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) for c, w in zip(line, widths, strict=False))
+
+    text = [joined(head) + "  front"]
+    for row, line in zip(rows, cells, strict=True):
+        if row.get("error") is None:
+            text.append(joined(line) + ("  *" if row.get("pareto") else ""))
+        else:
+            text.append(joined(line) + f"  failed: {row['error'].splitlines()[0]}")
+    return "\n".join(text)
 
 
 def _label(point: Mapping[str, Any]) -> str:
