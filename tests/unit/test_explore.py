@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from elasticai.creator.examples import explore_digits
 from elasticai.creator.explore import explore, pareto_flags
 from elasticai.creator.explore.output import csv_text
 from elasticai.creator.explore.point import ROW_KEYS, check_metric
@@ -205,3 +206,13 @@ def test_a_missing_ray_says_how_to_install_it(monkeypatch):
     assert str(error.value) == (
         "executor='ray' needs Ray, which is not installed: pip install 'elasticai.creator[ray]'"
     )
+
+
+def test_the_digits_example_prints_its_front(tmp_path, capsys):
+    argv = ["--bits", "4", "8", "--epochs", "1", "--hidden", "4", "--workers", "1"]
+    assert explore_digits.main([*argv, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("the front (") and out[0].endswith(" of 6 points):")
+    assert out[1].split()[:3] == ["total_bits", "target_ii", "accuracy"]
+    assert out[-1].startswith("swept in ")
+    assert (tmp_path / "front.png").is_file() and len(list((tmp_path / "cache").iterdir())) == 6

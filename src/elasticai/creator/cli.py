@@ -2,7 +2,9 @@
 
 ``elasticai-creator demo``: the built-in digits example (train, translate, simulate);
 ``elasticai-creator demo --example timeseries``: the 1-D CNN on generated sensor signals;
-``elasticai-creator demo --example lstm``: an LSTM on the same kind of signals.
+``elasticai-creator demo --example lstm``: an LSTM on the same kind of signals;
+``elasticai-creator demo --example explore_digits``: the digits MLP swept over bits and
+parallelism (``explore``), its Pareto front.
 Options after it go to the example (``elasticai-creator demo --example timeseries --help``).
 
 Your own models: ``MODULE:FUNCTION`` names a function in your Python module (found from
@@ -403,6 +405,7 @@ _EXAMPLES = {
     "digits": "a fixed-point MLP on scikit-learn's digits (the default)",
     "timeseries": "a fixed-point 1-D CNN on generated sensor signals",
     "lstm": "a fixed-point LSTM on generated sensor signals",
+    "explore_digits": "the digits MLP swept over 4-8 bits x 3 parallelism settings: the front",
 }
 
 
@@ -411,7 +414,7 @@ def _demo(example: str, rest: list[str]) -> int:
     if "-h" in rest or "--help" in rest:
         print("usage: elasticai-creator demo [--example {digits,timeseries}] [options]\n")
         for name, what in _EXAMPLES.items():
-            print(f"  --example {name:<11} {what}")
+            print(f"  --example {name:<14} {what}")
         print(f"\noptions of --example {example}:\n")
     try:
         return int(module.main(rest))
@@ -470,7 +473,9 @@ def _parser() -> argparse.ArgumentParser:
         help="train a built-in example, translate it and simulate it in GHDL "
         "(--example digits: an MLP on scikit-learn's digits, the default; "
         "--example timeseries: a 1-D CNN on generated sensor signals; "
-        "--example lstm: an LSTM on generated sensor signals)",
+        "--example lstm: an LSTM on generated sensor signals; "
+        "--example explore_digits: the digits MLP over 4-8 bits and 3 parallelism "
+        "settings, its Pareto front)",
         add_help=False,
         allow_abbrev=False,
     )
