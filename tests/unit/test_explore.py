@@ -82,6 +82,14 @@ def test_a_metric_that_is_not_a_number_fails_its_point(evaluate, shown):
         check_metric(True)
 
 
+def test_a_failing_synthesis_is_recorded_and_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("ELASTICAI_YOSYS", str(tmp_path / "no-yosys"))
+    rows = sweep({"total_bits": [4]}, synthesis=True, cache_dir=tmp_path / "cache")
+    assert rows[0]["error"].startswith("synthesis: YosysNotFoundError: Yosys was not found.")
+    assert rows[0]["lut"] is None and rows[0]["pareto"] is False
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_builder_that_returns_no_model_fails_its_point():
     rows = explore(
         {"total_bits": [4]}, build=dict, evaluate=explore_models.evaluate, progress=False
