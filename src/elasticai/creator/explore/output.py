@@ -154,12 +154,14 @@ def front_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
                 (r[cost], r["accuracy"]),
                 fontsize=7,
                 textcoords="offset points",
-                xytext=(4, -10),
+                xytext=(5, 3),
             )
         values = [r[cost] for r in ok]
         if values and max(values) > 8 * max(1, min(values)):
             ax.set_xscale("log")
         ax.set_xlabel(_COST_LABELS[cost])
+        ax.set_title(f"accuracy against {_COST_LABELS[cost].split()[0]}", fontsize=10)
+        ax.margins(x=0.08, y=0.1)
         ax.set_ylabel("accuracy (evaluate)")
         ax.grid(color="#e6e9ef")
         ax.spines[["top", "right"]].set_visible(False)
