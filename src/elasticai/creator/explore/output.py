@@ -169,23 +169,27 @@ def front_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
     return fig
 
 
-def _page(rows: Sequence[Mapping[str, Any]], figure: Figure) -> str:
-    from elasticai.creator.report import _STYLE, _e, _figure, _table
+def _html_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as the text table shows their values; the front's highlighted."""
+    from elasticai.creator.report import _e
 
     names = _names(rows)
-    keys = [k for k in ROW_KEYS if k not in ("point", "pareto", "cached")]
-    table = _table(
-        [*names, *keys, "front"],
-        [
-            [
-                *(_cell(r["point"].get(n)) for n in names),
-                *(_cell(r.get(k)) for k in keys),
-                "yes" if r.get("pareto") else "",
-            ]
-            for r in rows
-        ],
-        ["this" if r.get("pareto") else "" for r in rows],
-    )
+    head = [*names, *_TABLE, "front", "resources", "seconds", "error"]
+    cells = "".join(f'<th class="{"l" if h == "error" else ""}">{_e(h)}</th>' for h in head)
+    body = []
+    for r in rows:
+        values = [r["point"].get(n) for n in names] + [r.get(k) for k in _TABLE]
+        values += ["*" if r.get("pareto") else "", r.get("resources_from"), r.get("seconds")]
+        tds = "".join(f"<td>{_e(_shown(v))}</td>" for v in values)
+        tds += f'<td class="l">{_e(r.get("error") or "")}</td>'
+        body.append(f'<tr class="{"this" if r.get("pareto") else ""}">{tds}</tr>')
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _page(rows: Sequence[Mapping[str, Any]], figure: Figure) -> str:
+    from elasticai.creator.report import _STYLE, _e, _figure
+
+    table = _html_table(rows)
     failed = sum(r.get("error") is not None for r in rows)
     on = sum(bool(r.get("pareto")) for r in rows)
     caption = (
