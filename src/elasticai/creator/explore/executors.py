@@ -7,7 +7,7 @@ instead of a result.
 
 - ``local``, ``workers == 1``: in this process, one after the other.
 - ``local``, ``workers > 1``: a ``ProcessPoolExecutor`` of ``spawn``ed processes (a
-  forked torch can hang), each with ``threads`` torch threads. Functions go to them by
+  forked torch can hang). Functions go to them by
   reference: they must be defined at the top of a module, not in ``__main__`` of an
   interactive session, not lambdas.
 - ``ray``: one Ray task per call, declaring ``num_cpus=cpus`` (Ray runs as many at once
@@ -32,7 +32,15 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-__all__ = ["Settings", "EXECUTORS", "check", "run", "CONNECT_SECONDS", "OBJECT_STORE_BYTES"]
+__all__ = [
+    "Settings",
+    "EXECUTORS",
+    "check",
+    "check_count",
+    "run",
+    "CONNECT_SECONDS",
+    "OBJECT_STORE_BYTES",
+]
 
 EXECUTORS = ("local", "ray")
 #: How long a Ray address may take to accept a connection.
@@ -46,12 +54,11 @@ Outcome = tuple[int, Any]
 @dataclass(frozen=True)
 class Settings:
     """Where and how wide: ``executor`` of ``EXECUTORS``, ``workers`` at once (on a Ray
-    cluster of its own making: its CPUs), ``threads`` torch threads each, the Ray
-    ``address`` and the ``cpus`` each Ray task declares."""
+    instance of its own making: its CPUs), the Ray ``address`` and the ``cpus`` each Ray
+    task declares."""
 
     executor: str = "local"
     workers: int = 1
-    threads: int = 1
     address: str | None = None
     cpus: int = 1
 
@@ -61,11 +68,8 @@ def check(s: Settings) -> None:
     ``ConnectionError`` where its address does not answer: before anything runs."""
     if s.executor not in EXECUTORS:
         raise ValueError(f"executor must be 'local' or 'ray', not {s.executor!r}")
-    for name in ("workers", "threads", "cpus"):
-        value = getattr(s, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            option = "cpus_per_point" if name == "cpus" else name
-            raise ValueError(f"{option} must be a positive integer, not {value!r}")
+    check_count("workers", s.workers)
+    check_count("cpus_per_point", s.cpus)
     if s.address is not None and s.executor != "ray":
         raise ValueError(
             f"address is a Ray cluster's: give it with executor='ray', not {s.executor!r}"
@@ -74,6 +78,19 @@ def check(s: Settings) -> None:
         import_ray()
         if s.address is not None:
             check_reachable(s.address)
+
+
+def check_count(name: str, value: Any, least: int = 1) -> None:
+    """``ValueError`` unless ``value`` is an integer of at least ``least`` (1 or 0).
+
+    >>> check_count("workers", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: workers must be a positive integer, not 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        kind = "positive" if least == 1 else "non-negative"
+        raise ValueError(f"{name} must be a {kind} integer, not {value!r}")
 
 
 def run(
@@ -90,20 +107,12 @@ def run(
     return _processes(function, calls, settings)
 
 
-def _set_threads(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
-
-
 def _processes(
     function: Callable[..., Any], calls: Sequence[tuple], s: Settings
 ) -> Iterator[Outcome]:
     pool = ProcessPoolExecutor(
         max_workers=min(s.workers, len(calls)),
         mp_context=get_context("spawn"),
-        initializer=_set_threads,
-        initargs=(s.threads,),
     )
     try:
         pending: dict[Future, int] = {
@@ -151,11 +160,6 @@ def check_reachable(address: str) -> None:
         ) from None
 
 
-def _ray_task(function: Callable[..., Any], threads: int, *args: Any) -> Any:
-    _set_threads(threads)
-    return function(*args)
-
-
 def _ray(function: Callable[..., Any], calls: Sequence[tuple], s: Settings) -> Iterator[Outcome]:
     ray = import_ray()
     started = not ray.is_initialized()
@@ -170,8 +174,8 @@ def _ray(function: Callable[..., Any], calls: Sequence[tuple], s: Settings) -> I
                 object_store_memory=OBJECT_STORE_BYTES,
                 runtime_env={"env_vars": {"PYTHONPATH": path}},
             )
-    task = ray.remote(_ray_task).options(num_cpus=s.cpus, max_retries=0)
-    refs = {task.remote(function, s.threads, *args): i for i, args in enumerate(calls)}
+    task = ray.remote(function).options(num_cpus=s.cpus, max_retries=0)
+    refs = {task.remote(*args): i for i, args in enumerate(calls)}
     pending = list(refs)
     try:
         while pending:

@@ -130,7 +130,7 @@ def measure(job: Job, point: Mapping[str, Any], model: Any) -> dict:
 
 
 class _Step(Exception):
-    """``error`` raised in the hardware step ``step``."""
+    """``error`` raised in the step ``step`` of a point."""
 
     def __init__(self, step: str, error: Exception) -> None:
         super().__init__(step)

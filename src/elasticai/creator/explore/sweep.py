@@ -87,10 +87,10 @@ def explore(
     for option, function in (("build", build), ("evaluate", evaluate), ("train", train)):
         if not callable(function) and not (option == "train" and function is None):
             raise ValueError(f"{option} must be a function, not {function!r}")
-    if isinstance(check_samples, bool) or not isinstance(check_samples, int) or check_samples < 0:
-        raise ValueError(f"check_samples must be a non-negative integer, not {check_samples!r}")
+    executors.check_count("check_samples", check_samples, least=0)
+    executors.check_count("threads", threads)
     check_design_name(name)
-    settings = executors.Settings(executor, workers, threads, address, cpus_per_point)
+    settings = executors.Settings(executor, workers, address, cpus_per_point)
     executors.check(settings)
     job = Job(evaluate, train, synthesis, fmax, check_samples, inputs, seed, threads, name)
     if executor == "local" and workers > 1:
