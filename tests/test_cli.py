@@ -4,6 +4,7 @@ naming the option, exit 2, nothing written."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from pathlib import Path
 
@@ -193,7 +194,7 @@ def test_a_missing_ghdl_is_one_line(models, capsys, monkeypatch):
 # --- help and progress -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["compile", "simulate", "report"])
+@pytest.mark.parametrize("command", ["compile", "simulate", "report", "explore"])
 def test_help_names_every_option_with_an_example(command, capsys):
     with pytest.raises(SystemExit):
         cli.main([command, "--help"])
@@ -305,3 +306,94 @@ def test_the_demo_says_what_is_wrong_with_a_target_in_one_line(capsys, tmp_path)
     err = capsys.readouterr().err.strip().splitlines()  # (training's progress bars before it)
     assert err[-1].startswith("elasticai-creator demo: error: --target-ii must be at least"), err
     assert "Traceback" not in "\n".join(err)
+
+
+# --- explore -----------------------------------------------------------------------------
+
+SWEEP = (
+    "import torch\n"
+    "from elasticai.creator.nn import Sequential\n"
+    "from elasticai.creator.nn.fixed_point import Linear\n"
+    "X = torch.linspace(-1, 1, 24).reshape(6, 4)\n"
+    "Y = torch.tensor([0, 1, 2, 0, 1, 2])\n"
+    "def build(point):\n"
+    "    return Sequential(Linear(4, 3, point['total_bits'], point['total_bits'] - 2))\n"
+    "def evaluate(model):\n"
+    "    return float((model(X).argmax(1) == Y).float().mean())\n"
+    "def sweep():\n"
+    "    return dict(build=build, evaluate=evaluate)\n"
+    "def sweep_with_space():\n"
+    "    return dict(build=build, evaluate=evaluate, space={'total_bits': [4]})\n"
+    "def nothing():\n"
+    "    return 42\n"
+)
+
+
+@pytest.fixture
+def sweeps(tmp_path, monkeypatch):
+    (tmp_path / "my_sweep.py").write_text(SWEEP)
+    (tmp_path / "space.json").write_text('{"total_bits": [1, 4], "target_ii": [null, 1]}')
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_explore_prints_the_rows_writes_them_and_caches_them(sweeps, capsys):
+    argv = ["explore", "my_sweep:sweep", "--space", "space.json", "--out", "out"]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert " ".join(lines[0].split()) == (
+        "total_bits target_ii accuracy latency_cycles initiation_interval lut ff dsp bram "
+        "fmax_mhz exact front"
+    )
+    assert lines[1].split()[:3] == ["1", "-", "failed:"]
+    assert "build: ValueError: total_bits must be at least 2, not 1" in lines[1]
+    assert lines[4].split()[:2] == ["4", "1"] and lines[4].endswith("*")
+    assert lines[5].startswith("1 of 4 points on the front (*), 2 failed; results in out/")
+    rows = json.loads((sweeps / "out" / "results.json").read_text())
+    assert [r["cached"] for r in rows] == [False] * 4
+    assert len(list((sweeps / "out" / "cache").iterdir())) == 2  # the two that succeeded
+    assert cli.main(argv) == 0
+    rows = json.loads((sweeps / "out" / "results.json").read_text())
+    assert [r["cached"] for r in rows] == [False, False, True, True]
+
+
+def test_explore_takes_the_space_of_the_sweep_without_space(sweeps, capsys):
+    assert cli.main(["explore", "my_sweep:sweep_with_space", "--no-cache"]) == 0
+    assert "1 of 1 points on the front" in capsys.readouterr().out
+    assert sorted(p.name for p in (sweeps / "explore").iterdir()) == [
+        "front.png",
+        "results.csv",
+        "results.html",
+        "results.json",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["my_sweep:sweep"], "give --space FILE: SWEEP my_sweep:sweep returns no space"),
+        (["my_sweep:sweep", "--space", "none.json"], "--space none.json: no such file"),
+        (
+            ["my_sweep:build", "--space", "space.json"],
+            "SWEEP my_sweep:build must be a function without arguments that returns the "
+            "sweep's functions, not one that takes (point)",
+        ),
+        (
+            ["my_sweep:nothing", "--space", "space.json"],
+            "SWEEP my_sweep:nothing must return the sweep's functions: a dict (or an object) "
+            "with build and evaluate, optionally train, space and inputs; not int",
+        ),
+        (
+            ["my_sweep:sweep", "--space", "space.json", "--workers", "0"],
+            "workers must be a positive integer, not 0",
+        ),
+        (
+            ["my_sweep:sweep", "--space", "empty.json"],
+            "space must have at least one parameter, not none ({})",
+        ),
+    ],
+)
+def test_explore_refuses_mistakes_in_one_line(sweeps, capsys, argv, message):
+    (sweeps / "empty.json").write_text("{}")
+    assert error_of(capsys, ["explore", *argv]) == f"elasticai-creator explore: error: {message}"
+    assert not (sweeps / "explore").exists()

@@ -268,7 +268,25 @@ TRIGGERS = {
     "an override the layer does not take": lambda tmp, mp: quantize_model(
         torch.nn.Sequential(torch.nn.Linear(3, 2)), torch.zeros(4, 3), overrides={"0": {"bits": 4}}
     ),
+    "an empty design space": lambda tmp, mp: explore({}, build=dict, evaluate=len),
+    "a parameter without a list of values": lambda tmp, mp: explore(
+        {"total_bits": 8}, build=dict, evaluate=len
+    ),
+    "a sweep on Ray without Ray": lambda tmp, mp: without_ray(mp),
 }
+
+
+def explore(space, **functions):
+    from elasticai.creator.explore import explore as sweep
+
+    return sweep(space, progress=False, **functions)
+
+
+def without_ray(mp):
+    import sys  # here: the messages above name lines of this file
+
+    mp.setitem(sys.modules, "ray", None)
+    explore({"total_bits": [8]}, build=dict, evaluate=len, executor="ray")
 
 
 def _lstm(*args, **kwargs):

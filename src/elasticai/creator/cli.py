@@ -2,7 +2,9 @@
 
 ``elasticai-creator demo``: the built-in digits example (train, translate, simulate);
 ``elasticai-creator demo --example timeseries``: the 1-D CNN on generated sensor signals;
-``elasticai-creator demo --example lstm``: an LSTM on the same kind of signals.
+``elasticai-creator demo --example lstm``: an LSTM on the same kind of signals;
+``elasticai-creator demo --example explore_digits``: the digits MLP swept over bits and
+parallelism (``explore``), its Pareto front.
 Options after it go to the example (``elasticai-creator demo --example timeseries --help``).
 
 Your own models: ``MODULE:FUNCTION`` names a function in your Python module (found from
@@ -13,7 +15,11 @@ the current folder) that returns the model.
 - ``simulate MODULE:FUNCTION --input x.npy``: run inputs through the model and through
   the design in GHDL and say whether they agree (exit 1 where they differ);
 - ``report MODULE:FUNCTION``: print the cost report (cycles, LUT, FF, DSP, BRAM, ...), per
-  layer and in total; ``--html FILE`` also writes it as a page with charts.
+  layer and in total; ``--html FILE`` also writes it as a page with charts;
+- ``explore MODULE:FUNCTION --space space.json``: sweep a design space
+  (``elasticai.creator.explore``); here the function returns the sweep's functions (a
+  dict or an object with ``build``, ``evaluate``, optionally ``train``, ``space`` and
+  ``inputs``), ``--ray [ADDRESS]`` runs it on Ray.
 
 Mistakes in the options or the files are one line naming the option (exit 2), not a
 traceback.
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import re
 import sys
@@ -52,6 +59,12 @@ class UsageError(Exception):
 
 
 def _load(spec: str) -> Any:
+    """What the function ``MODULE:FUNCTION`` returns."""
+    return _function(spec)()
+
+
+def _function(spec: str) -> Any:
+    """The function ``MODULE:FUNCTION``, imported from the current folder or the path."""
     module_name, sep, function = spec.partition(":")
     if not sep or not module_name or not function:
         raise UsageError(f"MODEL must be MODULE:FUNCTION (e.g. my_models:build), not {spec!r}")
@@ -70,7 +83,7 @@ def _load(spec: str) -> Any:
     build = getattr(module, function, None)
     if not callable(build):
         raise UsageError(f"MODEL {spec}: module {module_name!r} has no function {function!r}")
-    return build()
+    return build
 
 
 def _table(report: dict[str, Any]) -> str:
@@ -313,10 +326,86 @@ def _simulate(args: argparse.Namespace) -> int:
     return 1
 
 
+#: What the function of ``explore MODULE:FUNCTION`` may return, with what ``explore`` does with it.
+_SWEEP_PARTS = ("build", "evaluate", "train", "space", "inputs")
+
+
+def _sweep_parts(spec: str) -> dict[str, Any]:
+    """``build``, ``evaluate`` and, where given, ``train``, ``space``, ``inputs`` of what
+    ``spec``'s function returns (a mapping, or an object with those attributes)."""
+    function = _function(spec)
+    try:
+        inspect.signature(function).bind()
+    except TypeError:
+        raise UsageError(
+            f"SWEEP {spec} must be a function without arguments that returns the sweep's "
+            f"functions, not one that takes {inspect.signature(function)}"
+        ) from None
+    made = function()
+    if isinstance(made, dict):
+        parts = {k: made.get(k) for k in _SWEEP_PARTS}
+    else:
+        parts = {k: getattr(made, k, None) for k in _SWEEP_PARTS}
+    if not callable(parts["build"]) or not callable(parts["evaluate"]):
+        raise UsageError(
+            f"SWEEP {spec} must return the sweep's functions: a dict (or an object) with "
+            "build and evaluate, optionally train, space and inputs; not "
+            f"{type(made).__name__}"
+        )
+    return parts
+
+
+def _read_space(path: Path) -> Any:
+    if not path.is_file():
+        raise UsageError(f"--space {path}: no such file")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise UsageError(f"--space {path}: not JSON ({error})") from None
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from elasticai.creator.explore import explore
+    from elasticai.creator.explore.output import table
+
+    parts = _sweep_parts(args.sweep)
+    space = _read_space(args.space) if args.space is not None else parts["space"]
+    if space is None:
+        raise UsageError(f"give --space FILE: SWEEP {args.sweep} returns no space")
+    try:
+        rows = explore(
+            space,
+            build=parts["build"],
+            train=parts["train"],
+            evaluate=parts["evaluate"],
+            inputs=parts["inputs"],
+            executor="local" if args.ray is None else "ray",
+            address=args.ray or None,
+            workers=args.workers,
+            threads=args.threads,
+            cache_dir=None if args.no_cache else (args.cache or args.out / "cache"),
+            output=args.out,
+            synthesis=args.synthesis,
+            fmax=args.fmax,
+            check_samples=args.check_samples,
+            seed=args.seed,
+        )
+    except (ValueError, ImportError, ConnectionError) as error:
+        raise UsageError(str(error)) from None
+    print(table(rows))
+    failed = sum(r["error"] is not None for r in rows)
+    print(
+        f"{sum(r['pareto'] for r in rows)} of {len(rows)} points on the front (*), "
+        f"{failed} failed; results in {args.out}/results.csv, .json, front.png, results.html"
+    )
+    return 1 if failed == len(rows) else 0
+
+
 _EXAMPLES = {
     "digits": "a fixed-point MLP on scikit-learn's digits (the default)",
     "timeseries": "a fixed-point 1-D CNN on generated sensor signals",
     "lstm": "a fixed-point LSTM on generated sensor signals",
+    "explore_digits": "the digits MLP swept over 4-8 bits x 3 parallelism settings: the front",
 }
 
 
@@ -325,7 +414,7 @@ def _demo(example: str, rest: list[str]) -> int:
     if "-h" in rest or "--help" in rest:
         print("usage: elasticai-creator demo [--example {digits,timeseries}] [options]\n")
         for name, what in _EXAMPLES.items():
-            print(f"  --example {name:<11} {what}")
+            print(f"  --example {name:<14} {what}")
         print(f"\noptions of --example {example}:\n")
     try:
         return int(module.main(rest))
@@ -373,6 +462,7 @@ def _parser() -> argparse.ArgumentParser:
         "  elasticai-creator compile my_models:build --out build/ --target-ii 16 --verilog\n"
         "  elasticai-creator simulate my_models:build --input x.npy --output y.npy\n"
         "  elasticai-creator report my_models:build --estimate --html report.html\n"
+        "  elasticai-creator explore my_models:sweep --space space.json --workers 2\n"
         "MODULE:FUNCTION names a function in your module (my_models.py in the current folder)\n"
         "that returns the model.",
         formatter_class=formatter,
@@ -383,7 +473,9 @@ def _parser() -> argparse.ArgumentParser:
         help="train a built-in example, translate it and simulate it in GHDL "
         "(--example digits: an MLP on scikit-learn's digits, the default; "
         "--example timeseries: a 1-D CNN on generated sensor signals; "
-        "--example lstm: an LSTM on generated sensor signals)",
+        "--example lstm: an LSTM on generated sensor signals; "
+        "--example explore_digits: the digits MLP over 4-8 bits and 3 parallelism "
+        "settings, its Pareto front)",
         add_help=False,
         allow_abbrev=False,
     )
@@ -485,11 +577,81 @@ def _parser() -> argparse.ArgumentParser:
         help="also write the report as one self-contained HTML page (needs matplotlib), "
         "e.g. report.html",
     )
+    _explore_parser(commands, formatter)
     return parser
 
 
+def _explore_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    explore = commands.add_parser(
+        "explore",
+        help="sweep bits x parallelism of a model of yours: accuracy, cost, speed, the front",
+        description="Build, train, evaluate, translate and cost every point of a design "
+        "space (the product of the values of --space), on this machine or a Ray cluster; "
+        "print the rows and the Pareto front of accuracy against LUTs or latency, and "
+        "write them to --out. MODULE:FUNCTION names a function in your module (found from "
+        "the current folder) that returns a dict with build(point) -> model, "
+        "evaluate(model) -> float (higher is better), optionally train(model), space "
+        "(used without --space) and inputs (for --check-samples). The space file maps "
+        "parameter names to lists of values; input_shape, parallelism, target_ii, "
+        "max_multipliers, pipeline_levels go to create_design, the others to build. "
+        "Results are cached per point (--cache): a repeated or interrupted sweep runs "
+        "only what is missing.",
+        epilog="examples:\n"
+        "  elasticai-creator explore my_models:sweep --space space.json --workers 2\n"
+        "  elasticai-creator explore my_models:sweep --space space.json --ray\n"
+        "  elasticai-creator explore my_models:sweep --space space.json --ray 10.0.0.5:6379\n"
+        "  elasticai-creator explore elasticai.creator.examples.explore_digits:sweep\n"
+        'space.json: {"total_bits": [4, 6, 8], "target_ii": [null, 64, 1]}\n'
+        "my_models.py: def sweep(): return dict(build=build, train=train, evaluate=evaluate)",
+        formatter_class=formatter,
+    )
+    explore.add_argument(
+        "sweep", metavar="SWEEP", help="MODULE:FUNCTION returning the sweep's functions"
+    )
+    explore.add_argument(
+        "--space", type=Path, metavar="FILE", help="the space as JSON, e.g. space.json"
+    )
+    explore.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run on Ray: a Ray instance on this machine, or the cluster at ADDRESS "
+        "(host:port of 'ray start --head')",
+    )
+    explore.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="points at once (default 1)"
+    )
+    explore.add_argument(
+        "--threads", type=int, default=1, metavar="N", help="torch threads per point (1)"
+    )
+    explore.add_argument(
+        "--out",
+        type=Path,
+        default=Path("explore"),
+        metavar="DIR",
+        help="folder of the results (default: explore)",
+    )
+    explore.add_argument(
+        "--cache", type=Path, metavar="DIR", help="the cache folder (default: OUT/cache)"
+    )
+    explore.add_argument("--no-cache", action="store_true", help="run every point again")
+    explore.add_argument(
+        "--synthesis", action="store_true", help="LUT/FF/DSP/BRAM from Yosys, not the estimate"
+    )
+    explore.add_argument("--fmax", action="store_true", help="clock from nextpnr-ecp5")
+    explore.add_argument(
+        "--check-samples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="check the design against the model in GHDL on N samples",
+    )
+    explore.add_argument("--seed", type=int, default=0, help="torch seed of build and train")
+
+
 _SIMULATORS = {"ghdl": "GHDL", "icarus": "Icarus Verilog"}
-_COMMANDS = {"compile": _compile, "simulate": _simulate, "report": _report}
+_COMMANDS = {"compile": _compile, "simulate": _simulate, "report": _report, "explore": _explore}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,12 +60,19 @@ def float_twin(model: Sequential) -> torch.nn.Sequential:
     return twin
 
 
-def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> None:
+def train(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    seed: int,
+    progress: bool = True,
+) -> None:
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
-    for _ in tqdm(range(epochs), desc="training", unit="epoch"):
+    for _ in tqdm(range(epochs), desc="training", unit="epoch", disable=not progress):
         for batch in torch.randperm(len(x)).split(64):
             optimizer.zero_grad()
             loss_fn(model(x[batch]), y[batch]).backward()
