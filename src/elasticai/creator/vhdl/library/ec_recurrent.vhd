@@ -8,7 +8,8 @@
 --          feedback buffer (zeros in the first step of a sequence), as one vector z
 --   ec_linear: pre = requantize(W z + b -> G), its rows grouped by hidden unit (the G gate
 --          rows of unit 0, then of unit 1, ...), P_OUT rows a beat
---   serializer: a ring buffer of three steps' gate beats (ec_linear is never held up),
+--   serializer: a ring buffer of three steps' gate beats (ec_linear waits only while it
+--          is full, which a step whose gates need h of the step before never finds),
 --          read out an element at a time (the padding of a step's last beat dropped)
 --   ec_rnn_cell: the gates of one unit -> h_j (and the state kept there)
 --   feedback: every h_j is written to the buffer the merge reads for the next step, and
@@ -213,13 +214,16 @@ begin
     );
 
   ---------------------------------------------------------------------------- serializer
-  -- The gate beats go to a ring buffer as they leave ec_linear (it is never held up); the
-  -- cell reads them an element at a time. Three steps of beats are the most there can be:
-  -- a step's last beat needs all h of the step before, which the cell makes only after
-  -- taking all of that step's gates; at the start of a sequence (h = 0) the first step's
-  -- beats and the early beats of the second can come while the cell finishes the last
-  -- step of the sequence before.
-  p_ready <= '1' when rst = '0' else '0';
+  -- The gate beats go to a ring buffer as they leave ec_linear; the cell reads them an
+  -- element at a time. Where a step's gates need h of the step before, three steps of
+  -- beats are the most there can be: a step's last beat needs all h of the step before,
+  -- which the cell makes only after taking all of that step's gates; at the start of a
+  -- sequence (h = 0) the first step's beats and the early beats of the second can come
+  -- while the cell finishes the last step of the sequence before. Where they do not (one
+  -- step a sequence, or the weights of h zero, whose steps ec_linear skips), ec_linear may
+  -- run ahead of the cell: it waits while the ring is full (p_ready, from the registered
+  -- count only: it never waits where the ring has room).
+  p_ready <= '1' when rst = '0' and r_count < RING else '0';
   g_valid <= '1' when rst = '0' and r_count /= 0 else '0';
   g_data <= gbuf(r_ptr)(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
 
@@ -236,7 +240,7 @@ begin
         r_count <= 0;
       else
         count := r_count;
-        if p_valid = '1' then
+        if p_valid = '1' and p_ready = '1' then
           gbuf(w_ptr) <= p_data;
           if w_ptr = RING - 1 then
             w_ptr <= 0;
