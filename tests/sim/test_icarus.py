@@ -24,7 +24,7 @@ import torch
 from elasticai.creator import create_design
 from elasticai.creator.design import Design
 from elasticai.creator.nn import Sequential
-from elasticai.creator.nn.fixed_point import Conv1d, HardTanh, Linear, MaxPool1d, ReLU
+from elasticai.creator.nn.fixed_point import GRU, LSTM, Conv1d, HardTanh, Linear, MaxPool1d, ReLU
 from elasticai.creator.sim import icarus
 from elasticai.creator.sim.stream_files import pack, unpack
 from elasticai.creator.synth.yosys import yosys_path
@@ -75,6 +75,20 @@ class Residual(torch.nn.Module):
         return self.out(torch.add(self.fc2(h), h))
 
 
+class Recurrent(torch.nn.Module):
+    """``fc(rnn(x)[:, -1])``: a recurrent layer over 3 steps, many to one."""
+
+    def __init__(self, cell: type) -> None:
+        super().__init__()
+        torch.manual_seed(13)
+        self.rnn = cell(2, 4, **FMT, batch_first=True)
+        self.fc = Linear(4, 2, **FMT)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
 # name: (model, create_design options)
 DESIGNS: dict[str, tuple[Any, dict[str, Any]]] = {
     "mlp": (mlp, {}),
@@ -83,6 +97,10 @@ DESIGNS: dict[str, tuple[Any, dict[str, Any]]] = {
     "mlp_full": (mlp, {"parallelism": "full"}),
     "cnn": (cnn, {"input_shape": (2, 12)}),
     "residual": (lambda: Residual().eval(), {}),
+    # GHDL 2.0's synthesis lost registers written or read at a variable index (ec_rnn_cell's
+    # activations, ec_recurrent's ring of gate beats read a lane at a time): unknown values
+    "lstm": (lambda: Recurrent(LSTM).eval(), {"input_shape": (3, 2)}),
+    "gru_full": (lambda: Recurrent(GRU).eval(), {"input_shape": (3, 2), "parallelism": "full"}),
 }
 
 

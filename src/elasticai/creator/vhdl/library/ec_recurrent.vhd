@@ -120,6 +120,7 @@ architecture rtl of ec_recurrent is
   signal r_count : natural range 0 to RING := 0;
   type gbuf_t is array (0 to RING - 1) of std_logic_vector(L_P_OUT * G_WIDTH - 1 downto 0);
   signal gbuf : gbuf_t := (others => (others => '0'));
+  signal g_word : std_logic_vector(L_P_OUT * G_WIDTH - 1 downto 0);
 
   -- serializer -> cell
   signal g_data  : std_logic_vector(G_WIDTH - 1 downto 0) := (others => '0');
@@ -225,7 +226,20 @@ begin
   -- count only: it never waits where the ring has room).
   p_ready <= '1' when rst = '0' and r_count < RING else '0';
   g_valid <= '1' when rst = '0' and r_count /= 0 else '0';
-  g_data <= gbuf(r_ptr)(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
+  g_word <= gbuf(r_ptr);
+  g_data <= g_word(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
+
+  -- the ring's memory on its own, without reset: written at a variable index in the
+  -- process below (with its reset), GHDL 2.0's synthesis lost its registers (the Verilog
+  -- held the ring in a combinational loop: unknown gates in Icarus Verilog)
+  process (clk)
+  begin
+    if rising_edge(clk) then
+      if p_valid = '1' and p_ready = '1' then
+        gbuf(w_ptr) <= p_data;
+      end if;
+    end if;
+  end process;
 
   process (clk)
     variable beat_done : boolean;
@@ -241,7 +255,6 @@ begin
       else
         count := r_count;
         if p_valid = '1' and p_ready = '1' then
-          gbuf(w_ptr) <= p_data;
           if w_ptr = RING - 1 then
             w_ptr <= 0;
           else
