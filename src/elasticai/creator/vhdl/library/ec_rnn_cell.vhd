@@ -418,7 +418,13 @@ begin
         b_t <= resize(e_x * e_m, TW) + resize(e_c, TW);
         if b_valid = '1' then
           if b_dest < 4 then
-            act(b_dest) <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
+            -- one register per activation: with act(b_dest) written at a variable index,
+            -- GHDL 2.0's synthesis lost the registers (the Verilog held act in a loop)
+            for k in 0 to 3 loop
+              if b_dest = k then
+                act(k) <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
+              end if;
+            end loop;
           elsif b_dest = 4 then
             evr <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
           else  -- the RNN's output
