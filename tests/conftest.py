@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
+
+from elasticai.creator.sim.cache import CACHE_ENV
 
 # The models under test are small: torch's thread pool only costs time, a lot when the
 # workers of ``-n 2`` share two cores.
@@ -28,6 +31,20 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _simulation_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Compiled simulation models (Verilator's) go to a folder of the test run, not to
+    the user's cache."""
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("sim_cache"))
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
 
 #: Models and samples the equivalence tests compared, reported at the end of the run.
 TALLY = {"models": 0, "samples": 0, "outputs": 0}
