@@ -7,6 +7,7 @@ than the derandomized ``ci`` profile every test run uses.
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 import torch
@@ -44,6 +45,13 @@ def _simulation_cache(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = before
+
+
+#: Tests that run Verilator skip where it is not installed, except in CI (``./dev`` installs it).
+REQUIRES_VERILATOR = pytest.mark.skipif(
+    shutil.which("verilator") is None and "CI" not in os.environ,
+    reason="Verilator is not installed (apt-get install verilator, or ./dev setup)",
+)
 
 
 #: Models and samples the equivalence tests compared, reported at the end of the run.

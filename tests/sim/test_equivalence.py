@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from elasticai.creator import create_design
 from elasticai.creator.analysis.timing import predict_timing
 from elasticai.creator.ops import RecurrentLayerOp
-from tests.conftest import TALLY
+from tests.conftest import REQUIRES_VERILATOR, TALLY
 from tests.strategies import (
     chains,
     cnns,
@@ -188,6 +188,7 @@ RECURRENT_VERILOG = "the Verilog of recurrent layers is not exact yet (GHDL 2.0'
         pytest.param("recurrent", marks=pytest.mark.xfail(reason=RECURRENT_VERILOG)),
     ],
 )
+@REQUIRES_VERILATOR
 @settings(
     max_examples=int(os.environ.get("EC_SIMULATORS_EXAMPLES", "1")),
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure is not shrunk: compiles
@@ -197,7 +198,6 @@ def test_random_models_agree_in_every_simulator(kind, data):
     """GHDL on the VHDL, Verilator and Icarus Verilog on its Verilog, the interpreter and
     PyTorch give the same integers; Icarus and Verilator (the same testbench, the same
     stalls) the same cycles too."""
-    pytest.importorskip("elasticai.creator.sim.verilator").verilator_path()
     model, design, x = _random_case(kind, data)
     with torch.no_grad():
         expected = model(x)
@@ -228,6 +228,7 @@ def test_random_models_agree_in_every_simulator(kind, data):
         ),
     ],
 )
+@REQUIRES_VERILATOR
 def test_recurrent_models_found_by_the_simulators(case):
     """Random LSTMs the test above found (graph and integer inputs as found): every
     simulator gives the interpreter's outputs. ``lstm_x_in_verilog``: GHDL 2.0's synthesis

@@ -461,7 +461,7 @@ class Design:
         """
         from elasticai.creator.analysis.timing import predict_timing
         from elasticai.creator.sim import choice, runner
-        from elasticai.creator.sim.progress import progress as reporting
+        from elasticai.creator.sim.progress import reporting
 
         choice.check_request(simulator, vcd=vcd is not None)  # before anything is written
         if workers is None:

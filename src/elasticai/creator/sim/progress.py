@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["DELAY_SECONDS", "Progress", "progress"]
+__all__ = ["DELAY_SECONDS", "Progress", "reporting"]
 
 #: The bar appears only for simulations that run longer than this.
 DELAY_SECONDS = 3.0
@@ -32,7 +32,7 @@ class Progress:
 
 
 @contextmanager
-def progress(
+def reporting(
     listener: Callable[[int, int], None] | bool | None, description: str, total: int
 ) -> Iterator[Progress]:
     """``listener`` as ``Design.run`` takes it: a function is called as it is; ``False``:
