@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -297,6 +298,21 @@ def test_simulate_in_icarus_and_a_missing_iverilog(models, capsys, monkeypatch):
     line = error_of(capsys, [*argv, "--output", "y.npy"])
     assert "Icarus Verilog was not found" in line and "apt-get install iverilog" in line
     assert not (models / "y.npy").exists()
+
+
+@pytest.mark.sim
+def test_simulate_in_verilator_with_workers(models, capsys, monkeypatch):
+    np.save(models / "x.npy", inputs(3))
+    argv = ["simulate", "my_models:build", "--input", "x.npy", "--simulator", "verilator"]
+    if shutil.which("verilator") is None:
+        monkeypatch.setenv("ELASTICAI_VERILATOR", str(models / "no-verilator"))
+        line = error_of(capsys, argv)
+        assert "Verilator was not found" in line and "apt-get install verilator" in line
+        return
+    assert cli.main([*argv, "--workers", "2"]) == 0
+    assert "agree on all 9 outputs of 3 samples" in capsys.readouterr().out
+    line = error_of(capsys, [*argv, "--workers", "0"])
+    assert line == "elasticai-creator simulate: error: --workers must be at least 1, not 0"
 
 
 def test_the_demo_says_what_is_wrong_with_a_target_in_one_line(capsys, tmp_path):

@@ -9,17 +9,20 @@ and subtractions, concatenations, branches of different depths; ``strategies.dag
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import Phase, assume, given, settings
+from hypothesis import strategies as st
 
 from elasticai.creator import create_design
 from elasticai.creator.analysis.timing import predict_timing
 from elasticai.creator.ops import RecurrentLayerOp
-from tests.conftest import TALLY
+from tests.conftest import REQUIRES_VERILATOR, TALLY
 from tests.strategies import (
     chains,
     cnns,
@@ -143,3 +146,94 @@ def test_random_recurrent_models_agree_in_all_three_executions(case, options):
     TALLY["models"] += 1
     TALLY["samples"] += len(x)
     TALLY["outputs"] += expected.numel()
+
+
+def _random_case(kind: str, data) -> tuple:
+    """A random model of family ``kind`` as ``(model, design, inputs)``."""
+    options = data.draw(parallelism_options())
+    if kind == "chain":
+        model, features, seed = data.draw(chains(max_layers=3, max_bits=24))
+        design = model.create_design("rnd", **options)
+        dtype = next(model.parameters()).dtype
+        return model, design, saturating_inputs(5, features, model[0].fxp, seed).to(dtype)
+    build = {"cnn": cnns(max_layers=4, max_bits=12), "dag": dags(max_steps=3, max_bits=12)}
+    model, shape, seed = data.draw(build.get(kind, recurrent_models(max_bits=10)))
+    try:
+        design = create_design(model, kind, input_shape=shape, **_cnn_parallelism(options))
+    except ValueError as error:  # budgets below what the model needs
+        assert str(error).startswith(("target_ii must be at least", "max_multipliers must be"))
+        assume(False)
+    if kind == "dag":
+        x = saturating_inputs(5, int(np.prod(shape)), model.input_type, seed)
+        return model, design, x.to(model.float_dtype).reshape(5, *shape)
+    x = torch.randn(5, *shape, generator=torch.Generator().manual_seed(seed)) * 3
+    x[0] = 100.0  # saturates
+    return model, design, x
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "chain",
+        "cnn",
+        "dag",
+        "recurrent",
+    ],
+)
+@REQUIRES_VERILATOR
+@settings(
+    max_examples=int(os.environ.get("EC_SIMULATORS_EXAMPLES", "1")),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure is not shrunk: compiles
+)
+@given(data=st.data())
+def test_random_models_agree_in_every_simulator(kind, data):
+    """GHDL on the VHDL, Verilator and Icarus Verilog on its Verilog, the interpreter and
+    PyTorch give the same integers; Icarus and Verilator (the same testbench, the same
+    stalls) the same cycles too."""
+    model, design, x = _random_case(kind, data)
+    with torch.no_grad():
+        expected = model(x)
+    x_int = design.quantize_input(x)
+    reference = design.interpret(x_int)
+    scale = 2.0**design.graph.output_type.dtype.frac_bits
+    want = (expected.double() * scale).numpy().astype(np.int64).reshape(len(x), -1)
+    np.testing.assert_array_equal(design.to_model_layout(reference).reshape(len(x), -1), want)
+    runs = {
+        name: design.run(x_int, stall_percent=20, seed=7, simulator=name, progress=False)
+        for name in ("ghdl", "verilator", "icarus")
+    }
+    for name, run in runs.items():
+        np.testing.assert_array_equal(run.outputs, reference, err_msg=name)
+    np.testing.assert_array_equal(runs["verilator"].input_cycles, runs["icarus"].input_cycles)
+    np.testing.assert_array_equal(runs["verilator"].output_cycles, runs["icarus"].output_cycles)
+    TALLY["models"] += 1
+    TALLY["samples"] += len(x)
+    TALLY["outputs"] += expected.numel()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "lstm_x_in_verilog",
+        "lstm_zero_weights_ring",
+    ],
+)
+@REQUIRES_VERILATOR
+def test_recurrent_models_found_by_the_simulators(case):
+    """Random LSTMs the test above found (graph and integer inputs as found): every
+    simulator gives the interpreter's outputs. ``lstm_x_in_verilog``: GHDL 2.0's synthesis
+    lost the registers of ``ec_rnn_cell``'s activations (written at a variable index), so
+    the Verilog held them in a combinational loop: unknown values in Icarus Verilog, wrong
+    ones in Verilator. ``lstm_zero_weights_ring``: zero weights, one step a sequence: the
+    gates need no state, so ec_linear ran ahead of the cell and overflowed ``ec_recurrent``'s
+    ring of gate beats (a bound check in GHDL, a time-out in the Verilog)."""
+    from elasticai.creator.design import Design
+    from elasticai.creator.ir.serialize import graph_from_json
+
+    found = json.loads((Path(__file__).parent / "data" / f"{case}.json").read_text())
+    design = Design(graph_from_json(json.dumps(found["graph"])))
+    x_int = np.array(found["inputs"], dtype=np.int64)
+    reference = design.interpret(x_int)
+    for name in ("ghdl", "icarus", "verilator"):
+        run = design.run(x_int, stall_percent=0, simulator=name, progress=False)
+        np.testing.assert_array_equal(run.outputs, reference, err_msg=name)

@@ -222,8 +222,11 @@ def test_missing_icarus_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
 def test_bad_simulator_names_the_choices() -> None:
     _, d = design("mlp")
     x = inputs(d, 1, 7)
-    with pytest.raises(ValueError, match="simulator must be 'ghdl' or 'icarus', not 'verilator'"):
-        d.simulate(x, simulator="verilator")
+    with pytest.raises(
+        ValueError,
+        match=r"simulator must be 'ghdl', 'icarus', 'verilator' or None \(the fastest\), not 'vcs'",
+    ):
+        d.simulate(x, simulator="vcs")
     with pytest.raises(ValueError, match="vcd= needs simulator='ghdl'"):
         d.run(d.quantize_input(x), simulator="icarus", vcd=Path("wave.vcd"))
 

@@ -145,6 +145,8 @@ def without(tool: str, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     if tool == "ghdl":
         small_design().simulate(torch.zeros(1, 3))
+    elif tool == "verilator":
+        small_design().simulate(torch.zeros(1, 3), simulator="verilator")
     else:
         small_design().report()
 
@@ -204,6 +206,11 @@ TRIGGERS = {
     "loading a pickle": lambda tmp, mp: pickled(tmp),
     "GHDL missing": lambda tmp, mp: without("ghdl", mp),
     "Yosys missing": lambda tmp, mp: without("yosys", mp),
+    "Verilator missing": lambda tmp, mp: without("verilator", mp),
+    "unknown simulator": lambda tmp, mp: small_design().simulate(
+        torch.zeros(1, 3), simulator="vcs"
+    ),
+    "no simulator processes": lambda tmp, mp: small_design().run(np.zeros((1, 3)), workers=0),
     "convolution first without input_shape": lambda tmp, mp: Sequential(
         Conv1d(2, 4, 3, 8, 4)
     ).create_design("m"),

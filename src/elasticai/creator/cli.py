@@ -300,6 +300,8 @@ def _compile(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix not in (".npy", ".csv"):
         raise UsageError(f"--output {args.output}: give a .npy or .csv file")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
     model, design = _design(args)
     x = _read_inputs(args.input, "--input", design)
     import torch
@@ -308,7 +310,12 @@ def _simulate(args: argparse.Namespace) -> int:
     with torch.no_grad():
         expected = np.asarray(model(inputs), dtype=np.float64)
     progress = _Progress(f"simulating in {_SIMULATORS[args.simulator]}")
-    hardware = design.simulate(inputs, progress=progress.samples, simulator=args.simulator)
+    hardware = design.simulate(
+        inputs,
+        progress=progress.samples,
+        simulator=None if args.simulator == "auto" else args.simulator,
+        workers=args.workers,
+    )
     hardware = np.asarray(hardware, dtype=np.float64)
     progress.done()
     if args.output is not None:
@@ -527,14 +534,17 @@ def _parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser(
         "simulate",
-        help="run inputs through a model of yours and its design in GHDL; exit 1 where they differ",
+        help="run inputs through a model of yours and its design in a simulator; exit 1 where "
+        "they differ",
         description="Run the inputs through the model (PyTorch) and through its design "
-        "(GHDL, or Icarus Verilog) and print whether the outputs agree, every one, exactly.",
+        "(GHDL, Verilator or Icarus Verilog) and print whether the outputs agree, every one, "
+        "exactly.",
         epilog="examples:\n"
         "  elasticai-creator simulate my_models:build --input x.npy\n"
         "  elasticai-creator simulate my_models:cnn --input-shape 1,64 --input x.csv "
         "--output y.csv\n"
         "  elasticai-creator simulate my_models:build --input x.npy --simulator icarus\n"
+        "  elasticai-creator simulate my_models:build --input x.npy --simulator verilator\n"
         ".npy holds (samples, *input shape) or (samples, features); .csv one flattened\n"
         "sample per row.",
         formatter_class=formatter,
@@ -546,8 +556,16 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--simulator",
         choices=sorted(_SIMULATORS),
-        default="ghdl",
-        help="ghdl: the VHDL in GHDL (the default); icarus: the Verilog in Icarus Verilog",
+        default="auto",
+        help="ghdl: the VHDL in GHDL; icarus: the Verilog in Icarus Verilog; verilator: the "
+        "Verilog compiled by Verilator (cached); auto: the one that answers first (default)",
+    )
+    simulate.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="simulator processes, each on a slice of the samples (default: the cores)",
     )
     simulate.add_argument(
         "--output",
@@ -650,7 +668,12 @@ def _explore_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
     explore.add_argument("--seed", type=int, default=0, help="torch seed of build and train")
 
 
-_SIMULATORS = {"ghdl": "GHDL", "icarus": "Icarus Verilog"}
+_SIMULATORS = {
+    "auto": "the fastest simulator",
+    "ghdl": "GHDL",
+    "icarus": "Icarus Verilog",
+    "verilator": "Verilator",
+}
 _COMMANDS = {"compile": _compile, "simulate": _simulate, "report": _report, "explore": _explore}
 
 
@@ -672,14 +695,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _missing_tools() -> tuple[type[Exception], ...]:
-    """The errors that say a tool a step needs (GHDL, Icarus, Yosys, nextpnr) is not
-    installed."""
+    """The errors that say a tool a step needs (GHDL, Icarus, Verilator, Yosys, nextpnr)
+    is not installed."""
     from elasticai.creator.sim.ghdl import GhdlNotFoundError
     from elasticai.creator.sim.icarus import IcarusNotFoundError
+    from elasticai.creator.sim.verilator import VerilatorNotFoundError
     from elasticai.creator.synth.nextpnr import NextpnrNotFoundError
     from elasticai.creator.synth.yosys import YosysNotFoundError
 
-    return (GhdlNotFoundError, IcarusNotFoundError, YosysNotFoundError, NextpnrNotFoundError)
+    return (
+        GhdlNotFoundError,
+        IcarusNotFoundError,
+        VerilatorNotFoundError,
+        YosysNotFoundError,
+        NextpnrNotFoundError,
+    )
 
 
 if __name__ == "__main__":

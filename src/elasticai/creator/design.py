@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,8 +21,9 @@ from elasticai.creator.file_generation._paths import Path as TreePath
 from elasticai.creator.ir import interpret
 from elasticai.creator.ir.graph import Graph
 from elasticai.creator.report import Report, measured_spans
-from elasticai.creator.sim import ghdl, icarus
-from elasticai.creator.sim.stream_files import pack, unpack
+from elasticai.creator.sim import ghdl
+from elasticai.creator.sim.result import SimulationResult
+from elasticai.creator.sim.stream_files import pack
 from elasticai.creator.vhdl.lower import library_files, lower, top_streams
 from elasticai.creator.vhdl.testbench import (
     EXPECTED_FILE,
@@ -34,34 +35,12 @@ from elasticai.creator.vhdl.testbench import (
     testbench_name,
 )
 
+if TYPE_CHECKING:
+    from elasticai.creator.sim.choice import Choice
+
 __all__ = ["Design", "SimulationResult"]
 
 _LIBRARY = Path(__file__).parent / "vhdl" / "library"
-
-
-@dataclass(frozen=True)
-class SimulationResult:
-    """Integer outputs of a GHDL run and when they came out.
-
-    ``input_cycles[k]`` is the cycle the first beat of sample ``k`` was accepted,
-    ``output_cycles[k]`` the cycle its last output beat was accepted.
-    """
-
-    outputs: np.ndarray
-    input_cycles: np.ndarray
-    output_cycles: np.ndarray
-
-    @property
-    def latencies(self) -> np.ndarray:
-        """Cycles from each sample's first input beat to its last output beat."""
-        return self.output_cycles - self.input_cycles
-
-    @property
-    def initiation_interval(self) -> float:
-        """Mean cycles between consecutive samples' last output beats."""
-        if len(self.output_cycles) < 2:
-            return float("nan")
-        return float(np.diff(self.output_cycles).mean())
 
 
 def _as_tree_path(destination: Any) -> TreePath:
@@ -84,6 +63,9 @@ def _as_tree_path(destination: Any) -> TreePath:
 
 class Design:
     """The hardware for a model: ``save_to`` writes it, ``simulate`` runs it in GHDL."""
+
+    #: ``to_verilog``'s result, once it ran.
+    _verilog: str | None = None
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
@@ -166,7 +148,9 @@ class Design:
 
     def to_verilog(self, workdir: Path | None = None) -> str:
         """The design as one self-contained Verilog file: ``ghdl --synth --out=verilog``
-        with the project's rewrites (``synth.yosys.to_verilog``), what Yosys reads too."""
+        with the project's rewrites (``synth.yosys.to_verilog``), what Yosys reads too.
+        The design keeps it: later calls return it at once (``workdir``: GHDL's folder,
+        which a later call fills again)."""
         from elasticai.creator.synth.yosys import to_verilog
         from elasticai.creator.vhdl.top import verilog_port_attributes
         from elasticai.creator.vhdl.verilog_keywords import VERILOG_KEYWORDS
@@ -177,10 +161,13 @@ class Design:
                 "module cannot be named; choose another name in create_design"
             )
 
+        if workdir is None and self._verilog is not None:
+            return self._verilog
         with tempfile.TemporaryDirectory(prefix="ec_verilog_") as tmp:
             work = Path(workdir) if workdir is not None else Path(tmp)
             verilog = to_verilog(self.synthesizable_files(), self.name, work)
-        return verilog_port_attributes(verilog, self.name)
+        self._verilog = verilog_port_attributes(verilog, self.name)
+        return self._verilog
 
     def _stimulus_files(self, x: Any) -> dict[str, str]:
         """The self-checking testbench on inputs ``x``: its VHDL, stimulus, expected
@@ -260,7 +247,9 @@ class Design:
         samples = np.zeros((timing_samples, self.graph.input_type.size), dtype=np.int64)
         with tempfile.TemporaryDirectory(prefix="ec_vcd_") as tmp:
             vcd = Path(tmp) / "streams.vcd" if timeline else None
-            measured = self.run(samples, stall_percent=0, vcd=vcd)
+            measured = self.run(
+                samples, stall_percent=0, vcd=vcd, simulator="ghdl", workers=1, progress=False
+            )
             if vcd is not None:
                 from elasticai.creator.sim.activity import handshakes
 
@@ -391,18 +380,18 @@ class Design:
         seed: int = 1,
         reset_cycle: int = 0,
         hold_cycles: int = 0,
-        progress: Callable[[int, int], None] | None = None,
-        simulator: str = "ghdl",
+        progress: Callable[[int, int], None] | bool | None = None,
+        simulator: str | None = None,
+        workers: int | None = None,
     ) -> Any:
-        """Run the design in GHDL (or with ``simulator="icarus"`` its Verilog in Icarus
-        Verilog) on inputs ``x`` of the shape the model takes, with batch (e.g.
-        ``(batch, features)`` or ``(batch, channels, length)``).
+        """Run the design in a simulator on inputs ``x`` of the shape the model takes, with
+        batch (e.g. ``(batch, features)`` or ``(batch, channels, length)``).
 
         Returns what the model returns (real numbers, a torch tensor if ``x`` is one,
         of ``x``'s dtype), or with ``raw=True`` the integers. The testbench stalls
         input and output at random (``stall_percent``) to exercise backpressure;
-        ``reset_cycle``, ``hold_cycles``, ``progress`` and ``simulator`` are passed to
-        :meth:`run`.
+        ``reset_cycle``, ``hold_cycles``, ``progress``, ``simulator`` (default: the
+        fastest installed) and ``workers`` are passed to :meth:`run`.
         """
         x_int = self.quantize_input(x)
         y = self.run(
@@ -413,6 +402,7 @@ class Design:
             hold_cycles=hold_cycles,
             progress=progress,
             simulator=simulator,
+            workers=workers,
         ).outputs
         y = self.to_model_layout(y)
         if raw:
@@ -434,8 +424,9 @@ class Design:
         reset_cycle: int = 0,
         hold_cycles: int = 0,
         vcd: Path | None = None,
-        progress: Callable[[int, int], None] | None = None,
-        simulator: str = "ghdl",
+        progress: Callable[[int, int], None] | bool | None = None,
+        simulator: str | None = None,
+        workers: int | None = None,
     ) -> SimulationResult:
         """Simulate integer inputs; return integer outputs with their timing.
 
@@ -447,25 +438,96 @@ class Design:
         With ``vcd``, GHDL writes a value change dump of the signals of the design's top
         and of each layer's instance (not below them) to that file (``sim.activity``
         reads it; the edge the run stops at, the last output beat's, is not in it).
+
+        ``simulator``: ``"ghdl"`` (the VHDL in GHDL, the reference), ``"icarus"`` (the
+        design's Verilog, :meth:`to_verilog`, in Icarus Verilog), ``"verilator"`` (that
+        Verilog compiled by Verilator, cached per design: ``sim.verilator``) or ``None``:
+        the one that answers first (``sim.choice``; the log of ``elasticai.creator.sim``
+        and the progress bar say which). The Verilog testbench is the VHDL one's twin
+        (``sim.verilog_testbench``): the same cycles, its random stalls drawn otherwise;
+        ``vcd`` needs GHDL.
+
+        ``workers`` (default: the number of cores): the samples are split into that many
+        contiguous shards at most, each simulated by its own process with its own stall
+        seed, one shard per 200,000 predicted cycles (``sim.runner``); one shard with
+        ``reset_cycle`` or ``vcd``. With several shards the files of shard ``k`` are in
+        ``workdir/shard<k>``, and the cycles are offset as ``SimulationResult`` says.
+        A shard whose process dies is run once more, then ``sim.shards.ShardError``
+        names its samples.
+
         ``progress(done, total)`` is called about twice a second with the samples that
-        have left the design so far (and once at the end).
-
-        ``simulator="icarus"`` runs the design's Verilog (:meth:`to_verilog`) in Icarus
-        Verilog under the same testbench written in Verilog (``sim.icarus``; its random
-        stalls differ from GHDL's, the cycles without stalls are the same); ``vcd``
-        needs ``"ghdl"``.
+        have left the design so far (and once at the end); by default a progress bar
+        (tqdm, on stderr) shows runs longer than a few seconds; ``progress=False``: none.
         """
-        from elasticai.creator.sim.stream_files import after_last_reset
+        from elasticai.creator.analysis.timing import predict_timing
+        from elasticai.creator.sim import choice, runner
+        from elasticai.creator.sim.progress import reporting
 
-        if simulator not in ("ghdl", "icarus"):
-            raise ValueError(f"simulator must be 'ghdl' or 'icarus', not {simulator!r}")
-        if simulator == "icarus":
-            if vcd is not None:
-                raise ValueError("vcd= needs simulator='ghdl'")
-            icarus.vvp_path()  # IcarusNotFoundError before anything is written
+        choice.check_request(simulator, vcd=vcd is not None)  # before anything is written
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        x_int = self._checked_integers(x_int, stall_percent, reset_cycle, hold_cycles)
+        if len(x_int) == 0:
+            empty = np.zeros(0, np.int64)
+            return SimulationResult(
+                np.zeros((0, self.graph.output_type.size), np.int64), empty, empty
+            )
+        timing = predict_timing(self.graph)
+        cycles = timing.latency_cycles + timing.initiation_interval * len(x_int)
+        chosen = choice.choose(
+            simulator,
+            cycles=cycles,
+            vcd=vcd is not None,
+            verilog=self.to_verilog,
+            compiled=self._compiled,
+            verilog_ready=self._verilog is not None,
+        )
+        shards = runner.shard_count(len(x_int), cycles, workers, bool(reset_cycle or vcd))
+        with reporting(progress, self._label(chosen.simulator, shards), len(x_int)) as report:
+            if chosen.simulator == "verilator":
+                report.describe(f"{self.name}: compiling with Verilator")
+                chosen = self._verilator_model(chosen, fallback=simulator is None)
+                report.describe(self._label(chosen.simulator, shards))
+            return runner.simulate(
+                self,
+                x_int,
+                simulator=chosen.simulator,
+                settings=runner.Settings(stall_percent, seed, reset_cycle, hold_cycles),
+                shards=shards,
+                max_cycles=lambda n: self._max_cycles(n, stall_percent, reset_cycle, hold_cycles),
+                workdir=workdir,
+                ghdl_options=None if vcd is None else (lambda w: self._vcd_options(Path(vcd), w)),
+                progress=report.update,
+            )
 
-        x_int = np.asarray(x_int)
+    def _label(self, simulator: str, shards: int) -> str:
+        """The progress bar's label: the design, the simulator and the shards."""
+        return f"{self.name} ({simulator}{f', {shards} shards' if shards > 1 else ''})"
+
+    def _verilator_model(self, chosen: Choice, *, fallback: bool) -> Choice:
+        """Compile Verilator's model of the design (or find it in the cache) and return
+        ``chosen``; with ``fallback``, a compile that fails is logged and GHDL chosen."""
+        from elasticai.creator.sim import verilator
+        from elasticai.creator.sim.choice import LOG
+
         source, sink = top_streams(self.graph)
+        try:
+            verilator.build(self.to_verilog(), self.name, source.bits, sink.bits)
+        except verilator.VerilatorError as error:
+            if not fallback:
+                raise
+            LOG.warning("Verilator's compile failed, simulating in GHDL: %s", error)
+            return replace(chosen, simulator="ghdl", reason="Verilator's compile failed")
+        return chosen
+
+    def _checked_integers(
+        self, x_int: Any, stall_percent: int, reset_cycle: int, hold_cycles: int
+    ) -> np.ndarray:
+        """``x_int`` as an array after :meth:`run`'s checks of it and of the stress
+        settings."""
+        x_int = np.asarray(x_int)
         if x_int.ndim != 2 or x_int.shape[1] != self.graph.input_type.size:
             raise ValueError(
                 f"integer inputs must have shape (batch, {self.graph.input_type.size})"
@@ -493,72 +555,26 @@ class Design:
                 f"input {value} at [{where[0]}, {where[1]}] is outside the range of "
                 f"{dtype} integers [{dtype.min_int}, {dtype.max_int}]"
             )
-        if len(x_int) == 0:
-            empty = np.zeros(0, np.int64)
-            return SimulationResult(
-                np.zeros((0, self.graph.output_type.size), np.int64), empty, empty
-            )
-        with tempfile.TemporaryDirectory(prefix="ec_sim_") as tmp:
-            work = Path(workdir) if workdir is not None else Path(tmp)
-            work.mkdir(parents=True, exist_ok=True)
-            if simulator == "icarus":
-                verilog = {
-                    f"{icarus.testbench_name(self.name)}.v": icarus.testbench(
-                        self.name, source.bits, sink.bits
-                    ),
-                    f"{self.name}.v": self.to_verilog(),
-                }
-                sources = ghdl.write_sources(work, verilog)
-            else:
-                sources = ghdl.write_sources(
-                    work, {k: v for k, v in self.files.items() if k.endswith(".vhd")}
-                )
-            (work / "input.txt").write_text(pack(x_int, source.lanes, source.width))
-            cycles = self._cycle_bound(len(x_int))
-            generics = {
-                "SAMPLES": len(x_int),
-                "STALL_IN": stall_percent,
-                "STALL_OUT": stall_percent,
-                "SEED": seed,
-                "MAX_CYCLES": min(
-                    cycles * (1 + stall_percent // 10)
-                    + reset_cycle
-                    + (len(x_int) * -(-self.graph.output_type.size // sink.lanes) + 1)
-                    * hold_cycles,
-                    2**31 - 1,
-                ),
-            }
-            if reset_cycle:
-                generics["RESET_CYCLE"] = reset_cycle
-            if hold_cycles:
-                generics["HOLD_CYCLES"] = hold_cycles
-            options: list[str] = []
-            if vcd is not None:
-                options = self._vcd_options(Path(vcd), work)
-            watch = None
-            if progress is not None:
-                beats_out = -(-self.graph.output_type.size // sink.lanes)
-                lines = _line_counter(work / "output.txt")
-                total = len(x_int)
+        return x_int
 
-                def watch() -> None:
-                    progress(min(lines() // beats_out, total), total)
+    def _compiled(self, verilog: str) -> bool:
+        """Whether Verilator's model of the design's ``verilog`` is in the cache."""
+        from elasticai.creator.sim import verilator
 
-            if simulator == "icarus":
-                icarus.simulate(sources, icarus.testbench_name(self.name), work, generics, watch)
-            else:
-                ghdl.simulate(sources, testbench_name(self.graph), work, generics, options, watch)
-            if progress is not None:
-                progress(len(x_int), len(x_int))
-            output = (work / "output.txt").read_text()
-            beats = unpack(output, self.graph.output_type.size, sink.lanes, sink.width)
-            in_text = after_last_reset((work / "input_log.txt").read_text())
-            in_log = [int(v) for v in in_text.split()]
-        beats_in = -(-self.graph.input_type.size // source.lanes)
-        first_beats = np.array(in_log[::beats_in], dtype=np.int64)
-        if len(beats.samples) != len(x_int):
-            raise AssertionError(f"sent {len(x_int)} samples, received {len(beats.samples)}")
-        return SimulationResult(beats.samples, first_beats, beats.last_cycles)
+        source, sink = top_streams(self.graph)
+        return verilator.is_built(verilog, self.name, source.bits, sink.bits)
+
+    def _max_cycles(self, samples: int, stall_percent: int, reset_cycle: int, hold: int) -> int:
+        """The time-out of a run of ``samples`` samples: :meth:`_cycle_bound` stretched
+        for the stalls, the reset and the held outputs."""
+        _, sink = top_streams(self.graph)
+        beats_out = -(-self.graph.output_type.size // sink.lanes)
+        stretched = (
+            self._cycle_bound(samples) * (1 + stall_percent // 10)
+            + reset_cycle
+            + (samples * beats_out + 1) * hold
+        )
+        return min(stretched, 2**31 - 1)
 
     def _vcd_options(self, vcd: Path, work: Path) -> list[str]:
         """GHDL run options that dump the design's streams to ``vcd``: the signals of the
@@ -583,22 +599,3 @@ class Design:
 
     def __repr__(self) -> str:
         return f"Design({self.name!r}, {len(self.graph.nodes)} nodes)"
-
-
-def _line_counter(path: Path) -> Callable[[], int]:
-    """A function that returns how many lines the growing file ``path`` has so far,
-    reading only what was added since its last call."""
-    state = {"offset": 0, "lines": 0}
-
-    def count() -> int:
-        try:
-            with path.open("rb") as f:
-                f.seek(state["offset"])
-                chunk = f.read()
-        except FileNotFoundError:
-            return 0
-        state["offset"] += len(chunk)
-        state["lines"] += chunk.count(b"\n")
-        return state["lines"]
-
-    return count

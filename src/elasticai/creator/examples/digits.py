@@ -1,5 +1,6 @@
 """The main demo: train a fixed-point MLP on scikit-learn's bundled digits, translate it,
-simulate the whole test split in GHDL, and show that hardware and model agree exactly.
+simulate the whole test split (in GHDL, or Verilator where that answers first), and show
+that hardware and model agree exactly.
 
 Run it with ``elasticai-creator demo`` (or ``python -m elasticai.creator.examples.digits``).
 """
@@ -115,7 +116,7 @@ def run(out_dir: Path, epochs: int = 30, seed: int = 0, samples: int | None = No
     hardware = design.simulate(x_test)
     simulated_s = time.perf_counter() - started
     timing = design.run(design.quantize_input(x_test[:4]), stall_percent=0)
-    print(f"simulated {len(x_test)} samples in GHDL in {simulated_s:.1f} s")
+    print(f"simulated {len(x_test)} samples in {simulated_s:.1f} s")
     return DemoResult(
         float_accuracy=accuracy(floating, y_test),
         quantized_accuracy=accuracy(quantized, y_test),

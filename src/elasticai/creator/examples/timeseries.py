@@ -1,5 +1,6 @@
 """A 1-D CNN on generated sensor signals: train it in fixed point, translate it,
-simulate the test split in GHDL, and show that hardware and model agree exactly.
+simulate the test split (in GHDL, or Verilator where that answers first), and show that
+hardware and model agree exactly.
 
 The data (generated, seeded, nothing to download): windows of ``LENGTH`` = 64 samples
 of one sensor channel, shape ``(N, 1, 64)``, in four classes (``CLASSES``):
@@ -164,7 +165,7 @@ class TimeseriesResult:
     test_samples: int
     simulated_samples: int
     model_accuracy_simulated: float  # fixed-point model on the simulated samples
-    hardware_accuracy: float  # GHDL simulation on the simulated samples
+    hardware_accuracy: float  # the simulation on the simulated samples
     mismatches: int
     outputs: int
     latency_cycles: int
@@ -183,7 +184,7 @@ def run(
     cost: bool = False,
 ) -> TimeseriesResult:
     """Train, translate (saving the VHDL to ``out_dir``), simulate the first ``samples``
-    test signals in GHDL (all with ``None``), and with ``cost`` synthesize with Yosys."""
+    test signals (all with ``None``), and with ``cost`` synthesize with Yosys."""
     x_train, x_test, y_train, y_test = load_split(seed)
     torch.manual_seed(seed)
     model = build_model()
@@ -201,7 +202,7 @@ def run(
     started = time.perf_counter()
     hardware = design.simulate(x_sim)
     simulated_s = time.perf_counter() - started
-    print(f"simulated {len(x_sim)} signals in GHDL in {simulated_s:.1f} s")
+    print(f"simulated {len(x_sim)} signals in {simulated_s:.1f} s")
     if cost:
         report = design.report(synthesis=True)
         latency, ii = report["latency_cycles"], report["initiation_interval"]

@@ -19,6 +19,8 @@ __all__ = [
     "library_dir",
     "library_files",
     "analyse",
+    "elaborate",
+    "run_command",
     "simulate",
     "synth_check",
     "write_sources",
@@ -159,6 +161,38 @@ def _generic_args(generics: Mapping[str, str | int]) -> list[str]:
     return [f"-g{name}={value}" for name, value in generics.items()]
 
 
+def elaborate(
+    sources: Iterable[str | os.PathLike[str]], top: str, workdir: str | os.PathLike[str]
+) -> None:
+    """Analyse ``sources`` and elaborate ``top`` in ``workdir`` (library ``work`` there),
+    for :func:`run_command`."""
+    path = _prepare(workdir)
+    analyse(sources, path)
+    _run(["-e", *STD_FLAGS, f"--workdir={path}", top], path)
+
+
+def run_command(
+    top: str,
+    workdir: str | os.PathLike[str],
+    generics: Mapping[str, str | int] | None = None,
+    options: Sequence[str] = (),
+) -> list[str]:
+    """The command that runs ``top``, elaborated in ``workdir``, with ``generics`` (from
+    any folder: its files are relative to the folder it runs in)."""
+    path = pathlib.Path(workdir).resolve()
+    return [
+        ghdl_path(),
+        "-r",
+        *STD_FLAGS,
+        f"--workdir={path}",
+        top,
+        *_generic_args(generics or {}),
+        "--assert-level=error",
+        "--max-stack-alloc=0",  # large constant tables of unrolled layers
+        *options,
+    ]
+
+
 def simulate(
     sources: Iterable[str | os.PathLike[str]],
     top: str,
@@ -174,22 +208,12 @@ def simulate(
     about twice a second while the simulation runs (e.g. to show progress).
     """
     path = _prepare(workdir)
-    analyse(sources, path)
-    _run(["-e", *STD_FLAGS, f"--workdir={path}", top], path)
-    return _run(
-        [
-            "-r",
-            *STD_FLAGS,
-            f"--workdir={path}",
-            top,
-            *_generic_args(generics or {}),
-            "--assert-level=error",
-            "--max-stack-alloc=0",  # large constant tables of unrolled layers
-            *options,
-        ],
-        path,
-        watch,
-    )
+    elaborate(sources, top, path)
+    command = run_command(top, path, generics, options)
+    returncode, output = run_watched(command, path, watch)
+    if returncode != 0:
+        raise GhdlError(command, output, returncode)
+    return output
 
 
 def synth_check(

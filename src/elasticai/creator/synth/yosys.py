@@ -217,7 +217,8 @@ def to_verilog(
     """``files`` (relative path -> VHDL, analysis order) through ``ghdl --synth
     --out=verilog``, :func:`~elasticai.creator.synth.verilog_literals.rewrite` and the
     fixes of :mod:`~elasticai.creator.synth.netlist_fixes`: Verilog that Yosys reads as
-    GHDL meant it and maps as a vendor tool would."""
+    GHDL meant it and maps as a vendor tool would. The same files give the same text
+    (its comments name the sources relative to ``workdir``)."""
     work = Path(workdir).resolve()
     readable = {name: without_port_attributes(text) for name, text in files.items()}
     sources = ghdl.write_sources(work / "src", readable)
@@ -227,7 +228,7 @@ def to_verilog(
         *ghdl.STD_FLAGS,
         f"--workdir={work}",
         "--out=verilog",
-        *map(str, sources),
+        *(str(source.relative_to(work)) for source in sources),  # comments name them
         "-e",
         top,
     ]
