@@ -22,7 +22,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from elasticai.creator.ir.graph import Graph
 from elasticai.creator.sim import icarus, verilator
 
 __all__ = [
