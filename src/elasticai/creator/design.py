@@ -383,6 +383,8 @@ class Design:
         progress: Callable[[int, int], None] | bool | None = None,
         simulator: str | None = None,
         workers: int | None = None,
+        executor: str = "local",
+        address: str | None = None,
     ) -> Any:
         """Run the design in a simulator on inputs ``x`` of the shape the model takes, with
         batch (e.g. ``(batch, features)`` or ``(batch, channels, length)``).
@@ -391,7 +393,8 @@ class Design:
         of ``x``'s dtype), or with ``raw=True`` the integers. The testbench stalls
         input and output at random (``stall_percent``) to exercise backpressure;
         ``reset_cycle``, ``hold_cycles``, ``progress``, ``simulator`` (default: the
-        fastest installed) and ``workers`` are passed to :meth:`run`.
+        fastest installed), ``workers``, ``executor`` (``"ray"``: the shards as Ray
+        tasks) and ``address`` are passed to :meth:`run`.
         """
         x_int = self.quantize_input(x)
         y = self.run(
@@ -403,6 +406,8 @@ class Design:
             progress=progress,
             simulator=simulator,
             workers=workers,
+            executor=executor,
+            address=address,
         ).outputs
         y = self.to_model_layout(y)
         if raw:
@@ -427,6 +432,8 @@ class Design:
         progress: Callable[[int, int], None] | bool | None = None,
         simulator: str | None = None,
         workers: int | None = None,
+        executor: str = "local",
+        address: str | None = None,
     ) -> SimulationResult:
         """Simulate integer inputs; return integer outputs with their timing.
 
@@ -458,6 +465,12 @@ class Design:
         ``progress(done, total)`` is called about twice a second with the samples that
         have left the design so far (and once at the end); by default a progress bar
         (tqdm, on stderr) shows runs longer than a few seconds; ``progress=False``: none.
+
+        ``executor="ray"``: the shards (``workers`` of them, or one a sample if fewer) run
+        as Ray tasks, on a Ray instance started here with ``workers`` CPUs or on the
+        cluster at ``address`` (``sim.on_ray``: each node simulates its shard with the
+        simulator asked for, ``None`` its fastest); not with ``workdir``, ``vcd``,
+        ``reset_cycle`` or ``progress``.
         """
         from elasticai.creator.analysis.timing import predict_timing
         from elasticai.creator.sim import choice, runner
@@ -468,7 +481,31 @@ class Design:
             workers = os.cpu_count() or 1
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
+        if executor not in ("local", "ray"):
+            raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
+        if executor == "ray":
+            given: dict[str, object] = {"workdir": workdir, "vcd": vcd}
+            given["reset_cycle"] = reset_cycle or None
+            given["progress"] = None if progress in (None, False) else progress
+            for option, value in given.items():
+                if value is not None:
+                    raise ValueError(f"executor='ray' runs without {option}=, not {value!r}")
+        elif address is not None:
+            raise ValueError("address is a Ray cluster's: give it with executor='ray'")
         x_int = self._checked_integers(x_int, stall_percent, reset_cycle, hold_cycles)
+        if executor == "ray" and len(x_int):
+            from elasticai.creator.sim import on_ray
+
+            return on_ray.simulate(
+                self,
+                x_int,
+                simulator=simulator,
+                stall_percent=stall_percent,
+                seed=seed,
+                hold_cycles=hold_cycles,
+                workers=workers,
+                address=address,
+            )
         if len(x_int) == 0:
             empty = np.zeros(0, np.int64)
             return SimulationResult(
