@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from elasticai.creator.design import Design
     from elasticai.creator.ir.graph import Graph
 
-__all__ = ["Report", "measured_spans"]
+__all__ = ["Report", "measured_spans", "PAGE_STYLE", "escape", "embedded_figure"]
 
 #: Resource keys of the charts and tables, with their labels and colours.
 RESOURCES = {
@@ -113,7 +113,7 @@ class Report(dict[str, Any]):
 
 # --- the page --------------------------------------------------------------------------
 
-_STYLE = """
+PAGE_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1c2430;
        margin: 0 auto; max-width: 1120px; padding: 24px 32px 48px; background: #fff; }
 h1 { font-size: 26px; margin: 0 0 2px; }
@@ -134,7 +134,7 @@ svg { max-width: 100%; height: auto; }
 """
 
 
-def _e(value: Any) -> str:
+def escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
@@ -143,7 +143,7 @@ def _number(value: Any) -> str:
         return f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
-    return _e(value)
+    return escape(value)
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], classes: Sequence[str] = ()) -> str:
@@ -152,12 +152,12 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], classes: Sequence
     text = [any(isinstance(row[i], str) and row[i] for row in rows) for i in range(len(head))]
     text[0] = True
     cells = "".join(
-        f'<th class="{"l" if text[i] else ""}">{_e(h)}</th>' for i, h in enumerate(head)
+        f'<th class="{"l" if text[i] else ""}">{escape(h)}</th>' for i, h in enumerate(head)
     )
     body = []
     for k, row in enumerate(rows):
         tds = "".join(
-            f'<td class="l">{_e(v)}</td>' if text[i] else f"<td>{_number(v)}</td>"
+            f'<td class="l">{escape(v)}</td>' if text[i] else f"<td>{_number(v)}</td>"
             for i, v in enumerate(row)
         )
         cls = classes[k] if k < len(classes) else ""
@@ -168,7 +168,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], classes: Sequence
 def _page(report: Report) -> str:
     name = report.design.name if report.design is not None else "design"
     sections = [
-        f"<h1>{_e(name)}</h1>",
+        f"<h1>{escape(name)}</h1>",
         '<p class="sub">cost report by elasticai.creator</p>',
         "<h2>Figures</h2>",
         _figures(report),
@@ -177,7 +177,7 @@ def _page(report: Report) -> str:
         "<h2>Layers</h2>",
         _layers(report),
         "<h2>Resources per layer</h2>",
-        _figure(_resource_chart(report), "resources"),
+        embedded_figure(_resource_chart(report), "resources"),
         "<h2>One sample through the pipeline</h2>",
         _timeline(report),
         "<h2>Design space of the parallelism knob</h2>",
@@ -185,7 +185,7 @@ def _page(report: Report) -> str:
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{_e(name)}: cost report</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{escape(name)}: cost report</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(sections)
         + "\n</body>\n</html>\n"
     )
@@ -294,7 +294,7 @@ def _svg(fig: Figure, prefix: str) -> str:
     return re.sub(r'href="#', f'href="#{prefix}-', text)
 
 
-def _figure(fig: Figure | None, prefix: str, caption: str = "") -> str:
+def embedded_figure(fig: Figure | None, prefix: str, caption: str = "") -> str:
     """A chart and its caption; ``prefix`` keeps its ids apart from the other charts'."""
     if fig is None:
         return f'<p class="note">{caption}</p>'
@@ -357,7 +357,7 @@ def _timeline(report: Report) -> str:
             "sample, no stalls, as the timing model predicts it. Design.report(timeline=True) "
             "(or elasticai-creator report --html) adds what GHDL measures."
         )
-    return _figure(_timeline_chart(data), "timeline", caption)
+    return embedded_figure(_timeline_chart(data), "timeline", caption)
 
 
 def _timeline_chart(data: Mapping[str, Any]) -> Figure:
@@ -428,7 +428,7 @@ def _space(report: Report) -> str:
     classes = ["this" if p.initiation_interval == ii else "" for p in points]
     head = ("target", "cycles / sample", "latency", "multipliers", "LUT", "FF", "DSP", "BRAM18")
     chart = _space_chart(points, ii, own, report)
-    return _figure(chart, "space", caption) + _table(head, rows, classes)
+    return embedded_figure(chart, "space", caption) + _table(head, rows, classes)
 
 
 def _space_chart(

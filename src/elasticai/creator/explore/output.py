@@ -171,23 +171,23 @@ def front_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
 
 def _html_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """The rows as the text table shows their values; the front's highlighted."""
-    from elasticai.creator.report import _e
+    from elasticai.creator.report import escape
 
     names = _names(rows)
     head = [*names, *_TABLE, "front", "resources", "seconds", "error"]
-    cells = "".join(f'<th class="{"l" if h == "error" else ""}">{_e(h)}</th>' for h in head)
+    cells = "".join(f'<th class="{"l" if h == "error" else ""}">{escape(h)}</th>' for h in head)
     body = []
     for r in rows:
         values = [r["point"].get(n) for n in names] + [r.get(k) for k in _TABLE]
         values += ["*" if r.get("pareto") else "", r.get("resources_from"), r.get("seconds")]
-        tds = "".join(f"<td>{_e(_shown(v))}</td>" for v in values)
-        tds += f'<td class="l">{_e(r.get("error") or "")}</td>'
+        tds = "".join(f"<td>{escape(_shown(v))}</td>" for v in values)
+        tds += f'<td class="l">{escape(r.get("error") or "")}</td>'
         body.append(f'<tr class="{"this" if r.get("pareto") else ""}">{tds}</tr>')
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _page(rows: Sequence[Mapping[str, Any]], figure: Figure) -> str:
-    from elasticai.creator.report import _STYLE, _e, _figure
+    from elasticai.creator.report import PAGE_STYLE, embedded_figure, escape
 
     table = _html_table(rows)
     failed = sum(r.get("error") is not None for r in rows)
@@ -200,9 +200,9 @@ def _page(rows: Sequence[Mapping[str, Any]], figure: Figure) -> str:
     title = "Design-space exploration"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{_e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{_e(title)}</h1>\n"
+        f"<title>{escape(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{escape(title)}</h1>\n"
         '<p class="sub">sweep by elasticai.creator.explore</p>\n'
-        f"<h2>Front</h2>\n{_figure(figure, 'front', caption)}\n"
+        f"<h2>Front</h2>\n{embedded_figure(figure, 'front', caption)}\n"
         f"<h2>Points</h2>\n{table}\n</body>\n</html>\n"
     )
