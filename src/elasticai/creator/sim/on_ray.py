@@ -110,7 +110,8 @@ def simulate(
                     "samples were not simulated"
                 ) from outcome
             results[k] = outcome
-    return _collect([results[k] for k in range(len(slices))], slices)
+    shards = [results[k] for k in range(len(slices))]
+    return SimulationResult.of_shards(shards, [first for first, _ in slices])
 
 
 def _describe(k: int, slices: list[tuple[int, int]]) -> str:
@@ -124,19 +125,3 @@ def _raise_reported(error: BaseException, k: int, slices: list[tuple[int, int]])
     if isinstance(cause, Exception):
         cause.add_note(f"in {_describe(k, slices)}, on Ray")
         raise cause
-
-
-def _collect(results: list[Any], slices: list[tuple[int, int]]) -> SimulationResult:
-    outputs, inputs, ends = [], [], []
-    offset = 0
-    for out, cycles_in, cycles_out in results:
-        outputs.append(out)
-        inputs.append(cycles_in + offset)
-        ends.append(cycles_out + offset)
-        offset = int(ends[-1][-1]) + 1
-    return SimulationResult(
-        np.concatenate(outputs),
-        np.concatenate(inputs),
-        np.concatenate(ends),
-        tuple(first for first, _ in slices),
-    )

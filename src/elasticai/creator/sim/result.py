@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,25 @@ class SimulationResult:
     input_cycles: np.ndarray
     output_cycles: np.ndarray
     shard_starts: tuple[int, ...] = (0,)
+
+    @classmethod
+    def of_shards(
+        cls, shards: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], starts: Sequence[int]
+    ) -> SimulationResult:
+        """The shards' ``(outputs, input_cycles, output_cycles)``, each counted from its own
+        reset, as one result: in order, each shard's cycles offset by the last output cycle
+        of the shard before it, plus one; ``starts`` the index of each shard's first
+        sample."""
+        outputs, inputs, ends = [], [], []
+        offset = 0
+        for out, cycles_in, cycles_out in shards:
+            outputs.append(out)
+            inputs.append(cycles_in + offset)
+            ends.append(cycles_out + offset)
+            offset = int(ends[-1][-1]) + 1
+        return cls(
+            np.concatenate(outputs), np.concatenate(inputs), np.concatenate(ends), tuple(starts)
+        )
 
     @property
     def latencies(self) -> np.ndarray:

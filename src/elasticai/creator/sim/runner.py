@@ -147,11 +147,10 @@ def _prepare(
 
 
 def _collect(design: Design, files: list[ShardFiles]) -> SimulationResult:
-    """The shards' samples in order, their cycles offset (``SimulationResult``)."""
+    """The shards' samples in order, their cycles offset (``SimulationResult.of_shards``)."""
     source, sink = top_streams(design.graph)
     beats_in = -(-design.graph.input_type.size // source.lanes)
-    outputs, inputs, ends, starts = [], [], [], []
-    offset = 0
+    shards = []
     for shard in files:
         job = shard.job
         beats = unpack(shard.output, design.graph.output_type.size, sink.lanes, sink.width)
@@ -161,14 +160,6 @@ def _collect(design: Design, files: list[ShardFiles]) -> SimulationResult:
             raise AssertionError(
                 f"sent {job.samples} samples, received {len(beats.samples)}{where}"
             )
-        starts.append(job.first)
-        outputs.append(beats.samples)
-        inputs.append(np.array(in_log[::beats_in], dtype=np.int64) + offset)
-        ends.append(beats.last_cycles + offset)
-        offset = int(ends[-1][-1]) + 1
-    return SimulationResult(
-        np.concatenate(outputs),
-        np.concatenate(inputs),
-        np.concatenate(ends),
-        tuple(starts),
-    )
+        first_beats = np.array(in_log[::beats_in], dtype=np.int64)
+        shards.append((beats.samples, first_beats, beats.last_cycles))
+    return SimulationResult.of_shards(shards, [shard.job.first for shard in files])
