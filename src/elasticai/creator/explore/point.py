@@ -12,8 +12,8 @@ process, a Ray task) and never raises for a point: a step that fails gives a row
 4. the analytic timing and resource estimate (``analysis``: milliseconds);
 5. with ``synthesis``: LUT, FF, DSP and BRAM from GHDL + Yosys ``synth_xilinx``;
 6. with ``fmax``: the clock nextpnr-ecp5 reaches on an ECP5-85k;
-7. with ``check_samples``: whether GHDL's outputs equal the model's on that many
-   inputs (``inputs``, or random integers over the input format's whole range).
+7. with ``check_samples``: whether the simulated hardware's outputs (``design.simulate``:
+   GHDL, or Verilator where it pays) equal the model's on that many inputs (``inputs``, or random integers over the input format's whole range).
 """
 
 from __future__ import annotations
@@ -185,7 +185,8 @@ def _hardware(job: Job, point: Mapping[str, Any], model: Any, accuracy: float) -
 
 
 def _exact(job: Job, design: Any, model: Any) -> bool:
-    """Whether GHDL's outputs equal the model's on ``job.check_samples`` inputs."""
+    """Whether the simulated outputs (``design.simulate``) equal the model's on
+    ``job.check_samples`` inputs."""
     import torch
 
     x = job.inputs

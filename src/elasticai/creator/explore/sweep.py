@@ -52,8 +52,8 @@ def explore(
     better (``accuracy`` in the rows). Each point then is translated (named ``name``) and
     costed by the analytic timing and estimate (``explore.point`` lists the steps);
     ``synthesis=True`` gives LUT, FF, DSP and BRAM from Yosys instead, ``fmax=True`` the
-    clock nextpnr-ecp5 reaches, ``check_samples=N`` whether GHDL's outputs equal the
-    model's on N samples (``inputs``, as the model takes them; default: random over
+    clock nextpnr-ecp5 reaches, ``check_samples=N`` whether the simulated hardware's
+    outputs (``design.simulate``) equal the model's on N samples (``inputs``, as the model takes them; default: random over
     the input format).
 
     Each row has ``point``, ``accuracy``, ``latency_cycles``, ``initiation_interval``,
