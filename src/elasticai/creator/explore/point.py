@@ -13,7 +13,8 @@ process, a Ray task) and never raises for a point: a step that fails gives a row
 5. with ``synthesis``: LUT, FF, DSP and BRAM from GHDL + Yosys ``synth_xilinx``;
 6. with ``fmax``: the clock nextpnr-ecp5 reaches on an ECP5-85k;
 7. with ``check_samples``: whether the simulated hardware's outputs (``design.simulate``:
-   GHDL, or Verilator where it pays) equal the model's on that many inputs (``inputs``, or random integers over the input format's whole range).
+   GHDL, or Verilator where it pays) equal the model's on that many inputs (``inputs``,
+   or random integers over the input format's whole range).
 """
 
 from __future__ import annotations
