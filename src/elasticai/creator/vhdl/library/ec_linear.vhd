@@ -504,16 +504,33 @@ begin
 
     constant IB_OF : ib_rom_t := ib_rom;
     constant OB_OF : ob_rom_t := ob_rom;
+    -- the steps after waddr and after that, (waddr + 1) mod NS and (waddr + 2) mod NS, kept
+    -- in registers that advance with waddr (no adder or comparison before the ROMs)
+    constant STEP1 : natural := 1 mod NS;
+    constant STEP2 : natural := 2 mod NS;
+    signal step_p1   : natural range 0 to NS - 1 := STEP1;
+    signal step_p2   : natural range 0 to NS - 1 := STEP2;
     signal next_step : natural range 0 to NS - 1;
     signal after_next : natural range 0 to NS - 1;
-    signal ob_next   : natural range 0 to NO - 1 := OB_OF(imin(1, NS - 1));
+    signal ob_next   : natural range 0 to NO - 1 := OB_OF(STEP1);
     signal ob_prev   : natural range 0 to NO - 1 := NO - 1;
   begin
-    next_step <= 0 when rst = '1' or waddr = NS - 1 else imin(waddr + 1, NS - 1);
-    after_next <= 0 when next_step = NS - 1 else imin(next_step + 1, NS - 1);
+    next_step <= 0 when rst = '1' else step_p1;
+    after_next <= STEP1 when rst = '1' else step_p2;
     schedule_proc : process (clk)
     begin
       if rising_edge(clk) then
+        if rst = '1' then
+          step_p1 <= STEP1;
+          step_p2 <= STEP2;
+        elsif issue = '1' then
+          step_p1 <= step_p2;
+          if step_p2 = NS - 1 then
+            step_p2 <= 0;
+          else
+            step_p2 <= step_p2 + 1;
+          end if;
+        end if;
         if rst = '1' or issue = '1' then
           ib <= IB_OF(next_step);
           ob <= OB_OF(next_step);
