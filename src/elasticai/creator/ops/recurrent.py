@@ -465,8 +465,20 @@ def inner_linear(op: RecurrentOp, p_out: int) -> tuple[LinearOp, Node]:
 #: input bank takes a beat of another vector.
 BANK_DELAY = 1
 
-#: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake.
-CELL_TAIL = {"lstm": 12, "gru": 12, "rnn": 4}
+#: ``ec_rnn_cell``: cycles from issuing a job to its evaluation unit (segment, table read,
+#: its copy, multiply, add, round, overflow) to its result, and from choosing a product's
+#: operands to the product (operand and product registers).
+CELL_EVALUATION, CELL_PRODUCT = 7, 2
+
+#: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake. LSTM
+#: and GRU alike: the last tick of the schedule is 2 evaluations + 2 products + 3 (sum,
+#: round, overflow) after the last gate, and the handshake one later; an RNN: one
+#: evaluation.
+CELL_TAIL = {
+    "lstm": 2 * CELL_EVALUATION + 2 * CELL_PRODUCT + 4,
+    "gru": 2 * CELL_EVALUATION + 2 * CELL_PRODUCT + 4,
+    "rnn": CELL_EVALUATION,
+}
 
 
 def recurrent_flow(

@@ -17,24 +17,29 @@
 -- SHIFT, ROUNDING), OVERFLOW, out width)).
 -- Shared hardware: ONE evaluation unit serves all three functions (their constants in one
 -- table, selected by the job) and ONE multiplier all products of the state update. The
--- evaluation unit is a pipeline of four register stages (segment; table read; multiply-add;
--- round and overflow): a job issued in cycle c has its result from cycle
--- c + 4. The multiplier's product is a register (prod_q), and a sum of two products is
--- registered (sum_q) before it is rounded, so no path holds more than one multiply or one
--- add-round-saturate. The state (c for LSTM, h for GRU) of the current unit is read into a
--- register (s_q) while its gates are taken; it reads as zero in the first step of every
--- sequence and after reset.
+-- evaluation unit is a pipeline of seven register stages (segment; table read; its copy,
+-- as a block RAM's output is slow; multiply; add; shift and round; overflow): a job issued
+-- in cycle c has its result from cycle c + EV (EV = 7). The multiplier's operands and its product are registers (pa_q/pb_q, prod_q: a
+-- product is there PL = 2 ticks after its operands are chosen), a sum of two products is
+-- registered (sum_q) before it is rounded, and a rounded value (rq) before its overflow, so
+-- no register-to-register path holds more than one multiply, one add or one round.
+-- The state (c for LSTM, h for GRU) of the current unit is read into a register (s_q)
+-- while its gates are taken; it reads as zero in the first step of every sequence and
+-- after reset.
 -- One unit at a time: its G beats are taken one per cycle as they come (each issued to the
 -- evaluation unit as it is taken), then a fixed schedule counted from the last one (tick t
--- is t cycles after it; "a*b" puts the product into prod_q at the end of the tick):
---   LSTM: 2 f*c; 3 i*g, partial := f*c; 4 sum_q := partial + i*g; 5 c' := round(sum_q);
---         6 issue tanh(c'); 10 o*tanh(c'); 11 h' := round(prod_q) -> output register
---   GRU:  1 r*nh; 2 sum_q := nx + r*nh; 3 n_pre := round(sum_q); 4 issue tanh(n_pre);
---         8 (1-z)*n; 9 z*h, partial := (1-z)*n; 10 sum_q := partial + z*h;
---         11 h' := round(sum_q) -> output register
---   RNN:  the result of the job issued with the beat goes to the output register (tick 3)
--- and the output beat leaves from the next cycle on (TAIL = 12, 12 and 4 cycles after the
--- last beat taken, when taken at once); the next unit's beats are taken after it.
+-- is t cycles after it; the T_* and G_* constants below; with EV = 7 and PL = 2):
+--   LSTM: 5 f*c; 6 i*g; 7 partial := f*c; 8 sum_q := partial + i*g; 9 rq := round(sum_q);
+--         10 c' := overflow(rq); 11 issue tanh(c'); 18 o*tanh(c'); 20 rq := round(o*tanh);
+--         21 h' := overflow(rq) -> output register
+--   GRU:  4 r*nh; 6 sum_q := nx + r*nh; 7 rq := round(sum_q); 8 n_pre := overflow(rq);
+--         9 issue tanh(n_pre); 16 (1-z)*n; 17 z*h; 18 partial := (1-z)*n;
+--         19 sum_q := partial + z*h; 20 rq := round(sum_q); 21 h' := overflow(rq) -> output
+--   RNN:  the result of the job issued with the beat goes to the output register (tick
+--         EV - 1)
+-- and the output beat leaves from the next cycle on (TAIL = 22, 22 and 7 cycles after the
+-- last beat taken, when taken at once; ops.recurrent.CELL_TAIL); the next unit's beats are
+-- taken after it.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -118,13 +123,17 @@ architecture rtl of ec_rnn_cell is
   -- the evaluation unit: inputs of F0/F1 (G) and F2 (C) in one width
   constant EW : positive := imax(G_WIDTH, C_WIDTH);
   constant MAXSEG : positive := imax(F0_SEGMENTS, imax(F1_SEGMENTS, F2_SEGMENTS));
-  type b_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_B - 1 downto 0);
-  type m_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_M - 1 downto 0);
-  type a_tab is array (0 to 3 * MAXSEG - 1) of signed(PW_A - 1 downto 0);
+  -- function f's segment k is entry f * SEGP + k of the tables: the index is f's two bits
+  -- and k's SB bits side by side (no adder or multiplier before the table read)
+  constant SB : positive := imax(1, clog2(MAXSEG));
+  constant SEGP : positive := 2 ** SB;
+  type b_tab is array (0 to 3 * SEGP - 1) of signed(PW_B - 1 downto 0);
+  type m_tab is array (0 to 3 * SEGP - 1) of signed(PW_M - 1 downto 0);
+  type a_tab is array (0 to 3 * SEGP - 1) of signed(PW_A - 1 downto 0);
   -- (x - base) * mul + add = x * mul + (add - base * mul): the second term, a constant per
   -- segment, is one table (C_TAB), so the pipeline subtracts nothing before the multiply
   constant CW : positive := imax(PW_B + PW_M - 1, PW_A) + 1;
-  type c_tab is array (0 to 3 * MAXSEG - 1) of signed(CW - 1 downto 0);
+  type c_tab is array (0 to 3 * SEGP - 1) of signed(CW - 1 downto 0);
 
   -- entry j of a table generic (zero where the generic is shorter: a function the cell
   -- does not use keeps its default)
@@ -151,8 +160,8 @@ architecture rtl of ec_rnn_cell is
     variable t : b_tab := (others => (others => '0'));
   begin
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_BASES, j, PW_B); end loop;
-    for j in 0 to F1_SEGMENTS - 1 loop t(MAXSEG + j) := entry(F1_BASES, j, PW_B); end loop;
-    for j in 0 to F2_SEGMENTS - 1 loop t(2 * MAXSEG + j) := entry(F2_BASES, j, PW_B); end loop;
+    for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_BASES, j, PW_B); end loop;
+    for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_BASES, j, PW_B); end loop;
     return t;
   end function;
 
@@ -160,8 +169,8 @@ architecture rtl of ec_rnn_cell is
     variable t : m_tab := (others => (others => '0'));
   begin
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_MULS, j, PW_M); end loop;
-    for j in 0 to F1_SEGMENTS - 1 loop t(MAXSEG + j) := entry(F1_MULS, j, PW_M); end loop;
-    for j in 0 to F2_SEGMENTS - 1 loop t(2 * MAXSEG + j) := entry(F2_MULS, j, PW_M); end loop;
+    for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_MULS, j, PW_M); end loop;
+    for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_MULS, j, PW_M); end loop;
     return t;
   end function;
 
@@ -169,8 +178,8 @@ architecture rtl of ec_rnn_cell is
     variable t : a_tab := (others => (others => '0'));
   begin
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_ADDS, j, PW_A); end loop;
-    for j in 0 to F1_SEGMENTS - 1 loop t(MAXSEG + j) := entry(F1_ADDS, j, PW_A); end loop;
-    for j in 0 to F2_SEGMENTS - 1 loop t(2 * MAXSEG + j) := entry(F2_ADDS, j, PW_A); end loop;
+    for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_ADDS, j, PW_A); end loop;
+    for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_ADDS, j, PW_A); end loop;
     return t;
   end function;
 
@@ -214,7 +223,7 @@ architecture rtl of ec_rnn_cell is
   function seg_entries return positive is
   begin
     if SEG_BY_TABLE then
-      return 3 * 2 ** EW;
+      return 4 * 2 ** EW;
     end if;
     return 1;
   end function;
@@ -236,7 +245,7 @@ architecture rtl of ec_rnn_cell is
   function segment_of(x : signed(EW - 1 downto 0); f : natural) return natural is
   begin
     if SEG_BY_TABLE then
-      return SEGMENTS_T(f * 2 ** EW + to_integer(unsigned(x)));
+      return SEGMENTS_T(to_integer(to_unsigned(f, 2) & unsigned(x)));  -- no adder
     end if;
     return segment(x, f);
   end function;
@@ -254,7 +263,39 @@ architecture rtl of ec_rnn_cell is
   type state_t is (TAKE, WORK, SEND);
   signal phase : state_t := TAKE;
   signal gate  : natural range 0 to 3 := 0;  -- 0 to G - 1
-  constant LAST_TICK : natural := 11;
+  -- the schedule (ticks after the unit's last gate beat): EV = evaluation latency, PL =
+  -- product latency; a gate issued k beats before the last one is there at tick EV - k
+  constant EV : positive := 7;
+  constant PL : positive := 2;
+  -- LSTM
+  constant T_FC    : natural := EV - 2;        -- f * c (f: gate 1)
+  constant T_IG    : natural := EV - 1;        -- i * g (g: gate 2)
+  constant T_PART  : natural := T_FC + PL;     -- partial := f * c
+  constant T_SUM   : natural := T_IG + PL;     -- sum_q := partial + i * g
+  constant T_RND   : natural := T_SUM + 1;     -- rq := round(sum_q)
+  constant T_SAT   : natural := T_RND + 1;     -- c' := overflow(rq)
+  constant T_TANH  : natural := T_SAT + 1;     -- issue tanh(c')
+  constant T_O     : natural := T_TANH + EV;   -- o * tanh(c')
+  constant T_HR    : natural := T_O + PL;      -- rq := round(o * tanh(c'))
+  -- GRU
+  constant G_RNH   : natural := EV - 3;        -- r * nh (r: gate 0)
+  constant G_SUM1  : natural := G_RNH + PL;    -- sum_q := nx + r * nh
+  constant G_RND1  : natural := G_SUM1 + 1;    -- rq := round(sum_q)
+  constant G_SAT1  : natural := G_RND1 + 1;    -- n_pre := overflow(rq)
+  constant G_TANH  : natural := G_SAT1 + 1;    -- issue tanh(n_pre)
+  constant G_ZN    : natural := G_TANH + EV;   -- (1 - z) * n
+  constant G_ZH    : natural := G_ZN + 1;      -- z * h
+  constant G_PART  : natural := G_ZN + PL;     -- partial := (1 - z) * n
+  constant G_SUM2  : natural := G_ZH + PL;     -- sum_q := partial + z * h
+  constant G_RND2  : natural := G_SUM2 + 1;    -- rq := round(sum_q)
+  function schedule_end return natural is
+  begin
+    if CELL = 0 then
+      return T_HR + 1;
+    end if;
+    return G_RND2 + 1;
+  end function;
+  constant LAST_TICK : natural := schedule_end;   -- h' := overflow(rq) -> output register
   signal tick  : natural range 0 to LAST_TICK := 0;
   signal unit  : natural range 0 to HIDDEN - 1 := 0;
   signal step  : natural range 0 to STEPS - 1 := 0;
@@ -265,9 +306,15 @@ architecture rtl of ec_rnn_cell is
   signal raw_nx, raw_nh : signed(G_WIDTH - 1 downto 0) := (others => '0');  -- GRU
   signal mixed : signed(EW - 1 downto 0) := (others => '0');  -- c' / n_pre
   signal partial : signed(SW - 1 downto 0) := (others => '0');  -- the first product, shifted
+  signal pa_q : signed(PA - 1 downto 0) := (others => '0');  -- the multiplier's operands
+  signal pb_q : signed(PB - 1 downto 0) := (others => '0');
   signal prod_q : signed(PP - 1 downto 0) := (others => '0');  -- the multiplier's product
   signal sum_q : signed(imax(SW, NW) - 1 downto 0) := (others => '0');  -- before rounding
   signal s_q : signed(S_WIDTH - 1 downto 0) := (others => '0');  -- the unit's state
+  -- a shifted and rounded value before its overflow (c', h' or n_pre), wide enough for all
+  constant RQW : positive := imax(imax(shift_round_width(SW, SH_C), shift_round_width(PP, SH_H)),
+                                  imax(shift_round_width(NW, A_FRAC), shift_round_width(SW, SH_H)));
+  signal rq : signed(RQW - 1 downto 0) := (others => '0');
 
   -- the evaluation pipeline: job destination 0-3 act(k), 4 evr, 5 the output (RNN)
   signal a_valid : std_logic := '0';
@@ -280,9 +327,22 @@ architecture rtl of ec_rnn_cell is
   signal e_m     : signed(PW_M - 1 downto 0) := (others => '0');
   signal e_c     : signed(CW - 1 downto 0) := (others => '0');
   signal e_dest  : natural range 0 to 5 := 0;
+  signal d_valid : std_logic := '0';
+  signal d_x     : signed(EW - 1 downto 0) := (others => '0');
+  signal d_m     : signed(PW_M - 1 downto 0) := (others => '0');
+  signal d_c     : signed(CW - 1 downto 0) := (others => '0');
+  signal d_dest  : natural range 0 to 5 := 0;
+  signal q_valid : std_logic := '0';
+  signal q_t     : signed(EW + PW_M - 1 downto 0) := (others => '0');  -- x * mul
+  signal q_c     : signed(CW - 1 downto 0) := (others => '0');
+  signal q_dest  : natural range 0 to 5 := 0;
   signal b_valid : std_logic := '0';
   signal b_t     : signed(TW - 1 downto 0) := (others => '0');
   signal b_dest  : natural range 0 to 5 := 0;
+  constant RTW   : positive := shift_round_width(TW, PW_SHIFT);
+  signal r_valid : std_logic := '0';
+  signal r_t     : signed(RTW - 1 downto 0) := (others => '0');
+  signal r_dest  : natural range 0 to 5 := 0;
 
   type states_t is array (0 to HIDDEN - 1) of signed(S_WIDTH - 1 downto 0);
   signal state : states_t := (others => (others => '0'));
@@ -311,6 +371,7 @@ begin
     variable nsum : signed(NW - 1 downto 0);
     variable y : signed(X_WIDTH - 1 downto 0);
     variable taken_last : boolean;
+    variable t_idx : natural range 0 to 4 * SEGP - 1;
   begin
     if rising_edge(clk) then
       if rst /= '0' then
@@ -321,7 +382,10 @@ begin
         step <= 0;
         a_valid <= '0';
         e_valid <= '0';
+        d_valid <= '0';
+        q_valid <= '0';
         b_valid <= '0';
+        r_valid <= '0';
         out_valid <= '0';
         out_last <= '0';
         out_last_step <= '0';
@@ -361,45 +425,47 @@ begin
           -- (if/elsif, not case: GHDL writes a VHDL case as a Verilog case without a
           -- default, which Yosys turns into latches)
           if CELL = 0 then
-            if tick = 2 then  -- f * c
+            if tick = T_FC then  -- f * c
               pa_v := resize(act(1), PA);
               pb_v := resize(s, PB);
-            elsif tick = 3 then  -- i * g
+            elsif tick = T_IG then  -- i * g
               pa_v := resize(act(0), PA);
               pb_v := resize(act(2), PB);
-            elsif tick = 6 then  -- tanh(c')
+            elsif tick = T_TANH then  -- tanh(c')
               issue := true;
               ev_x := mixed;
               ev_f := 2;
               ev_dest := 4;
-            elsif tick = 10 then  -- o * tanh(c')
+            elsif tick = T_O then  -- o * tanh(c')
               pa_v := resize(act(3), PA);
               pb_v := resize(evr, PB);
             end if;
           elsif CELL = 1 then
-            if tick = 1 then  -- r * nh
+            if tick = G_RNH then  -- r * nh
               pa_v := resize(act(0), PA);
               pb_v := resize(raw_nh, PB);
-            elsif tick = 4 then  -- tanh(n_pre)
+            elsif tick = G_TANH then  -- tanh(n_pre)
               issue := true;
               ev_x := mixed;
               ev_f := 1;
               ev_dest := 4;
-            elsif tick = 8 then  -- (1 - z) * n
+            elsif tick = G_ZN then  -- (1 - z) * n
               pa_v := shift_left(to_signed(1, PA), A_FRAC) - resize(act(1), PA);
               pb_v := resize(evr, PB);
-            elsif tick = 9 then  -- z * h
+            elsif tick = G_ZH then  -- z * h
               pa_v := resize(act(1), PA);
               pb_v := resize(s, PB);
             end if;
           end if;
         end if;
         if CELL /= 2 then  -- an RNN has no products
-          prod_q <= pa_v * pb_v;
+          pa_q <= pa_v;
+          pb_q <= pb_v;
+          prod_q <= pa_q * pb_q;
         end if;
         prod := prod_q;
 
-        -- the evaluation pipeline: segment; multiply-add; round and overflow
+        -- the evaluation pipeline: segment; table read; copy; multiply; add; round; overflow
         a_valid <= '0';
         if issue then
           a_valid <= '1';
@@ -411,24 +477,37 @@ begin
         e_valid <= a_valid;
         e_dest <= a_dest;
         e_x <= a_x;
-        e_m <= MULS_T(a_f * MAXSEG + a_k);
-        e_c <= CONSTS_T(a_f * MAXSEG + a_k);
-        b_valid <= e_valid;
-        b_dest <= e_dest;
-        b_t <= resize(e_x * e_m, TW) + resize(e_c, TW);
-        if b_valid = '1' then
-          if b_dest < 4 then
-            -- one register per activation: with act(b_dest) written at a variable index,
+        t_idx := to_integer(to_unsigned(a_f, 2) & to_unsigned(a_k, SB));
+        e_m <= MULS_T(t_idx);
+        e_c <= CONSTS_T(t_idx);
+        d_valid <= e_valid;
+        d_dest <= e_dest;
+        d_x <= e_x;
+        d_m <= e_m;
+        d_c <= e_c;
+        q_valid <= d_valid;
+        q_dest <= d_dest;
+        q_t <= d_x * d_m;
+        q_c <= d_c;
+        b_valid <= q_valid;
+        b_dest <= q_dest;
+        b_t <= resize(q_t, TW) + resize(q_c, TW);
+        r_valid <= b_valid;
+        r_dest <= b_dest;
+        r_t <= shift_round(b_t, PW_SHIFT, ROUNDING);
+        if r_valid = '1' then
+          if r_dest < 4 then
+            -- one register per activation: with act(r_dest) written at a variable index,
             -- GHDL 2.0's synthesis lost the registers (the Verilog held act in a loop)
             for k in 0 to 3 loop
-              if b_dest = k then
-                act(k) <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
+              if r_dest = k then
+                act(k) <= apply_overflow(r_t, OVERFLOW, A_WIDTH);
               end if;
             end loop;
-          elsif b_dest = 4 then
-            evr <= requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, A_WIDTH);
+          elsif r_dest = 4 then
+            evr <= apply_overflow(r_t, OVERFLOW, A_WIDTH);
           else  -- the RNN's output
-            out_data <= std_logic_vector(requantize(b_t, PW_SHIFT, ROUNDING, OVERFLOW, X_WIDTH));
+            out_data <= std_logic_vector(apply_overflow(r_t, OVERFLOW, X_WIDTH));
             out_valid <= '1';
             phase <= SEND;
           end if;
@@ -454,34 +533,42 @@ begin
             tick <= tick + 1;
           end if;
           if CELL = 0 then
-            if tick = 3 then
+            if tick = T_PART then
               partial <= shift_left(resize(prod, SW), SH_FC);
-            elsif tick = 4 then
+            elsif tick = T_SUM then
               sum_q <= resize(partial + shift_left(resize(prod, SW), SH_IG), sum_q'length);
-            elsif tick = 5 then
+            elsif tick = T_RND then
               sum2 := resize(sum_q, SW);
-              mixed <= resize(requantize(sum2, SH_C, ROUNDING, OVERFLOW, C_WIDTH), EW);
-            elsif tick = 11 then
-              y := requantize(prod, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
+              rq <= resize(shift_round(sum2, SH_C, ROUNDING), RQW);
+            elsif tick = T_SAT then
+              mixed <= resize(apply_overflow(rq, OVERFLOW, C_WIDTH), EW);
+            elsif tick = T_HR then
+              rq <= resize(shift_round(prod, SH_H, ROUNDING), RQW);
+            elsif tick = LAST_TICK then
+              y := apply_overflow(rq, OVERFLOW, X_WIDTH);
               state(unit) <= resize(mixed, S_WIDTH);
               out_data <= std_logic_vector(y);
               out_valid <= '1';
               phase <= SEND;
             end if;
           elsif CELL = 1 then
-            if tick = 2 then
+            if tick = G_SUM1 then
               nsum := shift_left(resize(raw_nx, NW), A_FRAC) + resize(prod, NW);
               sum_q <= resize(nsum, sum_q'length);
-            elsif tick = 3 then
+            elsif tick = G_RND1 then
               nsum := resize(sum_q, NW);
-              mixed <= resize(requantize(nsum, A_FRAC, ROUNDING, OVERFLOW, G_WIDTH), EW);
-            elsif tick = 9 then
+              rq <= resize(shift_round(nsum, A_FRAC, ROUNDING), RQW);
+            elsif tick = G_SAT1 then
+              mixed <= resize(apply_overflow(rq, OVERFLOW, G_WIDTH), EW);
+            elsif tick = G_PART then
               partial <= shift_left(resize(prod, SW), SH_ZN);
-            elsif tick = 10 then
+            elsif tick = G_SUM2 then
               sum_q <= resize(partial + shift_left(resize(prod, SW), SH_ZH), sum_q'length);
-            elsif tick = 11 then
+            elsif tick = G_RND2 then
               sum2 := resize(sum_q, SW);
-              y := requantize(sum2, SH_H, ROUNDING, OVERFLOW, X_WIDTH);
+              rq <= resize(shift_round(sum2, SH_H, ROUNDING), RQW);
+            elsif tick = LAST_TICK then
+              y := apply_overflow(rq, OVERFLOW, X_WIDTH);
               state(unit) <= resize(y, S_WIDTH);
               out_data <= std_logic_vector(y);
               out_valid <= '1';
