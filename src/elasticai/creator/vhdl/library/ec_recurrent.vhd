@@ -144,15 +144,18 @@ architecture rtl of ec_recurrent is
   signal c_unit : natural range 0 to HIDDEN - 1 := 0;
   signal c_step : natural range 0 to STEPS - 1 := 0;
   signal w_slot : natural range 0 to 2 * HIDDEN - 1;  -- where the cell's h goes
-  signal r_slot : natural range 0 to 2 * HIDDEN - 1;  -- where the merge reads h_{t-1}
-  signal taking_h : boolean;
-  signal h_index  : natural range 0 to HIDDEN - 1;  -- the h element the merge is at
+  -- where the merge reads h_{t-1} (the bank of step m_step - 1, at the h element the merge
+  -- is at; its first one while x is sent), and whether it sends h: registers that follow
+  -- m_elem and m_step, so that no subtraction or addition comes before the buffer's read
+  function bank_of_last(step : natural) return natural is
+  begin
+    return HIDDEN * ((step + 1) mod 2);
+  end function;
+  signal r_slot : natural range 0 to 2 * HIDDEN - 1 := bank_of_last(0);
+  signal taking_h : boolean := false;
 begin
   ---------------------------------------------------------------------------- merge
   -- x beats pass straight through; h beats come from the buffer once fresh
-  taking_h <= m_elem >= INPUTS;
-  h_index <= m_elem - INPUTS when m_elem >= INPUTS else 0;
-  r_slot <= h_index + HIDDEN * ((m_step + 1) mod 2);
   w_slot <= c_unit + HIDDEN * (c_step mod 2);
   s_axis_tready <= '1' when rst = '0' and not taking_h and z_ready = '1' else '0';
   z_valid <= '0' when rst /= '0'
@@ -170,16 +173,25 @@ begin
       if rst /= '0' then
         m_elem <= 0;
         m_step <= 0;
+        r_slot <= bank_of_last(0);
+        taking_h <= false;
       elsif z_valid = '1' and z_ready = '1' then
         if m_elem = INPUTS + HIDDEN - 1 then
           m_elem <= 0;
+          taking_h <= false;
           if m_step = STEPS - 1 then
             m_step <= 0;
+            r_slot <= bank_of_last(0);
           else
             m_step <= m_step + 1;
+            r_slot <= bank_of_last(m_step + 1);
           end if;
         else
           m_elem <= m_elem + 1;
+          taking_h <= m_elem + 1 >= INPUTS;
+          if m_elem >= INPUTS then
+            r_slot <= r_slot + 1;
+          end if;
         end if;
       end if;
     end if;
