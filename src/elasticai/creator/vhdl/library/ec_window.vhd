@@ -76,8 +76,9 @@
 -- IN_LANES*X_WIDTH bits (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry
 -- offset table (a constant when a window is one beat), four position comparisons, one
 -- word comparison and an IN_LANES:1 element multiplexer (ring: and a ring address adder);
--- the sequencer's counters (ring: the writer's address, WREL, the limit LOW + MEM_WORDS
--- and its comparison). No multipliers or dividers.
+-- the sequencer's counters (ring: the writer's address, WREL and an offset copy of it,
+-- LOW, and up to ten comparisons for a registered s_axis_tready). No multipliers or
+-- dividers.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -152,6 +153,9 @@ architecture rtl of ec_window is
   constant LOW_TOP : natural := NW + BIAS_W;                        -- LOW <= NW, biased
   constant CLAMP   : boolean := BW_MAX > LOW_TOP;
   constant LIM_MAX : natural := BW_MAX + RS_W + M;
+  constant LOW0    : natural := BASE0 / IN_LANES;                   -- LOW of window (0, 0)
+  constant WQ_MIN  : integer := 1 + BIAS_W - M;                     -- WQ (below) range
+  constant WQ_MAX  : integer := LIM_MAX + 1 + BIAS_W - M;
 
   subtype row_t is natural range 0 to ROW_MAX;
   subtype col_t is natural range 0 to COL_MAX;
@@ -189,6 +193,14 @@ architecture rtl of ec_window is
       end loop;
     end loop;
     return t;
+  end function;
+
+  function flag(b : boolean) return std_logic is
+  begin
+    if b then
+      return '1';
+    end if;
+    return '0';
   end function;
 
   -- floor(a / b) for any sign of a (VHDL's "/" truncates)
@@ -256,6 +268,12 @@ architecture rtl of ec_window is
   -- ring writer: ring address, words of the address-stage beat's sample written (WREL)
   signal waddr   : unsigned(PB - 1 downto 0) := (others => '0');
   signal wrel    : natural range 0 to LIM_MAX := 0;
+  -- ring: s_ready as a register (s_axis_tready feeds the producer's ready logic, often
+  -- combinationally, so it should not come out of a comparison's carry chain), WREL <
+  -- LOW + MEM_WORDS of the next cycle computed a cycle ahead (ctrl_proc) from
+  -- WQ = WREL + 1 + BIAS_W - M, kept like WREL
+  signal wq        : integer range WQ_MIN to WQ_MAX := WQ_MIN;
+  signal s_ready_q : std_logic := flag(0 < LOW0 + M - BIAS_W);
 
   -- beat sequencer (the beat after the one in the address stage)
   signal sb     : natural range 0 to NB - 1 := 0;
@@ -265,6 +283,8 @@ architecture rtl of ec_window is
   signal base_w : bw_t := BASE0 / IN_LANES;
   signal base_s : sel_t := BASE0 mod IN_LANES;
   signal row_w  : bw_t := BASE0 / IN_LANES;     -- base of the row's first window
+  -- row_w + RS_W (ring, ROW_MIN: R(oh) of the header, a term of LOW)
+  signal row_q  : natural range 0 to BW_MAX + RS_W := BASE0 / IN_LANES + RS_W;
   signal row_s  : sel_t := BASE0 mod IN_LANES;
 
   -- address stage
@@ -276,9 +296,9 @@ architecture rtl of ec_window is
   signal a_pad  : flags_t := (others => '0');
   signal a_zero : flags_t := (others => '0');
   signal a_need : flags_t := (others => '0');
-  -- ring: the writer's limit LOW + MEM_WORDS (in words of the beat's sample), the ring
-  -- address of the sample's word 0
-  signal a_lim  : integer range -BIAS_W to LIM_MAX := BASE0 / IN_LANES + M - BIAS_W;
+  -- ring: LOW of the window (the writer's limit is LOW + MEM_WORDS), biased like base_w,
+  -- the ring address of the sample's word 0
+  signal a_low  : natural range 0 to BW_MAX + RS_W := LOW0;
   signal a_samp : unsigned(PB - 1 downto 0) := (others => '0');
   signal avail  : std_logic;
   signal ce     : std_logic;
@@ -305,7 +325,7 @@ begin
     report "ec_window: MEM_WORDS = " & integer'image(MEM_WORDS) & " can deadlock, needs >= "
       & integer'image(MIN_WORDS) severity failure;
 
-  s_ready <= not filled(wb) when not RING else '1' when wrel < a_lim else '0';
+  s_ready <= not filled(wb) when not RING else s_ready_q;
   s_axis_tready <= s_ready;
   wr_en <= s_axis_tvalid and s_ready;
 
@@ -398,20 +418,64 @@ begin
     variable e  : entry_t;
     variable wn : natural range 0 to LIM_MAX;
     variable lv : natural range 0 to BW_MAX + RS_W;
+    variable ns : boolean;
+    variable wv : integer range WQ_MIN - NW to WQ_MAX + 1;
+    variable rk, rn, rs : boolean_vector(0 to 1);
   begin
     if rising_edge(clk) then
       if RING then
+        -- ns: the sequencer's beat is the next sample's first (the address stage holds the
+        -- sample's last beat); the sequencer is then at window (0, 0), whose LOW is LOW0
+        ns := a_v = '1' and sb = 0 and srow = 0 and scol = 0;
+        -- s_ready of the next cycle: wn + BIAS_W - M < LOW of the next cycle (WREL <
+        -- LOW + MEM_WORDS, both biased), wn = WREL + d, d = 1 on wr_en. With WQ that is
+        -- WQ <= LOW for d = 0 and WQ < LOW for d = 1, and LOW is a minimum of terms, so
+        -- every case is a comparison per term and d of two registers or a register and a
+        -- constant; the late load_a and wr_en (from m_axis_tready, s_axis_tvalid) only
+        -- select. load_a = '0': LOW kept (rk); else LOW of the sequencer's window (rn: the
+        -- minimum computed below) or, for the next sample's first beat, LOW0 with wn
+        -- dropping by NW (rs)
+        rk := (wq <= a_low, wq < a_low);
+        rn := (wq <= base_w, wq < base_w);
+        if ROW_MIN and srow /= ROW_MAX then
+          rn := (rn(0) and wq <= row_q, rn(1) and wq < row_q);
+        end if;
+        if CLAMP then
+          rn := (rn(0) and wq <= LOW_TOP, rn(1) and wq < LOW_TOP);
+        end if;
+        rs := (wq <= LOW0 + NW, wq < LOW0 + NW);
+        if load_a = '1' then
+          if ns then
+            rk := rs;
+          else
+            rk := rn;
+          end if;
+        end if;
+        if wr_en = '1' then
+          s_ready_q <= flag(rk(1));
+        else
+          s_ready_q <= flag(rk(0));
+        end if;
+
         wn := wrel;
         if wr_en = '1' then
           wn := wn + 1;
           waddr <= waddr + 1;
         end if;
-        if load_a = '1' and a_v = '1' and sb = 0 and srow = 0 and scol = 0 then
+        if load_a = '1' and ns then
           -- the address stage moves on to the next sample (its last beat saw wrel >= NW)
           wn := wn - NW;
           a_samp <= a_samp + to_unsigned(NW mod 2 ** PB, PB);
         end if;
         wrel <= wn;
+        wv := wq;  -- as wn (not wn plus a constant: no adder after wn's)
+        if wr_en = '1' then
+          wv := wv + 1;
+        end if;
+        if load_a = '1' and ns then
+          wv := wv - NW;
+        end if;
+        wq <= wv;
       else
         if wr_en = '1' then
           if widx = NW - 1 then
@@ -462,15 +526,15 @@ begin
           end if;
         end loop;
         if RING then
-          -- LOW of the window (the header), biased like base_w, and the writer's limit
+          -- LOW of the window (the header), biased like base_w
           lv := base_w;
-          if ROW_MIN and srow /= ROW_MAX and row_w + RS_W < lv then
-            lv := row_w + RS_W;
+          if ROW_MIN and srow /= ROW_MAX and row_q < lv then
+            lv := row_q;
           end if;
           if CLAMP and lv > LOW_TOP then
             lv := LOW_TOP;
           end if;
-          a_lim <= lv + M - BIAS_W;
+          a_low <= lv;
         end if;
 
         -- sequencer: next beat, window, row, sample
@@ -494,11 +558,13 @@ begin
               if row_s + ROW_STEP mod IN_LANES >= IN_LANES then
                 row_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
                 row_w <= row_w + ROW_STEP / IN_LANES + 1;
+                row_q <= row_q + ROW_STEP / IN_LANES + 1;
                 base_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
                 base_w <= row_w + ROW_STEP / IN_LANES + 1;
               else
                 row_s <= row_s + ROW_STEP mod IN_LANES;
                 row_w <= row_w + ROW_STEP / IN_LANES;
+                row_q <= row_q + ROW_STEP / IN_LANES;
                 base_s <= row_s + ROW_STEP mod IN_LANES;
                 base_w <= row_w + ROW_STEP / IN_LANES;
               end if;
@@ -507,6 +573,7 @@ begin
               sbank <= 1 - sbank;
               row_s <= BASE0 mod IN_LANES;
               row_w <= BASE0 / IN_LANES;
+              row_q <= BASE0 / IN_LANES + RS_W;
               base_s <= BASE0 mod IN_LANES;
               base_w <= BASE0 / IN_LANES;
             end if;
@@ -526,9 +593,12 @@ begin
         base_w <= BASE0 / IN_LANES;
         row_s <= BASE0 mod IN_LANES;
         row_w <= BASE0 / IN_LANES;
+        row_q <= BASE0 / IN_LANES + RS_W;
         waddr <= (others => '0');
         wrel <= 0;
-        a_lim <= BASE0 / IN_LANES + M - BIAS_W;
+        wq <= WQ_MIN;
+        s_ready_q <= flag(0 < LOW0 + M - BIAS_W);
+        a_low <= LOW0;
         a_samp <= (others => '0');
         a_v <= '0';
         a_last <= '0';
