@@ -479,10 +479,14 @@ begin
     first_step <= '1' when ib = 0 else '0';
     last_step <= '1' when ib = NI - 1 else '0';
   else generate
-    -- schedule ROMs read synchronously at the next step's address (0 on reset), so that
-    -- they map to memory like the weight ROM
+    -- schedule ROMs: per step its block (ib, ob) and whether it is the first or the last
+    -- step of its output block. They are read a step ahead (at (waddr + 2) mod NS, kept in
+    -- a register that advances with waddr; STEP1 on reset) into the *_nx registers, which
+    -- pass to the registers of the current step on issue: a memory's slow output reaches
+    -- only a register, and no adder or comparison sits before the ROMs or after them.
     type ib_rom_t is array (0 to NS - 1) of natural range 0 to NI - 1;
     type ob_rom_t is array (0 to NS - 1) of natural range 0 to NO - 1;
+    type flag_rom_t is array (0 to NS - 1) of std_logic;
 
     function ib_rom return ib_rom_t is
       variable r : ib_rom_t;
@@ -504,27 +508,56 @@ begin
 
     constant IB_OF : ib_rom_t := ib_rom;
     constant OB_OF : ob_rom_t := ob_rom;
-    -- the steps after waddr and after that, (waddr + 1) mod NS and (waddr + 2) mod NS, kept
-    -- in registers that advance with waddr (no adder or comparison before the ROMs)
+
+    -- output blocks follow each other in order, each with at least one step
+    function first_rom return flag_rom_t is
+      variable r : flag_rom_t;
+    begin
+      for s in 0 to NS - 1 loop
+        r(s) := '0';
+        if s = 0 then
+          r(s) := '1';
+        elsif OB_OF(s - 1) /= OB_OF(s) then
+          r(s) := '1';
+        end if;
+      end loop;
+      return r;
+    end function;
+
+    function last_rom return flag_rom_t is
+      variable r : flag_rom_t;
+    begin
+      for s in 0 to NS - 1 loop
+        r(s) := '0';
+        if s = NS - 1 then
+          r(s) := '1';
+        elsif OB_OF(s + 1) /= OB_OF(s) then
+          r(s) := '1';
+        end if;
+      end loop;
+      return r;
+    end function;
+
+    constant FIRST_OF : flag_rom_t := first_rom;
+    constant LAST_OF  : flag_rom_t := last_rom;
     constant STEP1 : natural := 1 mod NS;
     constant STEP2 : natural := 2 mod NS;
-    signal step_p1   : natural range 0 to NS - 1 := STEP1;
-    signal step_p2   : natural range 0 to NS - 1 := STEP2;
-    signal next_step : natural range 0 to NS - 1;
-    signal after_next : natural range 0 to NS - 1;
-    signal ob_next   : natural range 0 to NO - 1 := OB_OF(STEP1);
-    signal ob_prev   : natural range 0 to NO - 1 := NO - 1;
+    signal step_p2  : natural range 0 to NS - 1 := STEP2;
+    signal rom_addr : natural range 0 to NS - 1;
+    signal ib_nx    : natural range 0 to NI - 1 := IB_OF(STEP1);
+    signal ob_nx    : natural range 0 to NO - 1 := OB_OF(STEP1);
+    signal first_nx : std_logic := FIRST_OF(STEP1);
+    signal last_nx  : std_logic := LAST_OF(STEP1);
+    signal first_q  : std_logic := FIRST_OF(0);
+    signal last_q   : std_logic := LAST_OF(0);
   begin
-    next_step <= 0 when rst = '1' else step_p1;
-    after_next <= STEP1 when rst = '1' else step_p2;
+    rom_addr <= STEP1 when rst = '1' else step_p2;
     schedule_proc : process (clk)
     begin
       if rising_edge(clk) then
         if rst = '1' then
-          step_p1 <= STEP1;
           step_p2 <= STEP2;
         elsif issue = '1' then
-          step_p1 <= step_p2;
           if step_p2 = NS - 1 then
             step_p2 <= 0;
           else
@@ -532,20 +565,26 @@ begin
           end if;
         end if;
         if rst = '1' or issue = '1' then
-          ib <= IB_OF(next_step);
-          ob <= OB_OF(next_step);
-          ob_next <= OB_OF(after_next);
+          ib_nx <= IB_OF(rom_addr);
+          ob_nx <= OB_OF(rom_addr);
+          first_nx <= FIRST_OF(rom_addr);
+          last_nx <= LAST_OF(rom_addr);
         end if;
         if rst = '1' then
-          ob_prev <= NO - 1;
+          ib <= IB_OF(0);
+          ob <= OB_OF(0);
+          first_q <= FIRST_OF(0);
+          last_q <= LAST_OF(0);
         elsif issue = '1' then
-          ob_prev <= ob;
+          ib <= ib_nx;
+          ob <= ob_nx;
+          first_q <= first_nx;
+          last_q <= last_nx;
         end if;
       end if;
     end process;
-    -- output blocks follow each other in order, each with at least one step
-    first_step <= '1' when waddr = 0 or ob_prev /= ob else '0';
-    last_step <= '1' when waddr = NS - 1 or ob_next /= ob else '0';
+    first_step <= first_q;
+    last_step <= last_q;
   end generate;
 
   pipe_proc : process (clk)
