@@ -148,29 +148,29 @@ package body ec_pkg is
     return r;
   end function;
 
+  -- in range where the bits above out_width - 1 all equal the sign (a tree of bit
+  -- comparisons, not two comparisons along the whole width); else the bound on the sign's side
   function saturate(v : signed; out_width : positive) return signed is
     constant L : positive := v'length;
     variable vn : signed(L - 1 downto 0);
-    variable mx : signed(L - 1 downto 0);
-    variable mn : signed(L - 1 downto 0);
+    variable fits : boolean;
     variable r : signed(out_width - 1 downto 0);
   begin
     vn := v;
     if L <= out_width then
       r := resize(vn, out_width);
     else
-      mx := (others => '0');
-      mn := (others => '1');
-      for k in 0 to out_width - 2 loop
-        mx(k) := '1';
-        mn(k) := '0';
+      fits := true;
+      for k in out_width - 1 to L - 2 loop
+        if vn(k) /= vn(L - 1) then
+          fits := false;
+        end if;
       end loop;
-      if vn > mx then
-        r := mx(out_width - 1 downto 0);
-      elsif vn < mn then
-        r := mn(out_width - 1 downto 0);
-      else
+      if fits then
         r := vn(out_width - 1 downto 0);
+      else
+        r := (others => not vn(L - 1));
+        r(out_width - 1) := vn(L - 1);
       end if;
     end if;
     return r;
