@@ -28,7 +28,9 @@
 --     running base address of the window (element index of its top-left corner, kept
 --     biased to be >= 0 and split into word and element-in-word: stepping is an add and
 --     one conditional subtract, no division). Constant per-beat, per-lane tables (built
---     at elaboration) give each lane's row/column offset and address offset.
+--     at elaboration) give each lane's kernel row/column and address offset. Whether kernel
+--     row kh / column kw of the window lies in the padding is a flag per kh / kw, kept
+--     with the window position (compared with constants a step ahead).
 --   * Address stage (registered): per lane the word, the element in the word, and whether
 --     the lane is padding (PAD_VALUE) or beyond KC (0); in ring mode also the writer's
 --     limit from the window's LOW.
@@ -74,11 +76,11 @@
 -- back.
 -- Resources: RL = min(OUT_LANES, KC) RAM copies of 2*NW words (ring: P words) x
 -- IN_LANES*X_WIDTH bits (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry
--- offset table (a constant when a window is one beat), four position comparisons, one
--- word comparison and an IN_LANES:1 element multiplexer (ring: and a ring address adder);
--- the sequencer's counters (ring: the writer's address, WREL and an offset copy of it,
--- LOW, and up to ten comparisons for a registered s_axis_tready). No multipliers or
--- dividers.
+-- offset table (a constant when a window is one beat), one word comparison and an
+-- IN_LANES:1 element multiplexer (ring: and a ring address adder); the sequencer's
+-- counters and K_H + K_W padding flags of up to two constant comparisons each (ring: the
+-- writer's address, WREL and an offset copy of it, LOW, and up to ten comparisons for a
+-- registered s_axis_tready). No multipliers or dividers.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -130,8 +132,6 @@ architecture rtl of ec_window is
   -- window position, biased: rows oh*STRIDE_H (= ih of kh = 0, plus PAD_T), columns likewise
   constant ROW_MAX : natural := (OUT_H - 1) * STRIDE_H;
   constant COL_MAX : natural := (OUT_W - 1) * STRIDE_W;
-  constant IH_MAX  : natural := ROW_MAX + (K_H - 1) * DIL_H;
-  constant IW_MAX  : natural := COL_MAX + (K_W - 1) * DIL_W;
   -- running base address: element index of x[oh*STRIDE_H - PAD_T, ow*STRIDE_W - PAD_L, 0]
   -- plus BIAS_W*IN_LANES (>= 0), held as word * IN_LANES + element in word
   constant BIAS_W   : natural := ceil_div(PAD_T * IN_W * C + PAD_L * C, IN_LANES);
@@ -165,8 +165,8 @@ architecture rtl of ec_window is
 
   -- what lane l of beat b of every window reads: element e = b*OUT_LANES + l of the window
   type entry_t is record
-    dh   : natural range 0 to (K_H - 1) * DIL_H;  -- kh*DIL_H
-    dw   : natural range 0 to (K_W - 1) * DIL_W;  -- kw*DIL_W
+    kh   : natural range 0 to K_H - 1;            -- kernel row of e
+    kw   : natural range 0 to K_W - 1;            -- kernel column of e
     ow   : natural range 0 to OW_MAX;             -- address offset / IN_LANES
     os   : sel_t;                                 -- address offset mod IN_LANES
     used : boolean;                               -- e < KC
@@ -181,13 +181,13 @@ architecture rtl of ec_window is
     for b in 0 to NB - 1 loop
       for l in 0 to OUT_LANES - 1 loop
         e := b * OUT_LANES + l;
-        t(b)(l) := (dh => 0, dw => 0, ow => 0, os => 0, used => false);
+        t(b)(l) := (kh => 0, kw => 0, ow => 0, os => 0, used => false);
         if e < KC then
           kh := e / (K_W * C);
           kw := (e / C) mod K_W;
           ch := e mod C;
           off := (kh * DIL_H * IN_W + kw * DIL_W) * C + ch;
-          t(b)(l) := (dh => kh * DIL_H, dw => kw * DIL_W, ow => off / IN_LANES,
+          t(b)(l) := (kh => kh, kw => kw, ow => off / IN_LANES,
                       os => off mod IN_LANES, used => true);
         end if;
       end loop;
@@ -201,6 +201,33 @@ architecture rtl of ec_window is
       return '1';
     end if;
     return '0';
+  end function;
+
+  -- pos + off outside lo .. lo + size - 1, as comparisons of pos (>= 0) with constants
+  -- (no adder; constant when pos is)
+  function outside(pos : natural; off, lo : integer; size : positive) return boolean is
+    variable r : boolean := false;
+  begin
+    if lo > off then
+      r := pos < lo - off;
+    end if;
+    if lo + size <= off then
+      r := true;
+    else
+      r := r or pos >= lo + size - off;
+    end if;
+    return r;
+  end function;
+
+  -- outside(pos, k*dil, lo, size) for k in 0 .. n - 1 (pos a constant: the reset values)
+  function pads(pos : natural; n, dil : positive; lo : natural; size : positive)
+    return boolean_vector is
+    variable r : boolean_vector(0 to n - 1);
+  begin
+    for k in 0 to n - 1 loop
+      r(k) := outside(pos, k * dil, lo, size);
+    end loop;
+    return r;
   end function;
 
   -- floor(a / b) for any sign of a (VHDL's "/" truncates)
@@ -280,6 +307,13 @@ architecture rtl of ec_window is
   signal srow   : row_t := 0;
   signal scol   : col_t := 0;
   signal sbank  : natural range 0 to 1 := 0;
+  -- padding rows / columns of the sequencer's window: rpad(kh) = srow + kh*DIL_H is
+  -- outside the input's rows, cpad(kw) = scol + kw*DIL_W outside its columns. They change
+  -- with srow and scol, whose next values are known (0 or a step on), so they are
+  -- comparisons of the registered srow, scol with constants; the address stage only
+  -- selects them by (sb, lane), no offset adder and comparison behind the sb register
+  signal rpad   : boolean_vector(0 to K_H - 1) := pads(0, K_H, DIL_H, PAD_T, IN_H);
+  signal cpad   : boolean_vector(0 to K_W - 1) := pads(0, K_W, DIL_W, PAD_L, IN_W);
   signal base_w : bw_t := BASE0 / IN_LANES;
   signal base_s : sel_t := BASE0 mod IN_LANES;
   signal row_w  : bw_t := BASE0 / IN_LANES;     -- base of the row's first window
@@ -411,8 +445,6 @@ begin
 
   -- writer bookkeeping, beat sequencer and address stage
   ctrl_proc : process (clk)
-    variable ih : natural range 0 to IH_MAX;
-    variable iw : natural range 0 to IW_MAX;
     variable s  : natural range 0 to 2 * IN_LANES - 2;
     variable w  : natural range 0 to W_MAX;
     variable e  : entry_t;
@@ -502,8 +534,6 @@ begin
         end if;
         for l in 0 to OUT_LANES - 1 loop
           e := TAB(sb)(l);
-          ih := srow + e.dh;
-          iw := scol + e.dw;
           s := base_s + e.os;
           w := base_w + e.ow;
           if s >= IN_LANES then
@@ -517,7 +547,7 @@ begin
           a_need(l) <= '0';
           if not e.used then
             a_zero(l) <= '1';
-          elsif ih < PAD_T or ih >= PAD_T + IN_H or iw < PAD_L or iw >= PAD_L + IN_W then
+          elsif rpad(e.kh) or cpad(e.kw) then
             a_pad(l) <= '1';
           else
             a_need(l) <= '1';
@@ -544,6 +574,9 @@ begin
           sb <= 0;
           if scol /= COL_MAX then
             scol <= scol + STRIDE_W;
+            for k in 0 to K_W - 1 loop
+              cpad(k) <= outside(scol, STRIDE_W + k * DIL_W, PAD_L, IN_W);
+            end loop;
             if base_s + COL_STEP mod IN_LANES >= IN_LANES then
               base_s <= base_s + COL_STEP mod IN_LANES - IN_LANES;
               base_w <= base_w + COL_STEP / IN_LANES + 1;
@@ -553,8 +586,12 @@ begin
             end if;
           else
             scol <= 0;
+            cpad <= pads(0, K_W, DIL_W, PAD_L, IN_W);
             if srow /= ROW_MAX then
               srow <= srow + STRIDE_H;
+              for k in 0 to K_H - 1 loop
+                rpad(k) <= outside(srow, STRIDE_H + k * DIL_H, PAD_T, IN_H);
+              end loop;
               if row_s + ROW_STEP mod IN_LANES >= IN_LANES then
                 row_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
                 row_w <= row_w + ROW_STEP / IN_LANES + 1;
@@ -570,6 +607,7 @@ begin
               end if;
             else
               srow <= 0;
+              rpad <= pads(0, K_H, DIL_H, PAD_T, IN_H);
               sbank <= 1 - sbank;
               row_s <= BASE0 mod IN_LANES;
               row_w <= BASE0 / IN_LANES;
@@ -588,6 +626,8 @@ begin
         sb <= 0;
         srow <= 0;
         scol <= 0;
+        rpad <= pads(0, K_H, DIL_H, PAD_T, IN_H);
+        cpad <= pads(0, K_W, DIL_W, PAD_L, IN_W);
         sbank <= 0;
         base_s <= BASE0 mod IN_LANES;
         base_w <= BASE0 / IN_LANES;
