@@ -470,14 +470,16 @@ BANK_DELAY = 1
 #: operands to the product (operand and product registers).
 CELL_EVALUATION, CELL_PRODUCT = 7, 2
 
-#: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake. LSTM
-#: and GRU alike: the last tick of the schedule is 2 evaluations + 2 products + 3 (sum,
-#: round, overflow) after the last gate, and the handshake one later; an RNN: one
-#: evaluation.
+#: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake. A
+#: gate's job is issued two cycles after its beat is taken (two input registers). LSTM and
+#: GRU alike: the last tick of the schedule is 2 evaluations + 2 products + 5 (those two
+#: cycles, sum, round, overflow) after the last gate, and the handshake one later; an RNN:
+#: one evaluation and those two cycles.
+CELL_INPUT = 2
 CELL_TAIL = {
-    "lstm": 2 * CELL_EVALUATION + 2 * CELL_PRODUCT + 4,
-    "gru": 2 * CELL_EVALUATION + 2 * CELL_PRODUCT + 4,
-    "rnn": CELL_EVALUATION,
+    "lstm": 2 * CELL_EVALUATION + 2 * CELL_PRODUCT + CELL_INPUT + 4,
+    "gru": 2 * CELL_EVALUATION + 2 * CELL_PRODUCT + CELL_INPUT + 4,
+    "rnn": CELL_EVALUATION + CELL_INPUT,
 }
 
 

@@ -27,17 +27,16 @@
 -- while its gates are taken; it reads as zero in the first step of every sequence and
 -- after reset.
 -- One unit at a time: its G beats are taken one per cycle as they come (each issued to the
--- evaluation unit as it is taken), then a fixed schedule counted from the last one (tick t
--- is t cycles after it; the T_* and G_* constants below; with EV = 7 and PL = 2):
---   LSTM: 5 f*c; 6 i*g; 7 partial := f*c; 8 sum_q := partial + i*g; 9 rq := round(sum_q);
---         10 c' := overflow(rq); 11 issue tanh(c'); 18 o*tanh(c'); 20 rq := round(o*tanh);
---         21 h' := overflow(rq) -> output register
---   GRU:  4 r*nh; 6 sum_q := nx + r*nh; 7 rq := round(sum_q); 8 n_pre := overflow(rq);
---         9 issue tanh(n_pre); 16 (1-z)*n; 17 z*h; 18 partial := (1-z)*n;
---         19 sum_q := partial + z*h; 20 rq := round(sum_q); 21 h' := overflow(rq) -> output
---   RNN:  the result of the job issued with the beat goes to the output register (tick
---         EV - 1)
--- and the output beat leaves from the next cycle on (TAIL = 22, 22 and 7 cycles after the
+-- evaluation unit two cycles after it is taken), then a fixed schedule counted from the last
+-- one (tick t is t cycles after it; the T_* and G_* constants below; with EV = 7, PL = 2):
+--   LSTM: 7 f*c; 8 i*g; 9 partial := f*c; 10 sum_q := partial + i*g; 11 rq := round(sum_q);
+--         12 c' := overflow(rq); 13 issue tanh(c'); 20 o*tanh(c'); 22 rq := round(o*tanh);
+--         23 h' := overflow(rq) -> output register
+--   GRU:  6 r*nh; 8 sum_q := nx + r*nh; 9 rq := round(sum_q); 10 n_pre := overflow(rq);
+--         11 issue tanh(n_pre); 18 (1-z)*n; 19 z*h; 20 partial := (1-z)*n;
+--         21 sum_q := partial + z*h; 22 rq := round(sum_q); 23 h' := overflow(rq) -> output
+--   RNN:  the result of the job of the beat goes to the output register (tick EV + 1)
+-- and the output beat leaves from the next cycle on (TAIL = 24, 24 and 9 cycles after the
 -- last beat taken, when taken at once; ops.recurrent.CELL_TAIL); the next unit's beats are
 -- taken after it.
 library ieee;
@@ -264,12 +263,13 @@ architecture rtl of ec_rnn_cell is
   signal phase : state_t := TAKE;
   signal gate  : natural range 0 to 3 := 0;  -- 0 to G - 1
   -- the schedule (ticks after the unit's last gate beat): EV = evaluation latency, PL =
-  -- product latency; a gate issued k beats before the last one is there at tick EV - k
+  -- product latency; the job of a gate taken k beats before the last one is issued two
+  -- cycles after its beat, so its result is there at tick EV + 2 - k
   constant EV : positive := 7;
   constant PL : positive := 2;
   -- LSTM
-  constant T_FC    : natural := EV - 2;        -- f * c (f: gate 1)
-  constant T_IG    : natural := EV - 1;        -- i * g (g: gate 2)
+  constant T_FC    : natural := EV;            -- f * c (f: gate 1)
+  constant T_IG    : natural := EV + 1;        -- i * g (g: gate 2)
   constant T_PART  : natural := T_FC + PL;     -- partial := f * c
   constant T_SUM   : natural := T_IG + PL;     -- sum_q := partial + i * g
   constant T_RND   : natural := T_SUM + 1;     -- rq := round(sum_q)
@@ -278,7 +278,7 @@ architecture rtl of ec_rnn_cell is
   constant T_O     : natural := T_TANH + EV;   -- o * tanh(c')
   constant T_HR    : natural := T_O + PL;      -- rq := round(o * tanh(c'))
   -- GRU
-  constant G_RNH   : natural := EV - 3;        -- r * nh (r: gate 0)
+  constant G_RNH   : natural := EV - 1;        -- r * nh (r: gate 0)
   constant G_SUM1  : natural := G_RNH + PL;    -- sum_q := nx + r * nh
   constant G_RND1  : natural := G_SUM1 + 1;    -- rq := round(sum_q)
   constant G_SAT1  : natural := G_RND1 + 1;    -- n_pre := overflow(rq)
@@ -317,6 +317,14 @@ architecture rtl of ec_rnn_cell is
   signal rq : signed(RQW - 1 downto 0) := (others => '0');
 
   -- the evaluation pipeline: job destination 0-3 act(k), 4 evr, 5 the output (RNN)
+  signal in_v    : std_logic := '0';  -- a taken gate beat's job, issued in the next cycle
+  signal in_x    : signed(EW - 1 downto 0) := (others => '0');
+  signal in_f    : natural range 0 to 2 := 0;
+  signal in_dest : natural range 0 to 5 := 0;
+  signal iq_v    : std_logic := '0';
+  signal iq_x    : signed(EW - 1 downto 0) := (others => '0');
+  signal iq_f    : natural range 0 to 2 := 0;
+  signal iq_dest : natural range 0 to 5 := 0;
   signal a_valid : std_logic := '0';
   signal a_x     : signed(EW - 1 downto 0) := (others => '0');
   signal a_f     : natural range 0 to 2 := 0;
@@ -380,6 +388,8 @@ begin
         tick <= 0;
         unit <= 0;
         step <= 0;
+        in_v <= '0';
+        iq_v <= '0';
         a_valid <= '0';
         e_valid <= '0';
         d_valid <= '0';
@@ -402,23 +412,35 @@ begin
         end if;
 
         -- what this cycle issues to the evaluation unit and multiplies
-        issue := false;
-        ev_x := resize(signed(s_axis_tdata), EW);
-        ev_f := 0;
-        ev_dest := gate;
+        -- a gate beat's job is issued two cycles after the beat is taken, from registers
+        -- (in_*, then iq_*): the beat's path from the gate buffer ends in the first (which a
+        -- synthesizer may take into the buffer's block RAM as its read register), the
+        -- second is in the fabric, before the segment's table
+        issue := iq_v = '1';
+        ev_x := iq_x;
+        ev_f := iq_f;
+        ev_dest := iq_dest;
+        iq_v <= in_v;
+        iq_x <= in_x;
+        iq_f <= in_f;
+        iq_dest <= in_dest;
         pa_v := (others => '0');
         pb_v := (others => '0');
         taken_last := false;
+        in_v <= '0';
+        in_x <= resize(signed(s_axis_tdata), EW);
+        in_f <= 0;
+        in_dest <= gate;
         if phase = TAKE and s_axis_tvalid = '1' then
           taken_last := gate = G - 1;
           if CELL = 2 then
-            issue := true;
-            ev_f := 1;
-            ev_dest := 5;
+            in_v <= '1';
+            in_f <= 1;
+            in_dest <= 5;
           elsif CELL = 0 or gate < 2 then
-            issue := true;
+            in_v <= '1';
             if CELL = 0 and gate = 2 then
-              ev_f := 1;
+              in_f <= 1;
             end if;
           end if;
         elsif phase = WORK then
@@ -516,9 +538,9 @@ begin
         if phase = TAKE then
           if s_axis_tvalid = '1' then
             if CELL = 1 and gate = 2 then
-              raw_nx <= resize(ev_x, G_WIDTH);
+              raw_nx <= resize(signed(s_axis_tdata), G_WIDTH);
             elsif CELL = 1 and gate = 3 then
-              raw_nh <= resize(ev_x, G_WIDTH);
+              raw_nh <= resize(signed(s_axis_tdata), G_WIDTH);
             end if;
             if taken_last then
               gate <= 0;
