@@ -19,10 +19,11 @@
 -- table, selected by the job) and ONE multiplier all products of the state update. The
 -- evaluation unit is a pipeline of seven register stages (segment; table read; its copy,
 -- as a block RAM's output is slow; multiply; add; shift and round; overflow): a job issued
--- in cycle c has its result from cycle c + EV (EV = 7). The multiplier's operands and its product are registers (pa_q/pb_q, prod_q: a
--- product is there PL = 2 ticks after its operands are chosen), a sum of two products is
--- registered (sum_q) before it is rounded, and a rounded value (rq) before its overflow, so
--- no register-to-register path holds more than one multiply, one add or one round.
+-- in cycle c has its result from cycle c + EV (EV = 7). The multiplier's operands and its
+-- product are registers (pa_q/pb_q, prod_q: a product is there PL = 2 ticks after its
+-- operands are chosen), a sum of two products is registered (sum_q) before it is rounded,
+-- and a rounded value (rq) before its overflow, so no register-to-register path holds more
+-- than one multiply, one add or one round.
 -- The state (c for LSTM, h for GRU) of the current unit is read into a register (s_q)
 -- while its gates are taken; it reads as zero in the first step of every sequence and
 -- after reset.
