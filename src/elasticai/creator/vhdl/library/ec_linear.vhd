@@ -481,9 +481,10 @@ begin
   else generate
     -- schedule ROMs: per step its block (ib, ob) and whether it is the first or the last
     -- step of its output block. They are read a step ahead (at (waddr + 2) mod NS, kept in
-    -- a register that advances with waddr; STEP1 on reset) into the *_nx registers, which
-    -- pass to the registers of the current step on issue: a memory's slow output reaches
-    -- only a register, and no adder or comparison sits before the ROMs or after them.
+    -- a register that advances with waddr; on reset the words of STEP1, constants) into the
+    -- *_nx registers, which pass to the registers of the current step on issue: a memory's
+    -- slow output reaches only a register, and no adder, comparison or reset multiplexer
+    -- sits before the ROMs or after them.
     type ib_rom_t is array (0 to NS - 1) of natural range 0 to NI - 1;
     type ob_rom_t is array (0 to NS - 1) of natural range 0 to NO - 1;
     type flag_rom_t is array (0 to NS - 1) of std_logic;
@@ -543,7 +544,6 @@ begin
     constant STEP1 : natural := 1 mod NS;
     constant STEP2 : natural := 2 mod NS;
     signal step_p2  : natural range 0 to NS - 1 := STEP2;
-    signal rom_addr : natural range 0 to NS - 1;
     signal ib_nx    : natural range 0 to NI - 1 := IB_OF(STEP1);
     signal ob_nx    : natural range 0 to NO - 1 := OB_OF(STEP1);
     signal first_nx : std_logic := FIRST_OF(STEP1);
@@ -551,7 +551,6 @@ begin
     signal first_q  : std_logic := FIRST_OF(0);
     signal last_q   : std_logic := LAST_OF(0);
   begin
-    rom_addr <= STEP1 when rst = '1' else step_p2;
     schedule_proc : process (clk)
     begin
       if rising_edge(clk) then
@@ -564,11 +563,16 @@ begin
             step_p2 <= step_p2 + 1;
           end if;
         end if;
-        if rst = '1' or issue = '1' then
-          ib_nx <= IB_OF(rom_addr);
-          ob_nx <= OB_OF(rom_addr);
-          first_nx <= FIRST_OF(rom_addr);
-          last_nx <= LAST_OF(rom_addr);
+        if rst = '1' then
+          ib_nx <= IB_OF(STEP1);
+          ob_nx <= OB_OF(STEP1);
+          first_nx <= FIRST_OF(STEP1);
+          last_nx <= LAST_OF(STEP1);
+        elsif issue = '1' then
+          ib_nx <= IB_OF(step_p2);
+          ob_nx <= OB_OF(step_p2);
+          first_nx <= FIRST_OF(step_p2);
+          last_nx <= LAST_OF(step_p2);
         end if;
         if rst = '1' then
           ib <= IB_OF(0);
