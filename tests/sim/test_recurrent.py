@@ -202,7 +202,7 @@ def test_a_reset_mid_sequence_clears_the_state(cell, when):
     inputs are sent again and every output after the reset is exact."""
     torch.manual_seed(9)
     model = ManyToOne(cell, 2, 4).eval()
-    design = create_design(model, "rec", input_shape=(5, 2), target_ii=600)
+    design = create_design(model, "rec", input_shape=(5, 2), target_ii=800)
     x_int = design.quantize_input(torch.randn(4, 5, 2) * 3)
     expected = design.interpret(x_int)
     base = design.run(x_int, stall_percent=0)

@@ -36,7 +36,7 @@ from elasticai.creator.ops import RecurrentLayerOp
 STEPS = 24
 HIDDEN = 12
 #: Cycles between sequences by default (one gate row a cycle: ``--serial``).
-DEFAULT_II = 9000
+DEFAULT_II = 10000
 TOTAL_BITS, FRAC_BITS = 8, 5
 
 

@@ -465,10 +465,10 @@ def inner_linear(op: RecurrentOp, p_out: int) -> tuple[LinearOp, Node]:
 #: input bank takes a beat of another vector.
 BANK_DELAY = 1
 
-#: ``ec_rnn_cell``: cycles from issuing a job to its evaluation unit (segment, table read,
-#: its copy, multiply, add, round, overflow) to its result, and from choosing a product's
-#: operands to the product (operand and product registers).
-CELL_EVALUATION, CELL_PRODUCT = 7, 2
+#: ``ec_rnn_cell``: cycles from issuing a job to its evaluation unit (segment and its copy,
+#: table read and its copy, multiply, add, round, overflow) to its result, and from choosing
+#: a product's operands to the product (operand and product registers).
+CELL_EVALUATION, CELL_PRODUCT = 8, 2
 
 #: Cycles of ``ec_rnn_cell`` from taking a unit's last gate to its output handshake. A
 #: gate's job is issued two cycles after its beat is taken (two input registers). LSTM and

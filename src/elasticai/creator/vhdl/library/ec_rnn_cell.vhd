@@ -17,27 +17,27 @@
 -- SHIFT, ROUNDING), OVERFLOW, out width)).
 -- Shared hardware: ONE evaluation unit serves all three functions (their constants in one
 -- table, selected by the job) and ONE multiplier all products of the state update. The
--- evaluation unit is a pipeline of seven register stages (segment; table read; its copy,
--- as a block RAM's output is slow; multiply; add; shift and round; overflow): a job issued
--- in cycle c has its result from cycle c + EV (EV = 7). The multiplier's operands and its
--- product are registers (pa_q/pb_q, prod_q: a product is there PL = 2 ticks after its
--- operands are chosen), a sum of two products is registered (sum_q) before it is rounded,
--- and a rounded value (rq) before its overflow, so no register-to-register path holds more
--- than one multiply, one add or one round.
+-- evaluation unit is a pipeline of eight register stages (segment and its copy; table read
+-- and its copy: a block RAM's output is slow; multiply; add; shift and round; overflow): a
+-- job issued in cycle c has its result from cycle c + EV (EV = 8). The multiplier's
+-- operands and its product are registers (pa_q/pb_q, prod_q: a product is there PL = 2
+-- ticks after its operands are chosen), a sum of two products is registered (sum_q) before
+-- it is rounded, and a rounded value (rq) before its overflow, so no register-to-register
+-- path holds more than one multiply, one add or one round.
 -- The state (c for LSTM, h for GRU) of the current unit is read into a register (s_q)
 -- while its gates are taken; it reads as zero in the first step of every sequence and
 -- after reset.
 -- One unit at a time: its G beats are taken one per cycle as they come (each issued to the
 -- evaluation unit two cycles after it is taken), then a fixed schedule counted from the last
--- one (tick t is t cycles after it; the T_* and G_* constants below; with EV = 7, PL = 2):
---   LSTM: 7 f*c; 8 i*g; 9 partial := f*c; 10 sum_q := partial + i*g; 11 rq := round(sum_q);
---         12 c' := overflow(rq); 13 issue tanh(c'); 20 o*tanh(c'); 22 rq := round(o*tanh);
---         23 h' := overflow(rq) -> output register
---   GRU:  6 r*nh; 8 sum_q := nx + r*nh; 9 rq := round(sum_q); 10 n_pre := overflow(rq);
---         11 issue tanh(n_pre); 18 (1-z)*n; 19 z*h; 20 partial := (1-z)*n;
---         21 sum_q := partial + z*h; 22 rq := round(sum_q); 23 h' := overflow(rq) -> output
+-- one (tick t is t cycles after it; the T_* and G_* constants below; with EV = 8, PL = 2):
+--   LSTM: 8 f*c; 9 i*g; 10 partial := f*c; 11 sum_q := partial + i*g; 12 rq := round(sum_q);
+--         13 c' := overflow(rq); 14 issue tanh(c'); 22 o*tanh(c'); 24 rq := round(o*tanh);
+--         25 h' := overflow(rq) -> output register
+--   GRU:  7 r*nh; 9 sum_q := nx + r*nh; 10 rq := round(sum_q); 11 n_pre := overflow(rq);
+--         12 issue tanh(n_pre); 20 (1-z)*n; 21 z*h; 22 partial := (1-z)*n;
+--         23 sum_q := partial + z*h; 24 rq := round(sum_q); 25 h' := overflow(rq) -> output
 --   RNN:  the result of the job of the beat goes to the output register (tick EV + 1)
--- and the output beat leaves from the next cycle on (TAIL = 24, 24 and 9 cycles after the
+-- and the output beat leaves from the next cycle on (TAIL = 26, 26 and 10 cycles after the
 -- last beat taken, when taken at once; ops.recurrent.CELL_TAIL); the next unit's beats are
 -- taken after it.
 library ieee;
@@ -266,7 +266,7 @@ architecture rtl of ec_rnn_cell is
   -- the schedule (ticks after the unit's last gate beat): EV = evaluation latency, PL =
   -- product latency; the job of a gate taken k beats before the last one is issued two
   -- cycles after its beat, so its result is there at tick EV + 2 - k
-  constant EV : positive := 7;
+  constant EV : positive := 8;
   constant PL : positive := 2;
   -- LSTM
   constant T_FC    : natural := EV;            -- f * c (f: gate 1)
@@ -331,6 +331,11 @@ architecture rtl of ec_rnn_cell is
   signal a_f     : natural range 0 to 2 := 0;
   signal a_k     : natural range 0 to MAXSEG - 1 := 0;
   signal a_dest  : natural range 0 to 5 := 0;
+  signal k_valid : std_logic := '0';  -- the segment again: a block RAM's output is slow
+  signal k_x     : signed(EW - 1 downto 0) := (others => '0');
+  signal k_f     : natural range 0 to 2 := 0;
+  signal k_k     : natural range 0 to MAXSEG - 1 := 0;
+  signal k_dest  : natural range 0 to 5 := 0;
   signal e_valid : std_logic := '0';
   signal e_x     : signed(EW - 1 downto 0) := (others => '0');
   signal e_m     : signed(PW_M - 1 downto 0) := (others => '0');
@@ -392,6 +397,7 @@ begin
         in_v <= '0';
         iq_v <= '0';
         a_valid <= '0';
+        k_valid <= '0';
         e_valid <= '0';
         d_valid <= '0';
         q_valid <= '0';
@@ -497,10 +503,15 @@ begin
           a_k <= segment_of(ev_x, ev_f);
           a_dest <= ev_dest;
         end if;
-        e_valid <= a_valid;
-        e_dest <= a_dest;
-        e_x <= a_x;
-        t_idx := to_integer(to_unsigned(a_f, 2) & to_unsigned(a_k, SB));
+        k_valid <= a_valid;
+        k_dest <= a_dest;
+        k_x <= a_x;
+        k_f <= a_f;
+        k_k <= a_k;
+        e_valid <= k_valid;
+        e_dest <= k_dest;
+        e_x <= k_x;
+        t_idx := to_integer(to_unsigned(k_f, 2) & to_unsigned(k_k, SB));
         e_m <= MULS_T(t_idx);
         e_c <= CONSTS_T(t_idx);
         d_valid <= e_valid;
