@@ -261,9 +261,9 @@ SETTINGS_FULL: dict[str, list[dict]] = {
     "cnn1d": [{}, {"target_ii": 1024}, {"target_ii": 256}, {"parallelism": "full"}],
     "cnn2d": [{}, {"target_ii": 256}, {"parallelism": "full"}],
     "resnet8": [{}, {"target_ii": 65536}, {"target_ii": 8192}],
-    "lstm 1-20": [{}, {"target_ii": 14000}, {"target_ii": 10000}, {"parallelism": "full"}],
-    "lstm 1-20 hard": [{}, {"target_ii": 14000}, {"target_ii": 10000}],
-    "gru 1-20": [{}, {"target_ii": 14000}, {"target_ii": 10000}, {"parallelism": "full"}],
+    "lstm 1-20": [{}, {"target_ii": 14000}, {"target_ii": 12000}, {"parallelism": "full"}],
+    "lstm 1-20 hard": [{}, {"target_ii": 14000}, {"target_ii": 12000}],
+    "gru 1-20": [{}, {"target_ii": 14000}, {"target_ii": 12000}, {"parallelism": "full"}],
     "autoencoder": [{}],
 }
 SETTINGS_QUICK: dict[str, list[dict]] = {

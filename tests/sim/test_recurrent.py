@@ -104,7 +104,7 @@ def test_many_to_one(cell, steps, hidden, bits):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("options", [{}, {"target_ii": 10000}, {"parallelism": "full"}])
+@pytest.mark.parametrize("options", [{}, {"target_ii": 12000}, {"parallelism": "full"}])
 def test_the_knob_from_one_row_a_beat_to_all_gates_at_once(cell, options):
     model = ManyToOne(cell, 1, 20)
     design, report = check(model, (16, 1), n=3, **options)
@@ -115,7 +115,7 @@ def test_the_knob_from_one_row_a_beat_to_all_gates_at_once(cell, options):
         assert report["initiation_interval"] == fastest
         assert node.op.inner_cost(node, [1], 1, node.op.p_out - 1)[1] > fastest
     elif options:
-        assert report["initiation_interval"] <= 10000 and 1 < node.op.p_out < rows
+        assert report["initiation_interval"] <= 12000 and 1 < node.op.p_out < rows
     else:
         assert node.op.p_out == 1
 
