@@ -168,9 +168,12 @@ package body ec_pkg is
       end loop;
       if fits then
         r := vn(out_width - 1 downto 0);
+      elsif vn(L - 1) = '0' then
+        r := (others => '1');
+        r(out_width - 1) := '0';
       else
-        r := (others => not vn(L - 1));
-        r(out_width - 1) := vn(L - 1);
+        r := (others => '0');
+        r(out_width - 1) := '1';
       end if;
     end if;
     return r;
