@@ -738,6 +738,31 @@ def test_unrolled_accumulator_extremes(workdir: pathlib.Path, stages: int) -> No
     check_linear(workdir, lin, xs + random_inputs(rng, lin, 6), stall=20, seed=stages)
 
 
+def test_unrolled_operand_wider_than_its_sum(workdir: pathlib.Path) -> None:
+    """An adder may read an operand wider than itself: a root ``0 - q`` of 4 bits whose
+    5-bit ``q`` reaches 8 (so -8 fits). The operand enters wrapped to its low bits; with
+    numeric_std's resize (which keeps the sign bit) the root read 0 instead of -8 (a
+    random Linear(4, 4) at Q2.2 found it). Every 2-bit input vector, stages 1 and 3."""
+    rng = np.random.default_rng(683)
+    for stages in (1, 3):
+        lin = make_unrolled(
+            rng, 4, 4, stages, x_width=2, w_width=2, b_width=2, y_width=2,
+            bias_shift=2, out_shift=2, rounding=Rounding.FLOOR, overflow=Overflow.SATURATE,
+        )  # fmt: skip
+        lin.w = np.array([[1, 1, 0, -2], [0, -1, -2, 0], [-1, 0, 0, -2], [-1, 0, -1, -2]])
+        assert lin.b is not None
+        lin.b[:] = [-2, -1, -2, -1]
+        graph = lin.graph()
+        add = np.flatnonzero(graph.kind == adder_graph.ADD)
+        assert any(
+            graph.width[graph.b[n]] > graph.width[n] - graph.k[n]
+            or graph.width[graph.a[n]] > graph.width[n]
+            for n in add
+        ), "the case must hold an operand wider than its adder"
+        xs = [[(v >> (2 * i)) % 4 - 2 for i in range(4)] for v in range(256)]
+        check_linear(workdir, lin, xs, stall=20, seed=stages)
+
+
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 def test_unrolled_rounding_ties(workdir: pathlib.Path, rounding: Rounding) -> None:
     """The rounding offset travels in the constants: every residue of the shifted-out

@@ -107,7 +107,9 @@ architecture rtl of ec_linear_unrolled is
 
   constant OFF : integer_vector(0 to NN) := offsets;
 
-  -- bits = p +/- (q << k) in w bits (the low k bits are p's)
+  -- bits = p +/- (q << k) in w bits (the low k bits are p's). An operand may be wider
+  -- than the sum (e.g. 0 - q where q reaches 2**(w-1)): it enters wrapped to its low bits,
+  -- since numeric_std's resize would keep its sign bit instead of bit w - k - 1.
   function node_sum(p : std_logic_vector; q : std_logic_vector; k : natural; w : positive;
                     sub : boolean) return std_logic_vector is
     variable pe : signed(w - 1 downto 0);
@@ -115,13 +117,13 @@ architecture rtl of ec_linear_unrolled is
     variable h  : signed(w - k - 1 downto 0);
     variable r  : signed(w - 1 downto 0);
   begin
-    pe := resize(signed(p), w);
+    pe := wrap(signed(p), w);
     hs := shift_right(pe, k);
     h := hs(w - k - 1 downto 0);
     if sub then
-      h := h - resize(signed(q), w - k);
+      h := h - wrap(signed(q), w - k);
     else
-      h := h + resize(signed(q), w - k);
+      h := h + wrap(signed(q), w - k);
     end if;
     r(w - 1 downto k) := h;
     if k > 0 then
