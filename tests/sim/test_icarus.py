@@ -24,7 +24,16 @@ import torch
 from elasticai.creator import create_design
 from elasticai.creator.design import Design
 from elasticai.creator.nn import Sequential
-from elasticai.creator.nn.fixed_point import GRU, LSTM, Conv1d, HardTanh, Linear, MaxPool1d, ReLU
+from elasticai.creator.nn.fixed_point import (
+    GRU,
+    LSTM,
+    Conv1d,
+    Conv2d,
+    HardTanh,
+    Linear,
+    MaxPool1d,
+    ReLU,
+)
 from elasticai.creator.sim import icarus
 from elasticai.creator.sim.stream_files import pack, unpack
 from elasticai.creator.synth.yosys import yosys_path
@@ -59,6 +68,14 @@ def cnn() -> Sequential:
     return model
 
 
+def cnn2d_one_column() -> Sequential:
+    """Conv2d with stride and dilation 2 to a single output column, fully parallel (the
+    window reads half the image a beat): GHDL 2.0's synthesis stopped on a word address
+    folded one past its range in a branch that is never taken."""
+    torch.manual_seed(17)
+    return Sequential(Conv2d(4, 3, kernel_size=2, stride=2, dilation=2, **FMT)).eval()
+
+
 class Residual(torch.nn.Module):
     """``out(fc2(h) + h)`` with ``h = relu(fc1(x))``: a fork, a FIFO and an add."""
 
@@ -78,10 +95,10 @@ class Residual(torch.nn.Module):
 class Recurrent(torch.nn.Module):
     """``fc(rnn(x)[:, -1])``: a recurrent layer over 3 steps, many to one."""
 
-    def __init__(self, cell: type) -> None:
+    def __init__(self, cell: type, **options: Any) -> None:
         super().__init__()
         torch.manual_seed(13)
-        self.rnn = cell(2, 4, **FMT, batch_first=True)
+        self.rnn = cell(2, 4, **FMT, batch_first=True, **options)
         self.fc = Linear(4, 2, **FMT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,11 +113,14 @@ DESIGNS: dict[str, tuple[Any, dict[str, Any]]] = {
     "mlp_ii12": (mlp, {"target_ii": 12}),
     "mlp_full": (mlp, {"parallelism": "full"}),
     "cnn": (cnn, {"input_shape": (2, 12)}),
+    "cnn2d_one_column": (cnn2d_one_column, {"input_shape": (4, 6, 3), "parallelism": "full"}),
     "residual": (lambda: Residual().eval(), {}),
     # GHDL 2.0's synthesis lost registers written or read at a variable index (ec_rnn_cell's
     # activations, ec_recurrent's ring of gate beats read a lane at a time): unknown values
     "lstm": (lambda: Recurrent(LSTM).eval(), {"input_shape": (3, 2)}),
     "gru_full": (lambda: Recurrent(GRU).eval(), {"input_shape": (3, 2), "parallelism": "full"}),
+    # gates that wrap instead of saturating
+    "gru_wrap": (lambda: Recurrent(GRU, overflow="wrap").eval(), {"input_shape": (3, 2)}),
 }
 
 

@@ -157,6 +157,29 @@ architecture rtl of ec_window is
   constant WQ_MIN  : integer := 1 + BIAS_W - M;                     -- WQ (below) range
   constant WQ_MAX  : integer := LIM_MAX + 1 + BIAS_W - M;
 
+  -- whether a step of the window to the next column (COL) or row (ROW) ever carries into
+  -- the next word: where it never does, the carrying branch is left out, so synthesis
+  -- never folds a word address one past its range (GHDL 2.0 stopped on it, e.g. a single
+  -- output column with IN_LANES beyond a row)
+  function carries(row : boolean) return boolean is
+    variable b : natural;
+  begin
+    for r in 0 to OUT_H - 1 loop
+      b := BASE0 + r * ROW_STEP;
+      if row and r < OUT_H - 1 and b mod IN_LANES + ROW_STEP mod IN_LANES >= IN_LANES then
+        return true;
+      end if;
+      for c in 0 to OUT_W - 2 loop
+        if not row and (b + c * COL_STEP) mod IN_LANES + COL_STEP mod IN_LANES >= IN_LANES then
+          return true;
+        end if;
+      end loop;
+    end loop;
+    return false;
+  end function;
+  constant COL_CARRY : boolean := carries(false);
+  constant ROW_CARRY : boolean := carries(true);
+
   subtype row_t is natural range 0 to ROW_MAX;
   subtype col_t is natural range 0 to COL_MAX;
   subtype bw_t is natural range 0 to BW_MAX;
@@ -577,7 +600,7 @@ begin
             for k in 0 to K_W - 1 loop
               cpad(k) <= outside(scol, STRIDE_W + k * DIL_W, PAD_L, IN_W);
             end loop;
-            if base_s + COL_STEP mod IN_LANES >= IN_LANES then
+            if COL_CARRY and base_s + COL_STEP mod IN_LANES >= IN_LANES then
               base_s <= base_s + COL_STEP mod IN_LANES - IN_LANES;
               base_w <= base_w + COL_STEP / IN_LANES + 1;
             else
@@ -592,7 +615,7 @@ begin
               for k in 0 to K_H - 1 loop
                 rpad(k) <= outside(srow, STRIDE_H + k * DIL_H, PAD_T, IN_H);
               end loop;
-              if row_s + ROW_STEP mod IN_LANES >= IN_LANES then
+              if ROW_CARRY and row_s + ROW_STEP mod IN_LANES >= IN_LANES then
                 row_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
                 row_w <= row_w + ROW_STEP / IN_LANES + 1;
                 row_q <= row_q + ROW_STEP / IN_LANES + 1;
