@@ -27,6 +27,7 @@ from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import (
     GRU,
     LSTM,
+    RNN,
     Conv1d,
     Conv2d,
     HardTanh,
@@ -76,6 +77,38 @@ def cnn2d_one_column() -> Sequential:
     return Sequential(Conv2d(4, 3, kernel_size=2, stride=2, dilation=2, **FMT)).eval()
 
 
+def pruned_linear() -> Sequential:
+    """Linear(48, 2) with 31 and 33 non-zero weights: a sparse schedule of 64 steps whose
+    FIRST_OF ROM has no set bit in its last 32 words, which GHDL 2.0's synthesis wrote as
+    zeros (the accumulators never restarted in the Verilog)."""
+    layer = Linear(48, 2, **FMT)
+    with torch.no_grad():
+        weight = torch.full((2, 48), 0.5)
+        weight[0, 31:] = 0
+        weight[1, 33:] = 0
+        layer.weight.copy_(weight)
+        layer.bias.fill_(0.25)
+    return Sequential(layer).eval()
+
+
+class RecurrentRelu(torch.nn.Module):
+    """An RNN with relu and 4-bit gates: its segment table (64 one-bit entries, the last
+    32 zero) was written as zeros by GHDL 2.0's synthesis (every output 0 in the Verilog)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = RNN(1, 1, 9, 5, batch_first=True, nonlinearity="relu", gate_total_bits=4,
+                       gate_frac_bits=0)  # fmt: skip
+        with torch.no_grad():
+            self.rnn.weight_ih_l0.fill_(1.0)
+            self.rnn.weight_hh_l0.fill_(0.0)
+            self.rnn.bias_ih_l0.fill_(0.0)
+            self.rnn.bias_hh_l0.fill_(0.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rnn(x)[0]
+
+
 class Residual(torch.nn.Module):
     """``out(fc2(h) + h)`` with ``h = relu(fc1(x))``: a fork, a FIFO and an add."""
 
@@ -114,6 +147,8 @@ DESIGNS: dict[str, tuple[Any, dict[str, Any]]] = {
     "mlp_full": (mlp, {"parallelism": "full"}),
     "cnn": (cnn, {"input_shape": (2, 12)}),
     "cnn2d_one_column": (cnn2d_one_column, {"input_shape": (4, 6, 3), "parallelism": "full"}),
+    "pruned_linear": (pruned_linear, {}),
+    "rnn_relu": (lambda: RecurrentRelu().eval(), {"input_shape": (1, 1)}),
     "residual": (lambda: Residual().eval(), {}),
     # GHDL 2.0's synthesis lost registers written or read at a variable index (ec_rnn_cell's
     # activations, ec_recurrent's ring of gate beats read a lane at a time): unknown values

@@ -485,9 +485,12 @@ begin
     -- *_nx registers, which pass to the registers of the current step on issue: a memory's
     -- slow output reaches only a register, and no adder, comparison or reset multiplexer
     -- sits before the ROMs or after them.
-    type ib_rom_t is array (0 to NS - 1) of natural range 0 to NI - 1;
-    type ob_rom_t is array (0 to NS - 1) of natural range 0 to NO - 1;
-    type flag_rom_t is array (0 to NS - 1) of std_logic;
+    -- Each ROM has a word NS that is never read, with its lowest bit set: GHDL 2.0's
+    -- synthesis turns a small ROM whose lowest 32 bits (its last words) are all zero into
+    -- a constant of zeros (e.g. FIRST_OF of 64 steps whose last output block has 33).
+    type ib_rom_t is array (0 to NS) of natural range 0 to NI - 1;
+    type ob_rom_t is array (0 to NS) of natural range 0 to NO - 1;
+    type flag_rom_t is array (0 to NS) of std_logic;
 
     function ib_rom return ib_rom_t is
       variable r : ib_rom_t;
@@ -495,6 +498,7 @@ begin
       for s in 0 to NS - 1 loop
         r(s) := STEP_BLOCK(s) mod NI;
       end loop;
+      r(NS) := imin(1, NI - 1);
       return r;
     end function;
 
@@ -504,6 +508,7 @@ begin
       for s in 0 to NS - 1 loop
         r(s) := STEP_BLOCK(s) / NI;
       end loop;
+      r(NS) := imin(1, NO - 1);
       return r;
     end function;
 
@@ -522,6 +527,7 @@ begin
           r(s) := '1';
         end if;
       end loop;
+      r(NS) := '1';
       return r;
     end function;
 
@@ -536,6 +542,7 @@ begin
           r(s) := '1';
         end if;
       end loop;
+      r(NS) := '1';
       return r;
     end function;
 

@@ -127,13 +127,16 @@ architecture rtl of ec_rnn_cell is
   -- and k's SB bits side by side (no adder or multiplier before the table read)
   constant SB : positive := imax(1, clog2(MAXSEG));
   constant SEGP : positive := 2 ** SB;
-  type b_tab is array (0 to 3 * SEGP - 1) of signed(PW_B - 1 downto 0);
-  type m_tab is array (0 to 3 * SEGP - 1) of signed(PW_M - 1 downto 0);
-  type a_tab is array (0 to 3 * SEGP - 1) of signed(PW_A - 1 downto 0);
+  -- Entries 3 * SEGP .. 4 * SEGP - 1 (a fourth function) are never read; the last is -1
+  -- (the last of SEGMENTS_T non-zero): GHDL 2.0's synthesis turns a small table whose
+  -- lowest 32 bits (its last entries) are all zero into a constant of zeros.
+  type b_tab is array (0 to 4 * SEGP - 1) of signed(PW_B - 1 downto 0);
+  type m_tab is array (0 to 4 * SEGP - 1) of signed(PW_M - 1 downto 0);
+  type a_tab is array (0 to 4 * SEGP - 1) of signed(PW_A - 1 downto 0);
   -- (x - base) * mul + add = x * mul + (add - base * mul): the second term, a constant per
   -- segment, is one table (C_TAB), so the pipeline subtracts nothing before the multiply
   constant CW : positive := imax(PW_B + PW_M - 1, PW_A) + 1;
-  type c_tab is array (0 to 3 * SEGP - 1) of signed(CW - 1 downto 0);
+  type c_tab is array (0 to 4 * SEGP - 1) of signed(CW - 1 downto 0);
 
   -- entry j of a table generic (zero where the generic is shorter: a function the cell
   -- does not use keeps its default)
@@ -162,6 +165,7 @@ architecture rtl of ec_rnn_cell is
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_BASES, j, PW_B); end loop;
     for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_BASES, j, PW_B); end loop;
     for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_BASES, j, PW_B); end loop;
+    t(4 * SEGP - 1) := (others => '1');
     return t;
   end function;
 
@@ -171,6 +175,7 @@ architecture rtl of ec_rnn_cell is
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_MULS, j, PW_M); end loop;
     for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_MULS, j, PW_M); end loop;
     for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_MULS, j, PW_M); end loop;
+    t(4 * SEGP - 1) := (others => '1');
     return t;
   end function;
 
@@ -180,6 +185,7 @@ architecture rtl of ec_rnn_cell is
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_ADDS, j, PW_A); end loop;
     for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_ADDS, j, PW_A); end loop;
     for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_ADDS, j, PW_A); end loop;
+    t(4 * SEGP - 1) := (others => '1');
     return t;
   end function;
 
@@ -193,6 +199,7 @@ architecture rtl of ec_rnn_cell is
     for j in t'range loop
       t(j) := resize(ADDS_T(j), CW) - resize(BASES_T(j) * MULS_T(j), CW);
     end loop;
+    t(4 * SEGP - 1) := (others => '1');
     return t;
   end function;
   constant CONSTS_T : c_tab := load_c;
@@ -237,6 +244,7 @@ architecture rtl of ec_rnn_cell is
           t(f * 2 ** EW + v) := segment(signed(to_unsigned(v, EW)), f);
         end loop;
       end loop;
+      t(4 * 2 ** EW - 1) := MAXSEG - 1;  -- never read (see b_tab)
     end if;
     return t;
   end function;

@@ -195,7 +195,9 @@ architecture rtl of ec_window is
     used : boolean;                               -- e < KC
   end record;
   type entries_t is array (0 to OUT_LANES - 1) of entry_t;
-  type table_t is array (0 to NB - 1) of entries_t;
+  -- beat NB is never read; its entries are not zero: GHDL 2.0's synthesis turns a small
+  -- table whose lowest 32 bits (its last entries) are all zero into a constant of zeros
+  type table_t is array (0 to NB) of entries_t;
 
   function build_table return table_t is
     variable t : table_t;
@@ -214,6 +216,10 @@ architecture rtl of ec_window is
                       os => off mod IN_LANES, used => true);
         end if;
       end loop;
+    end loop;
+    for l in 0 to OUT_LANES - 1 loop
+      t(NB)(l) := (kh => imin(1, K_H - 1), kw => imin(1, K_W - 1), ow => imin(1, OW_MAX),
+                   os => imin(1, IN_LANES - 1), used => true);
     end loop;
     return t;
   end function;
