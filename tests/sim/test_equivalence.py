@@ -182,7 +182,7 @@ def _random_case(kind: str, data) -> tuple:
 )
 @REQUIRES_VERILATOR
 @settings(
-    max_examples=int(os.environ.get("EC_SIMULATORS_EXAMPLES", "1")),
+    max_examples=int(os.environ.get("EC_SIMULATORS_EXAMPLES", "3")),
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure is not shrunk: compiles
 )
 @given(data=st.data())
