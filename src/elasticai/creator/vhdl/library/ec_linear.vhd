@@ -485,12 +485,23 @@ begin
     -- *_nx registers, which pass to the registers of the current step on issue: a memory's
     -- slow output reaches only a register, and no adder, comparison or reset multiplexer
     -- sits before the ROMs or after them.
-    -- Each ROM has a word NS that is never read, with its lowest bit set: GHDL 2.0's
-    -- synthesis turns a small ROM whose lowest 32 bits (its last words) are all zero into
-    -- a constant of zeros (e.g. FIRST_OF of 64 steps whose last output block has 33).
-    type ib_rom_t is array (0 to NS) of natural range 0 to NI - 1;
-    type ob_rom_t is array (0 to NS) of natural range 0 to NO - 1;
-    type flag_rom_t is array (0 to NS) of std_logic;
+    -- GHDL 2.0's synthesis turns a small ROM whose lowest 32 bits (its last words) are all
+    -- zero into a constant of zeros (e.g. FIRST_OF of 64 steps whose last output block has
+    -- 33). A ROM whose last word is zero gets a word NS that is never read, with its lowest
+    -- bit set (IB_OF and FIRST_OF; OB_OF ends in NO - 1 and LAST_OF in '1').
+    function ib_sentinel return natural is
+    begin
+      return boolean'pos(STEP_BLOCK(NS - 1) mod NI = 0);
+    end function;
+    function first_sentinel return natural is
+    begin
+      return boolean'pos(NS > 1 and STEP_BLOCK(NS - 2) / NI = STEP_BLOCK(NS - 1) / NI);
+    end function;
+    type ib_rom_t is array (0 to NS - 1 + ib_sentinel) of natural range 0 to NI - 1;
+    type ob_rom_t is array (0 to NS - 1) of natural range 0 to NO - 1;
+    type flag_rom_t is array (natural range <>) of std_logic;
+    subtype first_rom_t is flag_rom_t(0 to NS - 1 + first_sentinel);
+    subtype last_rom_t is flag_rom_t(0 to NS - 1);
 
     function ib_rom return ib_rom_t is
       variable r : ib_rom_t;
@@ -498,7 +509,9 @@ begin
       for s in 0 to NS - 1 loop
         r(s) := STEP_BLOCK(s) mod NI;
       end loop;
-      r(NS) := imin(1, NI - 1);
+      for s in NS to r'high loop
+        r(s) := imin(1, NI - 1);
+      end loop;
       return r;
     end function;
 
@@ -508,7 +521,6 @@ begin
       for s in 0 to NS - 1 loop
         r(s) := STEP_BLOCK(s) / NI;
       end loop;
-      r(NS) := imin(1, NO - 1);
       return r;
     end function;
 
@@ -516,8 +528,8 @@ begin
     constant OB_OF : ob_rom_t := ob_rom;
 
     -- output blocks follow each other in order, each with at least one step
-    function first_rom return flag_rom_t is
-      variable r : flag_rom_t;
+    function first_rom return first_rom_t is
+      variable r : first_rom_t;
     begin
       for s in 0 to NS - 1 loop
         r(s) := '0';
@@ -527,12 +539,14 @@ begin
           r(s) := '1';
         end if;
       end loop;
-      r(NS) := '1';
+      for s in NS to r'high loop
+        r(s) := '1';
+      end loop;
       return r;
     end function;
 
-    function last_rom return flag_rom_t is
-      variable r : flag_rom_t;
+    function last_rom return last_rom_t is
+      variable r : last_rom_t;
     begin
       for s in 0 to NS - 1 loop
         r(s) := '0';
@@ -542,12 +556,11 @@ begin
           r(s) := '1';
         end if;
       end loop;
-      r(NS) := '1';
       return r;
     end function;
 
-    constant FIRST_OF : flag_rom_t := first_rom;
-    constant LAST_OF  : flag_rom_t := last_rom;
+    constant FIRST_OF : first_rom_t := first_rom;
+    constant LAST_OF  : last_rom_t := last_rom;
     constant STEP1 : natural := 1 mod NS;
     constant STEP2 : natural := 2 mod NS;
     signal step_p2  : natural range 0 to NS - 1 := STEP2;

@@ -195,9 +195,24 @@ architecture rtl of ec_window is
     used : boolean;                               -- e < KC
   end record;
   type entries_t is array (0 to OUT_LANES - 1) of entry_t;
-  -- beat NB is never read; its entries are not zero: GHDL 2.0's synthesis turns a small
-  -- table whose lowest 32 bits (its last entries) are all zero into a constant of zeros
-  type table_t is array (0 to NB) of entries_t;
+
+  -- GHDL 2.0's synthesis turns a small table whose lowest 32 bits (its last entries) are
+  -- all zero into a constant of zeros. Where a field of the last entry (lane OUT_LANES - 1
+  -- of beat NB - 1) that has bits is zero, the table gets a beat NB that is never read and
+  -- whose fields are not zero.
+  function last_entry_nonzero return boolean is
+    constant E : natural := NB * OUT_LANES - 1;
+    variable off : natural;
+  begin
+    if E >= KC then
+      return false;  -- an unused lane: all fields zero
+    end if;
+    off := ((E / (K_W * C)) * DIL_H * IN_W + ((E / C) mod K_W) * DIL_W) * C + E mod C;
+    return (K_H = 1 or E / (K_W * C) /= 0) and (K_W = 1 or (E / C) mod K_W /= 0)
+      and (OW_MAX = 0 or off / IN_LANES /= 0) and (IN_LANES = 1 or off mod IN_LANES /= 0);
+  end function;
+  constant SENTINEL : natural := boolean'pos(not last_entry_nonzero);
+  type table_t is array (0 to NB - 1 + SENTINEL) of entries_t;
 
   function build_table return table_t is
     variable t : table_t;
@@ -217,9 +232,11 @@ architecture rtl of ec_window is
         end if;
       end loop;
     end loop;
-    for l in 0 to OUT_LANES - 1 loop
-      t(NB)(l) := (kh => imin(1, K_H - 1), kw => imin(1, K_W - 1), ow => imin(1, OW_MAX),
-                   os => imin(1, IN_LANES - 1), used => true);
+    for b in NB to NB - 1 + SENTINEL loop
+      for l in 0 to OUT_LANES - 1 loop
+        t(b)(l) := (kh => imin(1, K_H - 1), kw => imin(1, K_W - 1), ow => imin(1, OW_MAX),
+                    os => imin(1, IN_LANES - 1), used => true);
+      end loop;
     end loop;
     return t;
   end function;
