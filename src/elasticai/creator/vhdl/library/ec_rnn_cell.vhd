@@ -127,9 +127,10 @@ architecture rtl of ec_rnn_cell is
   -- and k's SB bits side by side (no adder or multiplier before the table read)
   constant SB : positive := imax(1, clog2(MAXSEG));
   constant SEGP : positive := 2 ** SB;
-  -- Entries 3 * SEGP .. 4 * SEGP - 1 (a fourth function) are never read; the last is -1
-  -- (the last of SEGMENTS_T non-zero): GHDL 2.0's synthesis turns a small table whose
-  -- lowest 32 bits (its last entries) are all zero into a constant of zeros.
+  -- Entries 3 * SEGP .. 4 * SEGP - 1 (a fourth function) are never read; the last of the
+  -- tables read in the pipeline (MULS_T, CONSTS_T) is -1, that of SEGMENTS_T non-zero:
+  -- GHDL 2.0's synthesis turns a small table whose lowest 32 bits (its last entries) are
+  -- all zero into a constant of zeros.
   type b_tab is array (0 to 4 * SEGP - 1) of signed(PW_B - 1 downto 0);
   type m_tab is array (0 to 4 * SEGP - 1) of signed(PW_M - 1 downto 0);
   type a_tab is array (0 to 4 * SEGP - 1) of signed(PW_A - 1 downto 0);
@@ -165,7 +166,6 @@ architecture rtl of ec_rnn_cell is
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_BASES, j, PW_B); end loop;
     for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_BASES, j, PW_B); end loop;
     for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_BASES, j, PW_B); end loop;
-    t(4 * SEGP - 1) := (others => '1');
     return t;
   end function;
 
@@ -185,7 +185,6 @@ architecture rtl of ec_rnn_cell is
     for j in 0 to F0_SEGMENTS - 1 loop t(j) := entry(F0_ADDS, j, PW_A); end loop;
     for j in 0 to F1_SEGMENTS - 1 loop t(SEGP + j) := entry(F1_ADDS, j, PW_A); end loop;
     for j in 0 to F2_SEGMENTS - 1 loop t(2 * SEGP + j) := entry(F2_ADDS, j, PW_A); end loop;
-    t(4 * SEGP - 1) := (others => '1');
     return t;
   end function;
 

@@ -196,40 +196,38 @@ architecture rtl of ec_window is
   end record;
   type entries_t is array (0 to OUT_LANES - 1) of entry_t;
 
+  -- the entry of window element e
+  function entry_of(e : natural) return entry_t is
+    variable kh, kw, off : natural;
+  begin
+    if e >= KC then
+      return (kh => 0, kw => 0, ow => 0, os => 0, used => false);
+    end if;
+    kh := e / (K_W * C);
+    kw := (e / C) mod K_W;
+    off := (kh * DIL_H * IN_W + kw * DIL_W) * C + e mod C;
+    return (kh => kh, kw => kw, ow => off / IN_LANES, os => off mod IN_LANES, used => true);
+  end function;
+
   -- GHDL 2.0's synthesis turns a small table whose lowest 32 bits (its last entries) are
   -- all zero into a constant of zeros. Where a field of the last entry (lane OUT_LANES - 1
   -- of beat NB - 1) that has bits is zero, the table gets a beat NB that is never read and
   -- whose fields are not zero.
   function last_entry_nonzero return boolean is
-    constant E : natural := NB * OUT_LANES - 1;
-    variable off : natural;
+    constant E : entry_t := entry_of(NB * OUT_LANES - 1);
   begin
-    if E >= KC then
-      return false;  -- an unused lane: all fields zero
-    end if;
-    off := ((E / (K_W * C)) * DIL_H * IN_W + ((E / C) mod K_W) * DIL_W) * C + E mod C;
-    return (K_H = 1 or E / (K_W * C) /= 0) and (K_W = 1 or (E / C) mod K_W /= 0)
-      and (OW_MAX = 0 or off / IN_LANES /= 0) and (IN_LANES = 1 or off mod IN_LANES /= 0);
+    return E.used and (K_H = 1 or E.kh /= 0) and (K_W = 1 or E.kw /= 0)
+      and (OW_MAX = 0 or E.ow /= 0) and (IN_LANES = 1 or E.os /= 0);
   end function;
   constant SENTINEL : natural := boolean'pos(not last_entry_nonzero);
   type table_t is array (0 to NB - 1 + SENTINEL) of entries_t;
 
   function build_table return table_t is
     variable t : table_t;
-    variable e, kh, kw, ch, off : natural;
   begin
     for b in 0 to NB - 1 loop
       for l in 0 to OUT_LANES - 1 loop
-        e := b * OUT_LANES + l;
-        t(b)(l) := (kh => 0, kw => 0, ow => 0, os => 0, used => false);
-        if e < KC then
-          kh := e / (K_W * C);
-          kw := (e / C) mod K_W;
-          ch := e mod C;
-          off := (kh * DIL_H * IN_W + kw * DIL_W) * C + ch;
-          t(b)(l) := (kh => kh, kw => kw, ow => off / IN_LANES,
-                      os => off mod IN_LANES, used => true);
-        end if;
+        t(b)(l) := entry_of(b * OUT_LANES + l);
       end loop;
     end loop;
     for b in NB to NB - 1 + SENTINEL loop
