@@ -23,7 +23,7 @@ from elasticai.creator.ir.types import TensorType, frozen_array, sum_type
 from elasticai.creator.ops import AddOp, LinearOp, PointwiseOp
 from elasticai.creator.passes import run_pipeline
 from elasticai.creator.sim.ghdl import GhdlError
-from tests.graph_models import MODELS
+from tests.graph_models import MODELS, concat_forked_activation
 
 pytestmark = pytest.mark.sim
 
@@ -57,13 +57,16 @@ def test_graph_model_is_exact_in_ghdl_at_the_predicted_interval(name, options):
         assert latency == predicted.latency_cycles
 
 
-@pytest.mark.parametrize("name", ["concat_activation", "concat_activation_twice"])
+@pytest.mark.parametrize(
+    "name", ["concat_activation", "concat_activation_twice", "concat_forked_activation"]
+)
 def test_a_vector_concatenated_with_its_activation_never_stops(name):
     """Regression: the FIFO behind the activation was sized from the stall-free schedule
     at one sample an interval, counting on the beats in flight inside the activation's
     pipeline; under stalls (and, for the second model, without: the layers before run
-    ahead) the design stopped."""
-    model, shape = MODELS[name]()
+    ahead) the design stopped. In the third the activation is read by a batch norm too,
+    and the chain was not counted at all."""
+    model, shape = {**MODELS, "concat_forked_activation": concat_forked_activation}[name]()
     design = create_design(model, name, input_shape=shape)
     x = inputs(shape, 5)
     for stall, seed in [(0, 1), (20, 1), (20, 2), (50, 3)]:

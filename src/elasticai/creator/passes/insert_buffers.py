@@ -27,7 +27,9 @@ it cannot close up. Where the beats of a join input come through a chain of such
 (``OpDef.lockstep``, e.g. an activation), the beats the stall-free schedule has in flight
 inside the chain may not fit there. So the depth also covers the beats that entered the
 chain (``E[k]``, the cycle its first op took beat ``k``) and are not taken yet, less one
-beat per op of the chain (its output register):
+beat per op of the chain that only the next reads (its output register; an op that others
+read too is in the chain all the same, but its register may hold a beat the next took
+already, waiting for another reader):
 
     ``D >= max over k of #{j <= k : C[j] >= E[k], W[j]} - ops in the chain``
 
@@ -70,19 +72,37 @@ def buffer_depth(produced: np.ndarray, taken: np.ndarray) -> int:
     return int(waiting.max()) if len(produced) else 0
 
 
-def _chain(graph: Graph, value: str, timing: Timing) -> tuple[np.ndarray, int]:
-    """The cycles beats of ``value`` entered the chain of lockstep pipelines that makes it
-    (``OpDef.lockstep``, each read by the next alone), and how many ops the chain has."""
+def _ancestors(graph: Graph, values: list[str]) -> set[str]:
+    """The nodes that (transitively) make ``values``."""
+    producers, seen = graph.producers(), set()
+    stack = [producers[v] for v in values if v in producers]
+    while stack:
+        node = stack.pop()
+        if node.name not in seen:
+            seen.add(node.name)
+            stack += [producers[v] for v in node.inputs if v in producers]
+    return seen
+
+
+def _chain(graph: Graph, join: Node, k: int, timing: Timing) -> tuple[np.ndarray, int]:
+    """The cycles beats of the join's input ``k`` entered the chain of lockstep pipelines
+    that makes it (``OpDef.lockstep``, one input each) after it parted from the join's
+    other inputs, and how many beats the chain surely holds: one per op only the next
+    reads (an op others read too may hold a beat the next took already, waiting for
+    another reader)."""
     producers, readers = graph.producers(), graph.consumers()
+    shared = _ancestors(graph, [v for i, v in enumerate(join.inputs) if i != k])
+    value = join.inputs[k]
     entered, ops = timing.arrivals[value], 0
     node = producers.get(value)
     while (
         node is not None
+        and node.name not in shared
         and node.op.lockstep(node)
         and len(node.inputs) == 1
-        and len(readers[node.name]) == 1
     ):
-        entered, ops = timing.taken[(node.name, 0)], ops + 1
+        entered = timing.taken[(node.name, 0)]
+        ops += len(readers[node.name]) == 1
         node = producers.get(node.inputs[0])
     return entered, ops
 
@@ -103,11 +123,17 @@ def held_in_chain(entered: np.ndarray, taken: np.ndarray, counted: np.ndarray) -
     return int(held.max()) if len(entered) else 0
 
 
-def _depth(graph: Graph, join: Node, value: str, timing: Timing, taken: np.ndarray) -> int:
-    """The FIFO depth a join input that reads ``value`` needs, with and without stalls."""
+def _depth(graph: Graph, join: Node, k: int, timing: Timing, taken: np.ndarray) -> int:
+    """The FIFO depth the join's input ``k`` needs, with and without stalls (through the
+    FIFO already before it, if any)."""
+    value = join.inputs[k]
+    source = graph.producers().get(value)
+    if source is not None and isinstance(source.op, BufferOp):
+        value = source.inputs[0]
+        join = replace(join, inputs=(*join.inputs[:k], value, *join.inputs[k + 1 :]))
     produced = timing.arrivals[value]
-    entered, ops = _chain(graph, value, timing)
-    if not ops:
+    entered, ops = _chain(graph, join, k, timing)
+    if entered is produced:
         return buffer_depth(produced, taken)
     lanes_in = [graph.lanes(v) for v in join.inputs]
     counted = np.full(len(taken), True) if join.op.in_turn(join, lanes_in) else taken > produced
@@ -143,13 +169,13 @@ def insert_buffers(graph: Graph) -> Graph:
                 taken = timing.taken[(node.name, k)]
                 source = producers.get(value)
                 if source is not None and isinstance(source.op, BufferOp):
-                    depth = _depth(graph, node, source.inputs[0], timing, taken)
+                    depth = _depth(graph, node, k, timing, taken)
                     if depth > source.op.depth:
                         index = next(i for i, n in enumerate(nodes) if n.name == source.name)
                         nodes[index] = source.with_op(depth=depth)
                         changed = True
                     continue
-                depth = _depth(graph, node, value, timing, taken)
+                depth = _depth(graph, node, k, timing, taken)
                 if depth > 1:
                     fifo = Node(
                         f"{node.name}_fifo{k}",
