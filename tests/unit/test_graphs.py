@@ -127,6 +127,37 @@ def test_a_clamp_merges_into_a_linear_only_while_the_linear_has_one_reader():
     assert torch.equal(interpreted(design, x), model(x))
 
 
+class _DisjointClamps(torch.nn.Module):
+    """A Linear and two clamps whose ranges do not overlap: the second sets every output."""
+
+    def __init__(self, first: tuple[float, float], second: tuple[float, float]) -> None:
+        super().__init__()
+        self.fc = Linear(3, 2, 4, 0, rounding="floor")
+        self.first, self.second = first, second
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(torch.clamp(self.fc(x), *self.first), *self.second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "merged"),
+    [
+        ((0.0, 0.0), (1.0, 1.0), (1, 1)),
+        ((2.0, 5.0), (-3.0, 1.0), (1, 1)),
+        ((-4, 2), (0, 6), (0, 2)),
+    ],
+)
+def test_clamps_merged_into_a_linear_compose_as_clamps_do(first, second, merged):
+    """Regression (found by ``./dev equivalence``): the merged bounds were the intersection
+    of the ranges, empty for disjoint ones, and gave the first clamp's bound."""
+    model = _DisjointClamps(first, second).eval()
+    design = create_design(model, "clamps")
+    (linear,) = design.graph.nodes
+    assert (linear.op.low, linear.op.high) == merged
+    x = inputs((3,), 6)
+    assert torch.equal(interpreted(design, x), model(x))
+
+
 class _MapAndFlat(torch.nn.Module):
     """A map read by a convolution and, flattened, by a batch norm: both need the map in
     another format, each in its own view (one stream, two IR types)."""

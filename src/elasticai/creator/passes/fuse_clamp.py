@@ -2,13 +2,15 @@
 
 A pointwise node that only clamps (``mul=1, add=0, shift=0``), keeps the format, and
 is the only reader of a Linear's output becomes the Linear's ``low``/``high``:
-``clamp(requantize(acc), low, high)`` is exactly what the two nodes computed.
+``clamp(requantize(acc), low, high)`` is exactly what the two nodes computed. A second
+clamp after it merges the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from elasticai.creator.arithmetic import clamp
 from elasticai.creator.ir.graph import Graph, Node
 from elasticai.creator.ops import LinearOp, PointwiseOp
 
@@ -39,8 +41,10 @@ def fuse_clamp(graph: Graph) -> Graph:
         ):
             p, q = producer.op, node.op
             assert isinstance(q, PointwiseOp)
-            low = q.low if p.low is None else max(p.low, q.low)
-            high = q.high if p.high is None else min(p.high, q.high)
+            # clamp(clamp(y, a, b), c, d) is clamp(y, clamp(a, c, d), clamp(b, c, d)),
+            # also where [a, b] and [c, d] do not overlap (a constant then)
+            low = q.low if p.low is None else clamp(p.low, q.low, q.high)
+            high = q.high if p.high is None else clamp(p.high, q.low, q.high)
             fused = producer.with_op(low=low, high=high)
             nodes[producer.name] = replace(fused, source=f"{producer.source} + {node.source}")
             renamed[node.name] = producer.name
