@@ -226,9 +226,10 @@ class ConcatForkedActivation(torch.nn.Module):
     """A vector and its activation (two lockstep pipelines) concatenated, the activation
     read by a batch norm too (found by ``./dev equivalence``: the chain behind the join
     stopped at the activation because others read it, so its beats got no FIFO, and the
-    design stopped under stalls). Not in ``MODELS``: its interval is slower than predicted
-    (the fork passes the batch norm a sample's first beat early, and the batch norm's
-    pipeline stops while its output waits for the concat)."""
+    design stopped under stalls). And its interval was slower than predicted: the fork
+    passes the activation a sample's first beat while the concat still waits for the one
+    before, and the batch norm's pipeline stopped while that beat's result waited for the
+    second concat."""
 
     def __init__(self):
         super().__init__()
@@ -302,4 +303,5 @@ MODELS = {
     "mixed_formats": mixed_formats,
     "concat_activation": concat_activation,
     "concat_activation_twice": concat_activation_twice,
+    "concat_forked_activation": concat_forked_activation,
 }

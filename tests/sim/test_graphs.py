@@ -23,7 +23,7 @@ from elasticai.creator.ir.types import TensorType, frozen_array, sum_type
 from elasticai.creator.ops import AddOp, LinearOp, PointwiseOp
 from elasticai.creator.passes import run_pipeline
 from elasticai.creator.sim.ghdl import GhdlError
-from tests.graph_models import MODELS, concat_forked_activation
+from tests.graph_models import MODELS
 
 pytestmark = pytest.mark.sim
 
@@ -66,7 +66,7 @@ def test_a_vector_concatenated_with_its_activation_never_stops(name):
     pipeline; under stalls (and, for the second model, without: the layers before run
     ahead) the design stopped. In the third the activation is read by a batch norm too,
     and the chain was not counted at all."""
-    model, shape = {**MODELS, "concat_forked_activation": concat_forked_activation}[name]()
+    model, shape = MODELS[name]()
     design = create_design(model, name, input_shape=shape)
     x = inputs(shape, 5)
     for stall, seed in [(0, 1), (20, 1), (20, 2), (50, 3)]:

@@ -160,9 +160,10 @@ def test_busy_spans_start_after_what_they_read_and_the_output_ends_at_the_latenc
     for node in graph.nodes:
         start, end = spans[node.name]
         assert start <= end
-        for value in node.inputs:
-            if value in spans:
-                assert spans[value][0] <= start <= spans[value][1]
+        read = [spans[value] for value in node.inputs if value in spans]
+        if read:  # a concat may start on one input before another's producer starts
+            assert min(first for first, _ in read) <= start
+            assert all(start <= last for _, last in read)
 
 
 def test_the_page_names_where_resources_come_from_and_shows_fmax_when_there(tmp_path):

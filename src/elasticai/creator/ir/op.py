@@ -188,6 +188,12 @@ class OpDef:
         (a bubble inside stays while the output waits; ``passes.insert_buffers``)."""
         return False
 
+    def freezes(self, node: Node) -> bool:
+        """Whether all of it stops while its output beat waits (one clock enable over
+        several steps a beat): a beat that waits at a join then delays the work behind it,
+        beyond what the timing model has (``passes.insert_buffers``)."""
+        return False
+
     def in_turn(self, node: Node, lanes_in: Sequence[int]) -> bool:
         """Whether, as a join, it takes its inputs' beats in turn (a run of one input's, then
         of another's) rather than together: then whatever enters one input while it takes

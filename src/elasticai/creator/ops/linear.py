@@ -328,6 +328,9 @@ class LinearOp(OpDef):
     def lockstep(self, node: Node) -> bool:
         return self.stages > 0  # ec_linear_unrolled: a beat per row, one clock enable
 
+    def freezes(self, node: Node) -> bool:
+        return self.stages == 0  # ec_linear: issue and pipeline on one clock enable
+
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         return _unrolled_cost(node, self) if self.stages else _folded_cost(node, self)
 

@@ -33,6 +33,15 @@ already, waiting for another reader):
 
     ``D >= max over k of #{j <= k : C[j] >= E[k], W[j]} - ops in the chain``
 
+An op that stops as a whole while its output beat waits (``OpDef.freezes``: a folded
+``linear``, whose next steps wait with it) delays the beats behind a waiting one, which the
+timing model does not have. So where a beat of such an op would wait for the join long
+enough that a later one comes late (``freeze_delays``), the input gets a FIFO of at least
+two beats (one beat a cycle through it). This is checked on a second schedule too, where
+each input beat is offered a cycle after the one before it was taken: a fork passes a beat
+to the readers that are free while another reader still waits, so a branch may start on
+the next sample early.
+
 ``W[j]`` says which beats count. A join that takes its inputs in turn (``OpDef.in_turn``:
 a sequential ``concat``) takes none of them while it takes the other input, whenever they
 come, so all count (the samples after the first may enter earlier than one interval
@@ -51,7 +60,7 @@ from elasticai.creator.analysis.timing import Timing, latest_times, predict_timi
 from elasticai.creator.ir.graph import Graph, Node
 from elasticai.creator.ops import BufferOp
 
-__all__ = ["insert_buffers", "buffer_depth"]
+__all__ = ["insert_buffers", "buffer_depth", "freeze_delays"]
 
 #: Rounds of re-timing after inserting buffers (their latency moves later beats).
 _ROUNDS = 6
@@ -123,7 +132,7 @@ def held_in_chain(entered: np.ndarray, taken: np.ndarray, counted: np.ndarray) -
     return int(held.max()) if len(entered) else 0
 
 
-def _depth(graph: Graph, join: Node, k: int, timing: Timing, taken: np.ndarray) -> int:
+def _depth(graph: Graph, join: Node, k: int, timing: Timing) -> int:
     """The FIFO depth the join's input ``k`` needs, with and without stalls (through the
     FIFO already before it, if any)."""
     value = join.inputs[k]
@@ -131,32 +140,68 @@ def _depth(graph: Graph, join: Node, k: int, timing: Timing, taken: np.ndarray) 
     if source is not None and isinstance(source.op, BufferOp):
         value = source.inputs[0]
         join = replace(join, inputs=(*join.inputs[:k], value, *join.inputs[k + 1 :]))
-    produced = timing.arrivals[value]
+    produced, taken = timing.arrivals[value], timing.taken[(join.name, k)]
+    depth = buffer_depth(produced, taken)
     entered, ops = _chain(graph, join, k, timing)
     if entered is produced:
-        return buffer_depth(produced, taken)
+        return depth
     lanes_in = [graph.lanes(v) for v in join.inputs]
     counted = np.full(len(taken), True) if join.op.in_turn(join, lanes_in) else taken > produced
-    return max(buffer_depth(produced, taken), held_in_chain(entered, taken, counted) - ops)
+    return max(depth, held_in_chain(entered, taken, counted) - ops)
 
 
-def _schedule(graph: Graph) -> Timing:
+def _waits(graph: Graph, join: Node, k: int, timing: Timing) -> bool:
+    """Whether the join's input ``k`` comes from an op that stops while its output waits
+    (``OpDef.freezes``), and a beat of it waits for the join (``timing`` does not have
+    the work behind it delayed: a FIFO must take the beat)."""
+    value = join.inputs[k]
+    producer = graph.producers().get(value)
+    if producer is not None and isinstance(producer.op, BufferOp):
+        return False  # the FIFO takes the beats already
+    if producer is None or not producer.op.freezes(producer):
+        return False
+    return freeze_delays(timing.arrivals[value], timing.taken[(join.name, k)])
+
+
+def freeze_delays(produced: np.ndarray, taken: np.ndarray) -> bool:
+    """Whether a beat produced at ``produced`` would be taken later than at ``taken`` if
+    its producer stopped while each beat before it waited (``taken - produced`` cycles,
+    everything behind it later by as much).
+
+    >>> freeze_delays(np.array([0, 1, 2]), np.array([0, 1, 2]))  # nothing waits
+    False
+    >>> freeze_delays(np.array([0, 10]), np.array([3, 14]))  # beat 1 at 13: early enough
+    False
+    >>> freeze_delays(np.array([0, 10]), np.array([3, 12]))  # beat 1 at 13: too late
+    True
+    """
+    waited = np.maximum.accumulate(np.append(0, taken[:-1] - produced[:-1]))
+    return bool(np.any(produced + np.maximum(waited, 0) > taken))
+
+
+def _schedules(graph: Graph) -> list[Timing]:
     """Enough samples, one interval apart, that each op meets the next sample as it does in
     the steady state; the input arriving as late as it may without delaying any output
-    (a slow branch holds the fork back)."""
+    (a slow branch holds the fork back). And the same with each input beat offered a cycle
+    after the beat before it was taken: a fork passes it to the readers that are free
+    while another still waits."""
     one = predict_timing(graph)
     period = one.initiation_interval
     samples = 3 + -(-one.latency_cycles // period)
     early = predict_timing(graph, samples=samples, period=period)
     latest = latest_times(graph, early)
     inputs = {i.name: latest[i.name] for i in graph.inputs if i.name in latest}
-    return predict_timing(graph, samples=samples, period=period, inputs=inputs)
+    lead = {name: np.minimum(t, np.append(t[:1], t[:-1] + 1)) for name, t in inputs.items()}
+    return [
+        predict_timing(graph, samples=samples, period=period, inputs=times)
+        for times in (inputs, lead)
+    ]
 
 
 def insert_buffers(graph: Graph) -> Graph:
     """A ``buffer`` before every join input that would otherwise wait (settled lanes)."""
     for _ in range(_ROUNDS):
-        timing = _schedule(graph)
+        timings = _schedules(graph)
         producers = graph.producers()
         nodes: list[Node] = []
         changed = False
@@ -166,16 +211,16 @@ def insert_buffers(graph: Graph) -> Graph:
                 continue
             inputs = list(node.inputs)
             for k, value in enumerate(node.inputs):
-                taken = timing.taken[(node.name, k)]
+                depth = _depth(graph, node, k, timings[0])
+                if any(_waits(graph, node, k, timing) for timing in timings):
+                    depth = max(depth, 2)  # a FIFO that sustains a beat a cycle
                 source = producers.get(value)
                 if source is not None and isinstance(source.op, BufferOp):
-                    depth = _depth(graph, node, k, timing, taken)
                     if depth > source.op.depth:
                         index = next(i for i, n in enumerate(nodes) if n.name == source.name)
                         nodes[index] = source.with_op(depth=depth)
                         changed = True
                     continue
-                depth = _depth(graph, node, k, timing, taken)
                 if depth > 1:
                     fifo = Node(
                         f"{node.name}_fifo{k}",
