@@ -305,3 +305,55 @@ MODELS = {
     "concat_activation_twice": concat_activation_twice,
     "concat_forked_activation": concat_forked_activation,
 }
+
+
+def map_concat_activation():
+    """A map, its activation and a 1x1 convolution of it concatenated channel by channel,
+    position by position (a random DAG: the sum's output register held a position's beat for
+    the concat, so the fork passed the activation the next one late; 3.5 cycles a position,
+    predicted 3). Serial."""
+    from tests.dag_models import DagModel
+
+    program = [
+        ("add", "", (0, 0), None),
+        ("layer", "act", (1,), None),
+        ("layer", "conv", (1,), None),
+        ("layer", "norm", (3,), None),
+        ("concat_list", "cat", (1, 2, 4), None),
+    ]
+    layers = {
+        "act": ReLU(),
+        "conv": Conv2d(1, 1, 1, 2, 0, bias=False, rounding="floor", overflow="wrap"),
+        "norm": BatchNorm2d(1, 2, 2, rounding="floor", overflow="wrap"),
+        "cat": Concatenate(),
+    }
+    return randomize(DagModel(program, layers, (11, 5)), 13), (1, 4, 5)
+
+
+def conv_concat_twice():
+    """A convolution's output concatenated with itself (a random DAG: the concat takes the
+    second copy a cycle after the first, and the folded convolution stopped that cycle for
+    every beat; 45 cycles a sample, predicted 30). At ``target_ii=32``."""
+    from tests.dag_models import DagModel
+
+    program = [
+        ("layer", "conv", (0,), None),
+        ("cat", "", (1, 1), None),
+        ("layer", "group", (2,), None),
+        ("layer", "norm", (3,), None),
+        ("relu6", "", (2,), None),
+        ("torch_add", "", (5, 4), None),
+    ]
+    layers = {
+        "conv": Conv2d(1, 2, 2, 3, 2, rounding="half_up", overflow="wrap"),
+        "group": Conv2d(4, 4, 1, 2, 2, groups=2, rounding="half_even"),
+        "norm": BatchNorm2d(4, 3, 2, rounding="half_up"),
+    }
+    return randomize(DagModel(program, layers, (3, 2)), 14), (1, 4, 6)
+
+
+#: Random DAGs that ran slower than predicted, with the setting they did: ``(builder, options)``.
+INTERVAL_REGRESSIONS = {
+    "map_concat_activation": (map_concat_activation, {}),
+    "conv_concat_twice": (conv_concat_twice, {"target_ii": 32}),
+}

@@ -200,6 +200,11 @@ class OpDef:
         another must wait in front of it, however early or late it comes."""
         return False
 
+    def turn_beats(self, node: Node, lanes_in: Sequence[int]) -> list[int]:
+        """A join that takes its inputs in turn (``in_turn``): the beats of each input in
+        one run."""
+        raise NotImplementedError
+
     # --- hardware ------------------------------------------------------------------
 
     def lower(

@@ -85,6 +85,9 @@ class ConcatOp(OpDef):
     def in_turn(self, node: Node, lanes_in: Sequence[int]) -> bool:
         return not self.side_by_side(node, lanes_in, self.lanes)  # sequential
 
+    def turn_beats(self, node: Node, lanes_in: Sequence[int]) -> list[int]:
+        return [t.channels // self.lanes for t in node.input_types]  # a position's
+
     def lane_cost(
         self, node: Node, lanes_in: Sequence[int], lanes_out: int
     ) -> tuple[int, int] | None:

@@ -33,14 +33,21 @@ already, waiting for another reader):
 
     ``D >= max over k of #{j <= k : C[j] >= E[k], W[j]} - ops in the chain``
 
-An op that stops as a whole while its output beat waits (``OpDef.freezes``: a folded
-``linear``, whose next steps wait with it) delays the beats behind a waiting one, which the
-timing model does not have. So where a beat of such an op would wait for the join long
-enough that a later one comes late (``freeze_delays``), the input gets a FIFO of at least
-two beats (one beat a cycle through it). This is checked on a second schedule too, where
-each input beat is offered a cycle after the one before it was taken: a fork passes a beat
-to the readers that are free while another reader still waits, so a branch may start on
-the next sample early.
+A beat that waits in its producer's output register holds up more than the join where
+the producer stops as a whole while its output waits (``OpDef.freezes``: a folded
+``linear``, whose next steps wait with it), or where others read the value too (the fork
+passes them the next beat only once the join took this one, which can make a loop through
+the join). The timing model has neither: a join that takes the same value twice after a
+folded linear, one input a cycle after the other, ran at two thirds of the predicted rate;
+a channel concat of a map and its activation at 3.5 cycles a position, not 3. So where
+such a beat waits for the join at all, the input gets a FIFO of at least two beats (one
+beat a cycle through it); for a forked value at a join that takes its inputs in turn, one
+more than the other inputs' beats in a run, so the fork's other readers go on while the
+join takes those (a shorter one let a vector run ahead by part of a sample, and the design
+fell behind the prediction). This is checked on a second schedule too, where each input
+beat is offered a cycle after the one before it was taken: a fork passes a beat to the
+readers that are free while another reader still waits, so a branch may start on the
+next sample early.
 
 ``W[j]`` says which beats count. A join that takes its inputs in turn (``OpDef.in_turn``:
 a sequential ``concat``) takes none of them while it takes the other input, whenever they
@@ -60,7 +67,7 @@ from elasticai.creator.analysis.timing import Timing, latest_times, predict_timi
 from elasticai.creator.ir.graph import Graph, Node
 from elasticai.creator.ops import BufferOp
 
-__all__ = ["insert_buffers", "buffer_depth", "freeze_delays"]
+__all__ = ["insert_buffers", "buffer_depth"]
 
 #: Rounds of re-timing after inserting buffers (their latency moves later beats).
 _ROUNDS = 6
@@ -151,32 +158,30 @@ def _depth(graph: Graph, join: Node, k: int, timing: Timing) -> int:
 
 
 def _waits(graph: Graph, join: Node, k: int, timing: Timing) -> bool:
-    """Whether the join's input ``k`` comes from an op that stops while its output waits
-    (``OpDef.freezes``), and a beat of it waits for the join (``timing`` does not have
-    the work behind it delayed: a FIFO must take the beat)."""
+    """Whether a beat of the join's input ``k`` waits for the join while it holds up more
+    than the join: its producer stops as a whole (``OpDef.freezes``), or others read the
+    value too (the fork passes them the next beat only once the join took this one).
+    ``timing`` has neither, so a FIFO must take the beat."""
     value = join.inputs[k]
     producer = graph.producers().get(value)
     if producer is not None and isinstance(producer.op, BufferOp):
         return False  # the FIFO takes the beats already
-    if producer is None or not producer.op.freezes(producer):
+    forked = len(graph.consumers()[value]) > 1
+    if not forked and (producer is None or not producer.op.freezes(producer)):
         return False
-    return freeze_delays(timing.arrivals[value], timing.taken[(join.name, k)])
+    return bool(np.any(timing.taken[(join.name, k)] > timing.arrivals[value]))
 
 
-def freeze_delays(produced: np.ndarray, taken: np.ndarray) -> bool:
-    """Whether a beat produced at ``produced`` would be taken later than at ``taken`` if
-    its producer stopped while each beat before it waited (``taken - produced`` cycles,
-    everything behind it later by as much).
-
-    >>> freeze_delays(np.array([0, 1, 2]), np.array([0, 1, 2]))  # nothing waits
-    False
-    >>> freeze_delays(np.array([0, 10]), np.array([3, 14]))  # beat 1 at 13: early enough
-    False
-    >>> freeze_delays(np.array([0, 10]), np.array([3, 12]))  # beat 1 at 13: too late
-    True
-    """
-    waited = np.maximum.accumulate(np.append(0, taken[:-1] - produced[:-1]))
-    return bool(np.any(produced + np.maximum(waited, 0) > taken))
+def _least_depth(graph: Graph, join: Node, k: int) -> int:
+    """The depth of a FIFO that takes the beats of the join's input ``k`` that would wait
+    holding up more than the join (``_waits``): two (a beat a cycle through it), and where
+    others read the value and the join takes its inputs in turn, one more than the other
+    inputs' beats in a run (the fork's other readers go on while the join takes those)."""
+    lanes_in = [graph.lanes(v) for v in join.inputs]
+    if len(graph.consumers()[join.inputs[k]]) < 2 or not join.op.in_turn(join, lanes_in):
+        return 2
+    runs = join.op.turn_beats(join, lanes_in)
+    return max(2, 1 + max(n for i, n in enumerate(runs) if i != k))
 
 
 def _schedules(graph: Graph) -> list[Timing]:
@@ -213,7 +218,7 @@ def insert_buffers(graph: Graph) -> Graph:
             for k, value in enumerate(node.inputs):
                 depth = _depth(graph, node, k, timings[0])
                 if any(_waits(graph, node, k, timing) for timing in timings):
-                    depth = max(depth, 2)  # a FIFO that sustains a beat a cycle
+                    depth = max(depth, _least_depth(graph, node, k))
                 source = producers.get(value)
                 if source is not None and isinstance(source.op, BufferOp):
                     if depth > source.op.depth:
