@@ -352,8 +352,37 @@ def conv_concat_twice():
     return randomize(DagModel(program, layers, (3, 2)), 14), (1, 4, 6)
 
 
+def pooled_branches():
+    """A pruned 1x1 convolution (two of its three weights non-zero: two steps a position, but
+    three input beats), pooled, and the pooled map concatenated with a pooling of itself and
+    with itself again (a random DAG: 12 cycles a sample, predicted 8, as the layer's cycles
+    counted its steps only). At ``target_ii=28``."""
+    from tests.dag_models import DagModel
+
+    program = [
+        ("layer", "conv", (0,), None),
+        ("layer", "pool", (1,), None),
+        ("max_pool", "", (1,), (1, 1, 2, 0)),
+        ("concat_list", "cat", (2, 3), None),
+        ("layer", "pool3", (2,), None),
+        ("concat_args", "cat2", (2, 5, 2), None),
+    ]
+    layers = {
+        "conv": Conv1d(3, 1, 1, 5, 3, bias=False, rounding="half_up"),
+        "pool": AvgPool1d(1, 2),
+        "cat": Concatenate(),
+        "pool3": AvgPool1d(3, 1, 1),
+        "cat2": Concatenate(),
+    }
+    model = DagModel(program, layers, None)
+    with torch.no_grad():
+        model.layers["conv"].weight.copy_(torch.tensor([[[-2.0], [1.875], [0.0]]]))
+    return model.eval(), (3, 4)
+
+
 #: Random DAGs that ran slower than predicted, with the setting they did: ``(builder, options)``.
 INTERVAL_REGRESSIONS = {
     "map_concat_activation": (map_concat_activation, {}),
     "conv_concat_twice": (conv_concat_twice, {"target_ii": 32}),
+    "pooled_branches": (pooled_branches, {"target_ii": 28}),
 }

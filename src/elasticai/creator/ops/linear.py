@@ -238,10 +238,10 @@ class LinearOp(OpDef):
         self, node: Node, lanes_in: Sequence[int], lanes_out: int
     ) -> tuple[int, int] | None:
         (p_in,) = lanes_in
+        out_features, in_features = self.weight.shape
         if self.weight.size <= SPARSE_PLANNING_LIMIT:
-            steps = _steps(self, p_in, lanes_out)
+            steps = _row_cycles(self, p_in, lanes_out)
         else:
-            out_features, in_features = self.weight.shape
             steps = beats(in_features, p_in) * beats(out_features, lanes_out)
         return p_in * lanes_out, self.rows(node) * steps
 
@@ -251,7 +251,7 @@ class LinearOp(OpDef):
     def cycles(self, node: Node, lanes_in: Sequence[int]) -> int:
         if self.stages:
             return self.rows(node)
-        return self.rows(node) * self.steps(self.p_in, self.p_out)
+        return self.rows(node) * _row_cycles(self, self.p_in, self.p_out)
 
     def settle(self, node: Node, lanes_in: Sequence[int], lanes_out: int) -> LinearOp:
         (p_in,) = lanes_in
@@ -490,8 +490,10 @@ _SCHEMA: dict[str, r.Reader] = {
 
 
 @lru_cache(maxsize=1 << 14)
-def _steps(op: LinearOp, p_in: int, p_out: int) -> int:
-    return op.steps(p_in, p_out)
+def _row_cycles(op: LinearOp, p_in: int, p_out: int) -> int:
+    """Cycles a folded layer spends on a row: its steps, and at least a cycle for each of
+    the row's input beats (a pruned layer may skip most of its steps)."""
+    return max(op.steps(p_in, p_out), beats(op.weight.shape[1], p_in))
 
 
 def unrolled_stages(op: LinearOp, node: Node) -> int:
