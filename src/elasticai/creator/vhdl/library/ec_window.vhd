@@ -416,19 +416,19 @@ begin
   m_axis_tlast <= m_last;
 
   -- every needed word written (to the beat's bank; last beat of a sample: the whole sample)
+  -- (the lanes' comparisons in a vector and one reduction: a balanced tree, not a chain)
   avail_proc : process (all)
+    variable late : flags_t;
     variable ok : std_logic;
   begin
-    ok := '1';
     for l in 0 to OUT_LANES - 1 loop
       if RING then
-        if a_need(l) = '1' and a_word(l) >= wrel then
-          ok := '0';
-        end if;
-      elsif a_need(l) = '1' and a_word(l) >= widx then
-        ok := '0';
+        late(l) := a_need(l) and flag(a_word(l) >= wrel);
+      else
+        late(l) := a_need(l) and flag(a_word(l) >= widx);
       end if;
     end loop;
+    ok := not (or late);
     if RING then
       if wrel >= NW then
         avail <= '1';
