@@ -105,9 +105,7 @@ architecture rtl of ec_piecewise is
   begin
     t(0) := '1';
     for j in 1 to SEGMENTS - 1 loop
-      if x >= brk(j) then
-        t(j) := '1';
-      end if;
+      t(j) := not below(x, brk(j));  -- bit logic, no carry chain (ec_pkg.below)
     end loop;
     for j in 1 to SEGMENTS - 1 loop
       if t(j) = '1' and t(j + 1) = '0' then
