@@ -11,7 +11,11 @@
 -- first two tree levels; stage 2: the other adders, the sum shifted right (floor) with the
 -- rounding decision beside it; stage 3: the rounding bit added and, beside it, the
 -- clamp/overflow comparisons; stage 4: the output register, selecting the value or a bound.
--- Backpressure: all registers share one clock enable (output register empty or accepted).
+-- Backpressure: every register before the output register shares one clock enable ce,
+-- itself a register (= s_axis_tready), so neither a ready path through a chain of layers
+-- nor the enable's fan-out depends on m_axis_tready within the cycle. When the output
+-- register is full and not taken, the beat the pipeline moves on in that cycle goes to a
+-- skid register and ce falls for as long as the skid register is full.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -461,7 +465,7 @@ architecture rtl of ec_pointwise is
 
   subtype tword_t is std_logic_vector(LANES * QW - 1 downto 0);
 
-  signal ce      : std_logic;
+  signal ce      : std_logic := '0';
   -- stage 1: the tree nodes up to level CUT
   type tvals_t is array (0 to LANES - 1) of tval_t;
   signal v1      : tvals_t := (others => (others => (others => '0')));
@@ -478,12 +482,15 @@ architecture rtl of ec_pointwise is
   signal f3      : flags_t := (others => (others => '0'));
   signal valid3  : std_logic := '0';
   signal last3   : std_logic := '0';
-  -- output register
+  -- output register, the result entering it, and the skid register
   signal data_q  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
   signal valid_q : std_logic := '0';
   signal last_q  : std_logic := '0';
+  signal data_n  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0);
+  signal data_k  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
+  signal valid_k : std_logic := '0';
+  signal last_k  : std_logic := '0';
 begin
-  ce <= m_axis_tready or not valid_q;
   s_axis_tready <= ce;
   m_axis_tdata <= data_q;
   m_axis_tvalid <= valid_q;
@@ -502,9 +509,6 @@ begin
         last2 <= '0';
         valid3 <= '0';
         last3 <= '0';
-        valid_q <= '0';
-        last_q <= '0';
-        data_q <= (others => '0');
       elsif ce = '1' then
         -- stage 1: the terms and the adders up to level CUT
         valid1 <= s_axis_tvalid;
@@ -529,19 +533,48 @@ begin
           y3(k) <= stage3_value(t);
           f3(k) <= stage3_flags(t);
         end loop;
-        -- stage 4: select
-        valid_q <= valid3;
-        if valid3 = '1' then
-          last_q <= last3;
-          for k in 0 to LANES - 1 loop
-            if last3 = '1' and k >= LANES - PAD_LANES then
-              data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <= (others => '0');
-            else
-              data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
-                std_logic_vector(clamp_select(y3(k), f3(k)));
-            end if;
-          end loop;
+      end if;
+    end if;
+  end process;
+
+  -- stage 4: select (into the output register or, while that waits, the skid register)
+  select_gen : for k in 0 to LANES - 1 generate
+    data_n(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
+      (others => '0') when last3 = '1' and k >= LANES - PAD_LANES
+      else std_logic_vector(clamp_select(y3(k), f3(k)));
+  end generate;
+
+  -- output and skid registers; ce = the skid register is empty
+  out_proc : process (clk)
+    variable kv : std_logic;
+  begin
+    if rising_edge(clk) then
+      kv := valid_k;
+      if ce = '1' then
+        if valid_q = '0' or m_axis_tready = '1' then
+          valid_q <= valid3;
+          if valid3 = '1' then
+            data_q <= data_n;
+            last_q <= last3;
+          end if;
+        elsif valid3 = '1' then
+          data_k <= data_n;
+          last_k <= last3;
+          kv := '1';
         end if;
+      elsif m_axis_tready = '1' then
+        data_q <= data_k;
+        last_q <= last_k;
+        kv := '0';
+      end if;
+      valid_k <= kv;
+      ce <= not kv;
+      if rst = '1' then
+        valid_q <= '0';
+        last_q <= '0';
+        data_q <= (others => '0');
+        valid_k <= '0';
+        ce <= '0';
       end if;
     end if;
   end process;
