@@ -238,10 +238,10 @@ class LinearOp(OpDef):
         self, node: Node, lanes_in: Sequence[int], lanes_out: int
     ) -> tuple[int, int] | None:
         (p_in,) = lanes_in
-        out_features, in_features = self.weight.shape
         if self.weight.size <= SPARSE_PLANNING_LIMIT:
             steps = _row_cycles(self, p_in, lanes_out)
         else:
+            out_features, in_features = self.weight.shape
             steps = beats(in_features, p_in) * beats(out_features, lanes_out)
         return p_in * lanes_out, self.rows(node) * steps
 
