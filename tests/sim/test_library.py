@@ -915,7 +915,8 @@ def _unrolled_synth(tmp_path: pathlib.Path, stages: int) -> str:
     src.write_text(_unrolled_wrapper(lin))
     files = [
         ghdl.library_dir() / "ec_pkg.vhd",
-        (ghdl.library_dir() / "ec_linear_unrolled.vhd"),
+        ghdl.library_dir() / "ec_skid.vhd",
+        ghdl.library_dir() / "ec_linear_unrolled.vhd",
         src,
     ]
     return ghdl.synth_check(files, "wrapper", tmp_path)
@@ -936,6 +937,7 @@ def test_unrolled_no_dsp(tmp_path: pathlib.Path) -> None:
     (tmp_path / "wrapper.vhd").write_text(_unrolled_wrapper(lin))
     files = [
         str(ghdl.library_dir() / "ec_pkg.vhd"),
+        str(ghdl.library_dir() / "ec_skid.vhd"),
         str(ghdl.library_dir() / "ec_linear_unrolled.vhd"),
         "wrapper.vhd",
     ]
@@ -980,7 +982,10 @@ begin
   {p.dut()}
 end architecture;
 """
-    files = {n: (ghdl.library_dir() / n).read_text() for n in ("ec_pkg.vhd", "ec_pointwise.vhd")}
+    files = {
+        n: (ghdl.library_dir() / n).read_text()
+        for n in ("ec_pkg.vhd", "ec_skid.vhd", "ec_pointwise.vhd")
+    }
     files["pw_top.vhd"] = top
     total = synthesize(files, "pw_top").total
     print(f"ec_pointwise 16-bit MUL=10923: {total}")

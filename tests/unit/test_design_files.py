@@ -19,6 +19,7 @@ EXPECTED_FILES = {
     "ec_linear.vhd",
     "ec_linear_unrolled.vhd",
     "ec_pointwise.vhd",
+    "ec_skid.vhd",
     "my_model_pkg.vhd",
     "my_model.vhd",
     "sim/ec_stream_source.vhd",

@@ -115,14 +115,14 @@ def test_save_creates_missing_parent_folders(design, tmp_path):
     assert without_marker(snapshot(tmp_path / "a" / "b" / "build_dir")) == expected_files(design)
 
 
-@pytest.mark.parametrize("n", [1, 3, 7, 13])  # 13: the last file, the marker
+@pytest.mark.parametrize("n", [1, 3, 7, 14])  # 14: the last file, the marker
 def test_failed_write_leaves_previous_tree_byte_for_byte(
     design, other_design, tmp_path, monkeypatch, n
 ):
     destination = OnDiskPath("build_dir", parent=tmp_path)
     design.save_to(destination)
     before = snapshot(tmp_path / "build_dir")
-    assert len(before) == 13
+    assert len(before) == 14
     fail_on_write(monkeypatch, OnDiskFile, n)
     with pytest.raises(OSError, match="No space left on device"):
         other_design.save_to(destination)
@@ -130,7 +130,7 @@ def test_failed_write_leaves_previous_tree_byte_for_byte(
     assert os.listdir(tmp_path) == ["build_dir"]
 
 
-@pytest.mark.parametrize("n", [1, 3, 13])
+@pytest.mark.parametrize("n", [1, 3, 14])  # 14: the last file, the marker
 def test_failed_write_leaves_nothing_where_nothing_was(design, tmp_path, monkeypatch, n):
     fail_on_write(monkeypatch, OnDiskFile, n)
     with pytest.raises(OSError, match="No space left on device"):

@@ -91,7 +91,7 @@ class LinearOp(OpDef):
     """
 
     name: ClassVar[str] = "linear"
-    entities: ClassVar[tuple[str, ...]] = ("ec_linear.vhd", "ec_linear_unrolled.vhd")
+    entities: ClassVar[tuple[str, ...]] = ("ec_linear.vhd", "ec_skid.vhd", "ec_linear_unrolled.vhd")
     tied: ClassVar[bool] = False
 
     weight: np.ndarray

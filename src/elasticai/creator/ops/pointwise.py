@@ -33,7 +33,7 @@ class PointwiseOp(OpDef):
     """``affine_clamp`` constants; ``kind`` names what they implement (``relu``, ...)."""
 
     name: ClassVar[str] = "pointwise"
-    entities: ClassVar[tuple[str, ...]] = ("ec_pointwise.vhd",)
+    entities: ClassVar[tuple[str, ...]] = ("ec_skid.vhd", "ec_pointwise.vhd")
 
     kind: str
     mul: int

@@ -26,11 +26,9 @@
 -- is the last stage and ends in the output register (SPLIT: the last two stages, with the
 -- comparisons and the rounding registered before the selection), so a beat leaves STAGES
 -- cycles after it arrived. tlast passes through.
--- Backpressure: every register before the output register shares one clock enable ce,
--- itself a register (= s_axis_tready), so neither a long ready path through the layers
--- nor a wide enable fan-out depends on m_axis_tready within the cycle. When the output
--- register is full and not taken, the result that the pipeline moves on in that cycle goes
--- to a skid register and ce falls for as long as the skid register is full.
+-- Backpressure: every register before the output register shares one clock enable ce
+-- (= s_axis_tready), which ec_skid (the output register and a skid register behind it)
+-- keeps as a register.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -229,14 +227,9 @@ architecture rtl of ec_linear_unrolled is
   signal nv     : std_logic_vector(OFF(NN) - 1 downto 0) := (others => '0');
   signal vq     : std_logic_vector(1 to STAGES) := (others => '0');
   signal lq     : std_logic_vector(1 to STAGES) := (others => '0');
-  signal m_data : std_logic_vector(OUT_FEATURES * Y_WIDTH - 1 downto 0) := (others => '0');
   -- the result entering the output register, its valid and last
   signal n_data : std_logic_vector(OUT_FEATURES * Y_WIDTH - 1 downto 0);
   signal n_valid, n_last : std_logic;
-  -- the output register's valid and last; the skid register
-  signal ov, ol : std_logic := '0';
-  signal k_data : std_logic_vector(OUT_FEATURES * Y_WIDTH - 1 downto 0) := (others => '0');
-  signal k_valid, k_last : std_logic := '0';
 begin
   assert G'length = NN * NF report "ec_linear_unrolled: GRAPH needs 9 integers a node"
     severity failure;
@@ -244,9 +237,6 @@ begin
     severity failure;
 
   s_axis_tready <= ce;
-  m_axis_tvalid <= ov;
-  m_axis_tlast <= ol;
-  m_axis_tdata <= m_data;
 
   node_gen : for n in 0 to NN - 1 generate
     constant KIND : natural := field(n, F_KIND);
@@ -320,35 +310,14 @@ begin
   end generate;
 
   -- output and skid registers; ce = the skid register is empty
-  out_proc : process (clk)
-    variable kv : std_logic;
-  begin
-    if rising_edge(clk) then
-      kv := k_valid;
-      if ce = '1' then
-        if ov = '0' or m_axis_tready = '1' then
-          m_data <= n_data;
-          ov <= n_valid;
-          ol <= n_last;
-        elsif n_valid = '1' then
-          k_data <= n_data;
-          k_last <= n_last;
-          kv := '1';
-        end if;
-      elsif m_axis_tready = '1' then
-        m_data <= k_data;
-        ol <= k_last;
-        kv := '0';
-      end if;
-      k_valid <= kv;
-      ce <= not kv;
-      if rst = '1' then
-        ov <= '0';
-        k_valid <= '0';
-        ce <= '0';
-      end if;
-    end if;
-  end process;
+  skid : entity work.ec_skid
+    generic map (WIDTH => OUT_FEATURES * Y_WIDTH)
+    port map (
+      clk => clk, rst => rst, ce => ce,
+      n_data => n_data, n_valid => n_valid, n_last => n_last,
+      m_axis_tdata => m_axis_tdata, m_axis_tvalid => m_axis_tvalid,
+      m_axis_tready => m_axis_tready, m_axis_tlast => m_axis_tlast
+    );
 
   -- output logic: sign, requantize, clamp
   out_gen : for o in 0 to OUT_FEATURES - 1 generate

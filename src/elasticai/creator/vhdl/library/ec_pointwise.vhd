@@ -11,11 +11,9 @@
 -- first two tree levels; stage 2: the other adders, the sum shifted right (floor) with the
 -- rounding decision beside it; stage 3: the rounding bit added and, beside it, the
 -- clamp/overflow comparisons; stage 4: the output register, selecting the value or a bound.
--- Backpressure: every register before the output register shares one clock enable ce,
--- itself a register (= s_axis_tready), so neither a ready path through a chain of layers
--- nor the enable's fan-out depends on m_axis_tready within the cycle. When the output
--- register is full and not taken, the beat the pipeline moves on in that cycle goes to a
--- skid register and ce falls for as long as the skid register is full.
+-- Backpressure: every register before the output register shares one clock enable ce
+-- (= s_axis_tready), which ec_skid (the output register and a skid register behind it)
+-- keeps as a register.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -482,19 +480,10 @@ architecture rtl of ec_pointwise is
   signal f3      : flags_t := (others => (others => '0'));
   signal valid3  : std_logic := '0';
   signal last3   : std_logic := '0';
-  -- output register, the result entering it, and the skid register
-  signal data_q  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
-  signal valid_q : std_logic := '0';
-  signal last_q  : std_logic := '0';
+  -- the result entering the output register (ec_skid)
   signal data_n  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0);
-  signal data_k  : std_logic_vector(LANES * Y_WIDTH - 1 downto 0) := (others => '0');
-  signal valid_k : std_logic := '0';
-  signal last_k  : std_logic := '0';
 begin
   s_axis_tready <= ce;
-  m_axis_tdata <= data_q;
-  m_axis_tvalid <= valid_q;
-  m_axis_tlast <= last_q;
 
   process (clk)
     variable x : signed(X_WIDTH - 1 downto 0);
@@ -545,37 +534,12 @@ begin
   end generate;
 
   -- output and skid registers; ce = the skid register is empty
-  out_proc : process (clk)
-    variable kv : std_logic;
-  begin
-    if rising_edge(clk) then
-      kv := valid_k;
-      if ce = '1' then
-        if valid_q = '0' or m_axis_tready = '1' then
-          valid_q <= valid3;
-          if valid3 = '1' then
-            data_q <= data_n;
-            last_q <= last3;
-          end if;
-        elsif valid3 = '1' then
-          data_k <= data_n;
-          last_k <= last3;
-          kv := '1';
-        end if;
-      elsif m_axis_tready = '1' then
-        data_q <= data_k;
-        last_q <= last_k;
-        kv := '0';
-      end if;
-      valid_k <= kv;
-      ce <= not kv;
-      if rst = '1' then
-        valid_q <= '0';
-        last_q <= '0';
-        data_q <= (others => '0');
-        valid_k <= '0';
-        ce <= '0';
-      end if;
-    end if;
-  end process;
+  skid : entity work.ec_skid
+    generic map (WIDTH => LANES * Y_WIDTH)
+    port map (
+      clk => clk, rst => rst, ce => ce,
+      n_data => data_n, n_valid => valid3, n_last => last3,
+      m_axis_tdata => m_axis_tdata, m_axis_tvalid => m_axis_tvalid,
+      m_axis_tready => m_axis_tready, m_axis_tlast => m_axis_tlast
+    );
 end architecture rtl;
