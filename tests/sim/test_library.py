@@ -1051,3 +1051,56 @@ def test_chain(workdir: pathlib.Path, stall: int) -> None:
         print(f"chain 10-6-3: latency={latency} sum of MAC cycles={macs}")
         overheads = folded_pipeline(l1.p_in) + 1 + folded_pipeline(l2.p_in) + 1
         assert latency <= macs + overheads + 1
+
+
+def test_pkg_comparisons_agree_with_numeric_std_on_every_pair(tmp_path: pathlib.Path) -> None:
+    """ec_pkg.less (two signals) and ec_pkg.below (a constant bound), written as bit logic,
+    against numeric_std's "<" on every pair of 1- to 6-bit signed values, and below with
+    bounds wider and narrower than x."""
+    bench = tmp_path / "cmp_tb.vhd"
+    bench.write_text(
+        """
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+use work.ec_pkg.all;
+entity cmp_tb is end entity;
+architecture sim of cmp_tb is
+  function to_std_logic(b : boolean) return std_logic is
+  begin
+    if b then
+      return '1';
+    end if;
+    return '0';
+  end function;
+begin
+  process
+    variable n : natural := 0;
+  begin
+    for w in 1 to 6 loop
+      for i in -(2 ** (w - 1)) to 2 ** (w - 1) - 1 loop
+        for j in -(2 ** (w - 1)) to 2 ** (w - 1) - 1 loop
+          assert less(to_signed(i, w), to_signed(j, w)) = to_std_logic(i < j)
+            report "less(" & integer'image(i) & ", " & integer'image(j) & ")" severity failure;
+          assert below(to_signed(i, w), to_signed(j, w)) = to_std_logic(i < j)
+            report "below(" & integer'image(i) & ", " & integer'image(j) & ")"
+            severity failure;
+          assert below(to_signed(i, w), to_signed(j, w + 3)) = to_std_logic(i < j)
+            report "below wide" severity failure;
+          n := n + 1;
+        end loop;
+        for c in -40 to 40 loop
+          assert below(to_signed(i, w), to_signed(c, 8)) = to_std_logic(i < c)
+            report "below(" & integer'image(i) & ", " & integer'image(c) & ")"
+            severity failure;
+        end loop;
+      end loop;
+    end loop;
+    report "pairs " & integer'image(n);
+    wait;
+  end process;
+end architecture;
+"""
+    )
+    output = ghdl.simulate([ghdl.library_dir() / "ec_pkg.vhd", bench], "cmp_tb", tmp_path)
+    assert f"pairs {sum(4**w for w in range(1, 7))}" in output

@@ -56,6 +56,9 @@ package ec_pkg is
   -- so that synthesis maps it to LUTs rather than a carry chain, whose carry out leaves an
   -- ECP5 slice slowly (the fully unrolled MLP 6-4-3: 217 MHz instead of 159).
   function below(x : signed; c : signed) return std_logic;
+  -- '1' where a < b for two signals of the same width, as bit logic in a balanced tree
+  -- (log2 of the width levels of LUTs, no carry chain: see below).
+  function less(a : signed; b : signed) return std_logic;
 end package ec_pkg;
 
 package body ec_pkg is
@@ -312,5 +315,36 @@ package body ec_pkg is
       end if;
     end loop;
     return lt;
+  end function;
+
+  function less(a : signed; b : signed) return std_logic is
+    constant W : positive := a'length;
+    variable an : signed(W - 1 downto 0);
+    variable bn : signed(W - 1 downto 0);
+    -- per group of bits starting at i: a < b and a = b within the group
+    variable lt, eq : std_logic_vector(W - 1 downto 0);
+    variable s : positive;
+  begin
+    an := a;
+    bn := b;
+    -- the sign bits inverted: signed order as unsigned order
+    an(W - 1) := not an(W - 1);
+    bn(W - 1) := not bn(W - 1);
+    for i in 0 to W - 1 loop
+      lt(i) := (not an(i)) and bn(i);
+      eq(i) := not (an(i) xor bn(i));
+    end loop;
+    -- merge neighbouring groups, the upper one deciding where it differs
+    s := 1;
+    for level in 0 to clog2(W) - 1 loop
+      for i in 0 to W - 1 loop
+        if i mod (2 * s) = 0 and i + s < W then
+          lt(i) := lt(i + s) or (eq(i + s) and lt(i));
+          eq(i) := eq(i + s) and eq(i);
+        end if;
+      end loop;
+      s := 2 * s;
+    end loop;
+    return lt(0);
   end function;
 end package body ec_pkg;

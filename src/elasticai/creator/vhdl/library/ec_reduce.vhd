@@ -74,7 +74,7 @@ architecture rtl of ec_reduce is
   begin
     xe := resize(x, PW);
     if KIND = 0 then
-      if xe > a then
+      if less(a, xe) = '1' then  -- bit logic: no carry chain on the path
         return xe;
       end if;
       return a;

@@ -157,6 +157,20 @@ architecture rtl of ec_window is
   constant WQ_MIN  : integer := 1 + BIAS_W - M;                     -- WQ (below) range
   constant WQ_MAX  : integer := LIM_MAX + 1 + BIAS_W - M;
 
+  -- a < b and a <= b for the writer's and the address stage's counters, as ec_pkg.less:
+  -- bit logic, no carry chain (whose carry out leaves an ECP5 slice slowly) on the ready
+  -- and issue paths
+  constant CMP_W : positive :=
+    clog2(imax(imax(LIM_MAX, LOW0 + NW), imax(WQ_MAX, 1 - WQ_MIN)) + 1) + 2;
+  function lt(a : integer; b : integer) return boolean is
+  begin
+    return less(to_signed(a, CMP_W), to_signed(b, CMP_W)) = '1';
+  end function;
+  function le(a : integer; b : integer) return boolean is
+  begin
+    return not lt(b, a);
+  end function;
+
   -- whether a step of the window to the next column (COL) or row (ROW) ever carries into
   -- the next word: where it never does, the carrying branch is left out, so synthesis
   -- never folds a word address one past its range (GHDL 2.0 stopped on it, e.g. a single
@@ -423,14 +437,14 @@ begin
   begin
     for l in 0 to OUT_LANES - 1 loop
       if RING then
-        late(l) := a_need(l) and flag(a_word(l) >= wrel);
+        late(l) := a_need(l) and flag(le(wrel, a_word(l)));
       else
-        late(l) := a_need(l) and flag(a_word(l) >= widx);
+        late(l) := a_need(l) and flag(le(widx, a_word(l)));
       end if;
     end loop;
     ok := not (or late);
     if RING then
-      if wrel >= NW then
+      if le(NW, wrel) then
         avail <= '1';
       elsif a_last = '0' and wrel > 0 then
         avail <= ok;
@@ -511,15 +525,15 @@ begin
         -- select. load_a = '0': LOW kept (rk); else LOW of the sequencer's window (rn: the
         -- minimum computed below) or, for the next sample's first beat, LOW0 with wn
         -- dropping by NW (rs)
-        rk := (wq <= a_low, wq < a_low);
-        rn := (wq <= base_w, wq < base_w);
+        rk := (le(wq, a_low), lt(wq, a_low));
+        rn := (le(wq, base_w), lt(wq, base_w));
         if ROW_MIN and srow /= ROW_MAX then
-          rn := (rn(0) and wq <= row_q, rn(1) and wq < row_q);
+          rn := (rn(0) and le(wq, row_q), rn(1) and lt(wq, row_q));
         end if;
         if CLAMP then
-          rn := (rn(0) and wq <= LOW_TOP, rn(1) and wq < LOW_TOP);
+          rn := (rn(0) and le(wq, LOW_TOP), rn(1) and lt(wq, LOW_TOP));
         end if;
-        rs := (wq <= LOW0 + NW, wq < LOW0 + NW);
+        rs := (le(wq, LOW0 + NW), lt(wq, LOW0 + NW));
         if load_a = '1' then
           if ns then
             rk := rs;
