@@ -491,14 +491,9 @@ begin
     constant NONE : tval_t := (others => (others => '0'));
   begin
     if rising_edge(clk) then
-      if rst = '1' then
-        valid1 <= '0';
-        last1 <= '0';
-        valid2 <= '0';
-        last2 <= '0';
-        valid3 <= '0';
-        last3 <= '0';
-      elsif ce = '1' then
+      -- the data registers' enable is ce alone: rst clears only the valid and last bits
+      -- (below), so the enable needs no logic of its own
+      if ce = '1' then
         -- stage 1: the terms and the adders up to level CUT
         valid1 <= s_axis_tvalid;
         last1 <= s_axis_tlast;
@@ -522,6 +517,14 @@ begin
           y3(k) <= stage3_value(t);
           f3(k) <= stage3_flags(t);
         end loop;
+      end if;
+      if rst = '1' then
+        valid1 <= '0';
+        last1 <= '0';
+        valid2 <= '0';
+        last2 <= '0';
+        valid3 <= '0';
+        last3 <= '0';
       end if;
     end if;
   end process;

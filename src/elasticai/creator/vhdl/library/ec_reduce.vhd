@@ -118,54 +118,54 @@ begin
     variable word : pword_t;
   begin
     if rising_edge(clk) then
+      -- rst clears the counters and the valid and last bits (at the end), not the data
+      -- registers: their enables need no reset term
+      if m_axis_tready = '1' then
+        valid_q <= '0';
+      end if;
+      if s_axis_tvalid = '1' and ready = '1' then
+        if blk = BLOCKS - 1 then
+          blk <= 0;
+          if tap = TAPS - 1 then
+            tap <= 0;
+          else
+            tap <= tap + 1;
+          end if;
+        else
+          blk <= blk + 1;
+        end if;
+        -- the block's partial result: always at the head of the rotating registers
+        cur := part(0);
+        for k in 0 to LANES - 1 loop
+          x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
+          if tap = 0 then
+            r := resize(x, PW);
+          else
+            r := combine(signed(cur(k * PW + PW - 1 downto k * PW)), x);
+          end if;
+          word(k * PW + PW - 1 downto k * PW) := std_logic_vector(r);
+        end loop;
+        if at_last = '1' then
+          valid_q <= '1';
+          last_q <= s_axis_tlast;
+          for k in 0 to LANES - 1 loop
+            r := signed(word(k * PW + PW - 1 downto k * PW));
+            data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
+              std_logic_vector(resize(r, Y_WIDTH));
+          end loop;
+        end if;
+        -- rotate: the next block's partial result comes to the head, this one to the tail
+        -- (on the last tap it is not read again: the next window's first tap reloads it)
+        for b in 0 to BLOCKS - 2 loop
+          part(b) <= part(b + 1);
+        end loop;
+        part(BLOCKS - 1) <= word;
+      end if;
       if rst = '1' then
         blk <= 0;
         tap <= 0;
         valid_q <= '0';
         last_q <= '0';
-        data_q <= (others => '0');
-      else
-        if m_axis_tready = '1' then
-          valid_q <= '0';
-        end if;
-        if s_axis_tvalid = '1' and ready = '1' then
-          if blk = BLOCKS - 1 then
-            blk <= 0;
-            if tap = TAPS - 1 then
-              tap <= 0;
-            else
-              tap <= tap + 1;
-            end if;
-          else
-            blk <= blk + 1;
-          end if;
-          -- the block's partial result: always at the head of the rotating registers
-          cur := part(0);
-          for k in 0 to LANES - 1 loop
-            x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
-            if tap = 0 then
-              r := resize(x, PW);
-            else
-              r := combine(signed(cur(k * PW + PW - 1 downto k * PW)), x);
-            end if;
-            word(k * PW + PW - 1 downto k * PW) := std_logic_vector(r);
-          end loop;
-          if at_last = '1' then
-            valid_q <= '1';
-            last_q <= s_axis_tlast;
-            for k in 0 to LANES - 1 loop
-              r := signed(word(k * PW + PW - 1 downto k * PW));
-              data_q(k * Y_WIDTH + Y_WIDTH - 1 downto k * Y_WIDTH) <=
-                std_logic_vector(resize(r, Y_WIDTH));
-            end loop;
-          end if;
-          -- rotate: the next block's partial result comes to the head, this one to the tail
-          -- (on the last tap it is not read again: the next window's first tap reloads it)
-          for b in 0 to BLOCKS - 2 loop
-            part(b) <= part(b + 1);
-          end loop;
-          part(BLOCKS - 1) <= word;
-        end if;
       end if;
     end if;
   end process;
