@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from elasticai.creator import create_design
 from elasticai.creator.nn import Sequential
 from elasticai.creator.nn.fixed_point import (
     AdaptiveAvgPool1d,
@@ -114,7 +115,14 @@ POOLS = [
     (lambda: MaxPool2d(3, 2, 1, total_bits=8, frac_bits=4), (3, 5, 5)),
     (lambda: AvgPool2d((2, 3), total_bits=8, frac_bits=4), (2, 4, 6)),
     (lambda: AdaptiveAvgPool2d(1, total_bits=8, frac_bits=4), (3, 3, 3)),
+    # windows that are the map in stream order: the reduce reads it without an ec_window
+    (lambda: MaxPool1d(2, total_bits=8, frac_bits=4), (3, 8)),
+    (lambda: MaxPool2d((1, 4), total_bits=8, frac_bits=4), (2, 3, 4)),
+    (lambda: AvgPool2d((2, 4), total_bits=8, frac_bits=4), (2, 4, 4)),
 ]
+#: the POOLS whose windows are the map in stream order (AvgPool1d(3) over 9: three whole
+#: windows; the global ones: one window of the whole map)
+IN_ORDER = {2, 4, 8, 9, 10, 11}
 
 
 @pytest.mark.parametrize("setting", [{}, {"parallelism": "full"}])
@@ -123,6 +131,14 @@ def test_pool_alone(case, setting):
     make, shape = case
     model = Sequential(make())
     assert_bit_exact(model, maps(4, shape, scale=5.0), input_shape=shape, **setting)
+
+
+@pytest.mark.parametrize("index", range(len(POOLS)), ids=[f"pool{i}" for i in range(len(POOLS))])
+def test_a_pool_whose_windows_are_the_map_in_order_has_no_window(index):
+    make, shape = POOLS[index]
+    design = create_design(Sequential(make()), "pool", input_shape=shape)
+    windows = [n.name for n in design.graph.nodes if n.op.name == "window"]
+    assert (not windows) == (index in IN_ORDER), windows
 
 
 ACTIVATIONS = [

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from elasticai.creator.arithmetic import FixedType
 from elasticai.creator.ir.types import TensorType
 from elasticai.creator.ops import WindowOp
 
-__all__ = ["pair", "pad_pair", "out_size", "spatial", "map_type", "window", "is_identity"]
+__all__ = [
+    "pair",
+    "pad_pair",
+    "out_size",
+    "spatial",
+    "map_type",
+    "window",
+    "is_identity",
+    "reads_in_order",
+]
 
 
 def pair(value: Any, dims: int) -> tuple[int, int]:
@@ -94,3 +105,19 @@ def is_identity(w: WindowOp) -> bool:
         and w.padding == (0, 0)
         and w.in_size == w.out_size
     )
+
+
+def reads_in_order(w: WindowOp) -> bool:
+    """Whether the windows are the map itself, window after window: every element once,
+    in stream order, no padding (e.g. a 1-D pooling whose stride is its kernel). A
+    ``reduce`` then reads the map directly, without an ``ec_window``.
+
+    >>> reads_in_order(WindowOp(8, (1, 64), (1, 32), (1, 2), stride=(1, 2)))
+    True
+    >>> reads_in_order(WindowOp(8, (1, 65), (1, 32), (1, 2), stride=(1, 2)))  # one left over
+    False
+    >>> reads_in_order(WindowOp(4, (8, 8), (4, 4), (2, 2), stride=(2, 2)))  # two rows a window
+    False
+    """
+    size = w.in_size[0] * w.in_size[1] * w.channels
+    return bool(np.array_equal(w.indices().ravel(), np.arange(size)))

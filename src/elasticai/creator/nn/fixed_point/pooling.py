@@ -168,7 +168,7 @@ def _pool_steps(
     steps: list[Step] = []
     if window is not None:
         taps, out_size = window.taps, window.out_size
-        if not g.is_identity(window):
+        if not g.reads_in_order(window):  # else the reduce reads the map as it streams
             steps.append(Step("window", g.map_type(out_size, window.window, dims, t), window))
     if kind == "max":
         out = g.map_type(out_size, channels, dims, t)
