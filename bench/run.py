@@ -107,6 +107,16 @@ def digits_model() -> torch.nn.Module:
     return model
 
 
+def activations() -> torch.nn.Module:
+    """HardTanh then ReLU on 16 values at 8/4: an element-wise design (no multiplier)."""
+    return Sequential(HardTanh(8, 4), ReLU(8))
+
+
+def maxpool() -> torch.nn.Module:
+    """MaxPool1d(2) then ReLU on 4 channels of 32 at 8/4: a pooling design (no multiplier)."""
+    return Sequential(MaxPool1d(2, total_bits=8, frac_bits=4), ReLU(8))
+
+
 def autoencoder() -> torch.nn.Module:
     """MLPerf Tiny's anomaly-detection autoencoder: Linear 640-128-128-128-8-128-128-128-640
     with ReLUs, 8/4 bits, about 232,000 weights."""
@@ -218,6 +228,8 @@ def recurrent(cell: type, hard: bool = False) -> Callable[[], torch.nn.Module]:
 
 
 INPUT_SHAPES = {
+    "activations": (16,),
+    "maxpool": (4, 32),
     "cnn1d": (1, 64),
     "cnn2d": (1, 8, 8),
     "resnet8": (3, 32, 32),
@@ -232,7 +244,7 @@ def input_shape(model: torch.nn.Module) -> tuple[int, ...]:
 
 
 def inputs(model: torch.nn.Module, n: int) -> torch.Tensor:
-    first = next(m for m in model.modules() if isinstance(m, Linear | Conv1d | Conv2d))
+    first = next(m for m in model.modules() if hasattr(m, "fxp"))
     t: FixedType = first.fxp
     g = torch.Generator().manual_seed(7)
     shape = input_shape(model) or (first.in_features,)
@@ -265,6 +277,8 @@ SETTINGS_FULL: dict[str, list[dict]] = {
     "lstm 1-20 hard": [{}, {"target_ii": 14000}, {"target_ii": 12000}],
     "gru 1-20": [{}, {"target_ii": 14000}, {"target_ii": 12000}, {"parallelism": "full"}],
     "autoencoder": [{}],
+    "activations": [{}, {"parallelism": "full"}],
+    "maxpool": [{}, {"parallelism": "full"}],
 }
 SETTINGS_QUICK: dict[str, list[dict]] = {
     "readme": [{}],
@@ -280,6 +294,8 @@ SETTINGS_QUICK: dict[str, list[dict]] = {
     "lstm 1-20 hard": [{}],
     "gru 1-20": [{}],
     "autoencoder": [{}],
+    "activations": [{}, {"parallelism": "full"}],
+    "maxpool": [{}, {"parallelism": "full"}],
 }
 MODELS = {
     "readme": (readme_model, "16/8"),
@@ -295,6 +311,8 @@ MODELS = {
     "lstm 1-20 hard": (recurrent(LSTM, hard=True), "8/4"),
     "gru 1-20": (recurrent(GRU), "8/4"),
     "autoencoder": (autoencoder, "8/4"),
+    "activations": (activations, "8/4"),
+    "maxpool": (maxpool, "8/4"),
 }
 #: Estimated LUTs up to which ``--fmax`` places and routes a row.
 FMAX_LUTS = 10_000
@@ -353,7 +371,8 @@ def row(
         if isinstance(n.op, RecurrentLayerOp):
             mults += n.op.p_out
             macs += n.op.steps * n.op.layer.linear.macs()
-    utilisation = macs / (report["initiation_interval"] * mults)
+    # no multiplier (element-wise and pooling designs): nothing to utilise
+    utilisation = macs / (report["initiation_interval"] * mults) if mults else None
     return [
         name,
         bits,
@@ -361,7 +380,7 @@ def row(
         str(mults),
         str(report["latency_cycles"]),
         str(report["initiation_interval"]),
-        f"{utilisation:.2f}",
+        "-" if utilisation is None else f"{utilisation:.2f}",
         f"{mark}{report['lut']}",
         str(report["lutram"]),
         f"{mark}{report['ff']}",
