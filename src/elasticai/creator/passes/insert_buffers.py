@@ -72,6 +72,9 @@ __all__ = ["insert_buffers", "buffer_depth"]
 #: Rounds of re-timing after inserting buffers (their latency moves later beats).
 _ROUNDS = 6
 
+#: Who reads each value (``Graph.consumers``), built once a round.
+Readers = dict[str, list[tuple[str, int]]]
+
 
 def buffer_depth(produced: np.ndarray, taken: np.ndarray) -> int:
     """Beats a FIFO must hold so that beats produced at ``produced`` and taken at ``taken``
@@ -100,13 +103,15 @@ def _ancestors(graph: Graph, values: list[str]) -> set[str]:
     return seen
 
 
-def _chain(graph: Graph, join: Node, k: int, timing: Timing) -> tuple[np.ndarray, int]:
+def _chain(
+    graph: Graph, readers: Readers, join: Node, k: int, timing: Timing
+) -> tuple[np.ndarray, int]:
     """The cycles beats of the join's input ``k`` entered the chain of lockstep pipelines
     that makes it (``OpDef.lockstep``, one input each) after it parted from the join's
     other inputs, and how many beats the chain surely holds: one per op only the next
     reads (an op others read too may hold a beat the next took already, waiting for
     another reader)."""
-    producers, readers = graph.producers(), graph.consumers()
+    producers = graph.producers()
     shared = _ancestors(graph, [v for i, v in enumerate(join.inputs) if i != k])
     value = join.inputs[k]
     entered, ops = timing.arrivals[value], 0
@@ -139,7 +144,7 @@ def held_in_chain(entered: np.ndarray, taken: np.ndarray, counted: np.ndarray) -
     return int(held.max()) if len(entered) else 0
 
 
-def _depth(graph: Graph, join: Node, k: int, timing: Timing) -> int:
+def _depth(graph: Graph, readers: Readers, join: Node, k: int, timing: Timing) -> int:
     """The FIFO depth the join's input ``k`` needs, with and without stalls (through the
     FIFO already before it, if any)."""
     value = join.inputs[k]
@@ -149,7 +154,7 @@ def _depth(graph: Graph, join: Node, k: int, timing: Timing) -> int:
         join = replace(join, inputs=(*join.inputs[:k], value, *join.inputs[k + 1 :]))
     produced, taken = timing.arrivals[value], timing.taken[(join.name, k)]
     depth = buffer_depth(produced, taken)
-    entered, ops = _chain(graph, join, k, timing)
+    entered, ops = _chain(graph, readers, join, k, timing)
     if entered is produced:
         return depth
     lanes_in = [graph.lanes(v) for v in join.inputs]
@@ -157,28 +162,28 @@ def _depth(graph: Graph, join: Node, k: int, timing: Timing) -> int:
     return max(depth, held_in_chain(entered, taken, counted) - ops)
 
 
-def _waits(graph: Graph, join: Node, k: int, timing: Timing) -> bool:
+def _waits(graph: Graph, join: Node, k: int, timing: Timing, forked: bool) -> bool:
     """Whether a beat of the join's input ``k`` waits for the join while it holds up more
     than the join: its producer stops as a whole (``OpDef.freezes``), or others read the
-    value too (the fork passes them the next beat only once the join took this one).
-    ``timing`` has neither, so a FIFO must take the beat."""
+    value too (``forked``: the fork passes them the next beat only once the join took this
+    one). ``timing`` has neither, so a FIFO must take the beat."""
     value = join.inputs[k]
     producer = graph.producers().get(value)
     if producer is not None and isinstance(producer.op, BufferOp):
         return False  # the FIFO takes the beats already
-    forked = len(graph.consumers()[value]) > 1
     if not forked and (producer is None or not producer.op.freezes(producer)):
         return False
     return bool(np.any(timing.taken[(join.name, k)] > timing.arrivals[value]))
 
 
-def _least_depth(graph: Graph, join: Node, k: int) -> int:
+def _least_depth(graph: Graph, join: Node, k: int, forked: bool) -> int:
     """The depth of a FIFO that takes the beats of the join's input ``k`` that would wait
     holding up more than the join (``_waits``): two (a beat a cycle through it), and where
-    others read the value and the join takes its inputs in turn, one more than the other
-    inputs' beats in a run (the fork's other readers go on while the join takes those)."""
+    others read the value (``forked``) and the join takes its inputs in turn, one more than
+    the other inputs' beats in a run (the fork's other readers go on while the join takes
+    those)."""
     lanes_in = [graph.lanes(v) for v in join.inputs]
-    if len(graph.consumers()[join.inputs[k]]) < 2 or not join.op.in_turn(join, lanes_in):
+    if not forked or not join.op.in_turn(join, lanes_in):
         return 2
     runs = join.op.turn_beats(join, lanes_in)
     return max(2, 1 + max(n for i, n in enumerate(runs) if i != k))
@@ -207,7 +212,7 @@ def insert_buffers(graph: Graph) -> Graph:
     """A ``buffer`` before every join input that would otherwise wait (settled lanes)."""
     for _ in range(_ROUNDS):
         timings = _schedules(graph)
-        producers = graph.producers()
+        producers, readers = graph.producers(), graph.consumers()
         nodes: list[Node] = []
         changed = False
         for node in graph.nodes:
@@ -216,9 +221,10 @@ def insert_buffers(graph: Graph) -> Graph:
                 continue
             inputs = list(node.inputs)
             for k, value in enumerate(node.inputs):
-                depth = _depth(graph, node, k, timings[0])
-                if any(_waits(graph, node, k, timing) for timing in timings):
-                    depth = max(depth, _least_depth(graph, node, k))
+                depth = _depth(graph, readers, node, k, timings[0])
+                forked = len(readers[value]) > 1
+                if any(_waits(graph, node, k, timing, forked) for timing in timings):
+                    depth = max(depth, _least_depth(graph, node, k, forked))
                 source = producers.get(value)
                 if source is not None and isinstance(source.op, BufferOp):
                     if depth > source.op.depth:
