@@ -242,6 +242,10 @@ architecture rtl of ec_linear is
   -- The copies of the input operand (one by each lane's multipliers, not one register
   -- driving them all across the chip) reset to different values: their value after a
   -- reset is never used, and synthesis keeps copies with different reset values apart.
+  -- (Yosys merges flip-flops bit by bit, so only bits whose reset values differ stay
+  -- apart. Keeping four copies apart in every bit, by initial and reset value, did not
+  -- change the clock on ECP5: jet 8/4 at II<=256 127-133 MHz against 119-126, digits at
+  -- II<=128 113-132 against 126-132, jet at II<=32 75 against 76, nextpnr seeds 1-3.)
   function lane_resets return xlanes_t is
     constant B : positive := imin(30, P_IN * X_WIDTH);
     variable r : xlanes_t := (others => (others => '0'));
