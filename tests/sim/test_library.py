@@ -1066,13 +1066,6 @@ use ieee.numeric_std.all;
 use work.ec_pkg.all;
 entity cmp_tb is end entity;
 architecture sim of cmp_tb is
-  function to_std_logic(b : boolean) return std_logic is
-  begin
-    if b then
-      return '1';
-    end if;
-    return '0';
-  end function;
 begin
   process
     variable n : natural := 0;
@@ -1080,17 +1073,17 @@ begin
     for w in 1 to 6 loop
       for i in -(2 ** (w - 1)) to 2 ** (w - 1) - 1 loop
         for j in -(2 ** (w - 1)) to 2 ** (w - 1) - 1 loop
-          assert less(to_signed(i, w), to_signed(j, w)) = to_std_logic(i < j)
+          assert less(to_signed(i, w), to_signed(j, w)) = flag(i < j)
             report "less(" & integer'image(i) & ", " & integer'image(j) & ")" severity failure;
-          assert below(to_signed(i, w), to_signed(j, w)) = to_std_logic(i < j)
+          assert below(to_signed(i, w), to_signed(j, w)) = flag(i < j)
             report "below(" & integer'image(i) & ", " & integer'image(j) & ")"
             severity failure;
-          assert below(to_signed(i, w), to_signed(j, w + 3)) = to_std_logic(i < j)
+          assert below(to_signed(i, w), to_signed(j, w + 3)) = flag(i < j)
             report "below wide" severity failure;
           n := n + 1;
         end loop;
         for c in -40 to 40 loop
-          assert below(to_signed(i, w), to_signed(c, 8)) = to_std_logic(i < c)
+          assert below(to_signed(i, w), to_signed(c, 8)) = flag(i < c)
             report "below(" & integer'image(i) & ", " & integer'image(c) & ")"
             severity failure;
         end loop;

@@ -59,6 +59,8 @@ package ec_pkg is
   -- '1' where a < b for two signals of the same width, as bit logic in a balanced tree
   -- (log2 of the width levels of LUTs, no carry chain: see below).
   function less(a : signed; b : signed) return std_logic;
+  -- '1' where b holds, else '0'.
+  function flag(b : boolean) return std_logic;
 end package ec_pkg;
 
 package body ec_pkg is
@@ -346,5 +348,13 @@ package body ec_pkg is
       s := 2 * s;
     end loop;
     return lt(0);
+  end function;
+
+  function flag(b : boolean) return std_logic is
+  begin
+    if b then
+      return '1';
+    end if;
+    return '0';
   end function;
 end package body ec_pkg;

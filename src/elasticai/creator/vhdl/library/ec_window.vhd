@@ -253,14 +253,6 @@ architecture rtl of ec_window is
     return t;
   end function;
 
-  function flag(b : boolean) return std_logic is
-  begin
-    if b then
-      return '1';
-    end if;
-    return '0';
-  end function;
-
   -- pos + off outside lo .. lo + size - 1, as comparisons of pos (>= 0) with constants
   -- (no adder; constant when pos is)
   function outside(pos : natural; off, lo : integer; size : positive) return boolean is
