@@ -313,7 +313,7 @@ begin
   skid : entity work.ec_skid
     generic map (WIDTH => OUT_FEATURES * Y_WIDTH)
     port map (
-      clk => clk, rst => rst, ce => ce,
+      clk => clk, rst => rst, ce => ce, ce_copy => open,
       n_data => n_data, n_valid => n_valid, n_last => n_last,
       m_axis_tdata => m_axis_tdata, m_axis_tvalid => m_axis_tvalid,
       m_axis_tready => m_axis_tready, m_axis_tlast => m_axis_tlast

@@ -464,6 +464,7 @@ architecture rtl of ec_pointwise is
   subtype tword_t is std_logic_vector(LANES * QW - 1 downto 0);
 
   signal ce      : std_logic := '0';
+  signal ce_copy : std_logic_vector(0 to 3);
   -- stage 1: the tree nodes up to level CUT
   type tvals_t is array (0 to LANES - 1) of tval_t;
   signal v1      : tvals_t := (others => (others => (others => '0')));
@@ -491,33 +492,32 @@ begin
     constant NONE : tval_t := (others => (others => '0'));
   begin
     if rising_edge(clk) then
-      -- the data registers' enable is ce alone: rst clears only the valid and last bits
-      -- (below), so the enable needs no logic of its own
+      -- the valid and last bits move on ce, each lane's data registers on a copy of it
+      -- (ce_copy: a quarter of the fan-out each); rst clears only the valid and last bits
+      -- (below), so the enables need no logic of their own
       if ce = '1' then
-        -- stage 1: the terms and the adders up to level CUT
         valid1 <= s_axis_tvalid;
         last1 <= s_axis_tlast;
-        for k in 0 to LANES - 1 loop
-          x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
-          v1(k) <= nodes(NONE, x, 0, CUT);
-        end loop;
-        -- stage 2: the other adders, floor and rounding decision
         valid2 <= valid1;
         last2 <= last1;
-        for k in 0 to LANES - 1 loop
+        valid3 <= valid2;
+        last3 <= last2;
+      end if;
+      for k in 0 to LANES - 1 loop
+        if ce_copy(k mod 4) = '1' then
+          -- stage 1: the terms and the adders up to level CUT
+          x := signed(s_axis_tdata(k * X_WIDTH + X_WIDTH - 1 downto k * X_WIDTH));
+          v1(k) <= nodes(NONE, x, 0, CUT);
+          -- stage 2: the other adders, floor and rounding decision
           x := (others => '0');  -- the leaves are in v1
           t2(k * QW + QW - 1 downto k * QW) <=
             std_logic_vector(stage1(root(nodes(v1(k), x, CUT + 1, MAXN))));
-        end loop;
-        -- stage 3: rounded value and comparisons
-        valid3 <= valid2;
-        last3 <= last2;
-        for k in 0 to LANES - 1 loop
+          -- stage 3: rounded value and comparisons
           t := signed(t2(k * QW + QW - 1 downto k * QW));
           y3(k) <= stage3_value(t);
           f3(k) <= stage3_flags(t);
-        end loop;
-      end if;
+        end if;
+      end loop;
       if rst = '1' then
         valid1 <= '0';
         last1 <= '0';
@@ -540,7 +540,7 @@ begin
   skid : entity work.ec_skid
     generic map (WIDTH => LANES * Y_WIDTH)
     port map (
-      clk => clk, rst => rst, ce => ce,
+      clk => clk, rst => rst, ce => ce, ce_copy => ce_copy,
       n_data => data_n, n_valid => valid3, n_last => last3,
       m_axis_tdata => m_axis_tdata, m_axis_tvalid => m_axis_tvalid,
       m_axis_tready => m_axis_tready, m_axis_tlast => m_axis_tlast

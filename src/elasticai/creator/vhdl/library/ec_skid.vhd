@@ -17,6 +17,9 @@ entity ec_skid is
     clk           : in  std_logic;
     rst           : in  std_logic;
     ce            : out std_logic := '0';
+    -- four copies of ce for the pipeline's data registers (a quarter of the fan-out each);
+    -- they differ from ce (and from each other) only in their initial and reset values
+    ce_copy       : out std_logic_vector(0 to 3);
     n_data        : in  std_logic_vector(WIDTH - 1 downto 0);
     n_valid       : in  std_logic;
     n_last        : in  std_logic;
@@ -29,12 +32,15 @@ end entity ec_skid;
 
 architecture rtl of ec_skid is
   signal ce_q   : std_logic := '0';
+  -- initial value c mod 2, reset value (c / 2) mod 2: synthesis keeps the four apart
+  signal ce_c   : std_logic_vector(0 to 3) := "0101";
   signal data_q : std_logic_vector(WIDTH - 1 downto 0) := (others => '0');
   signal valid_q, last_q : std_logic := '0';
   signal data_k : std_logic_vector(WIDTH - 1 downto 0) := (others => '0');
   signal valid_k, last_k : std_logic := '0';
 begin
   ce <= ce_q;
+  ce_copy <= ce_c;
   m_axis_tdata <= data_q;
   m_axis_tvalid <= valid_q;
   m_axis_tlast <= last_q;
@@ -61,7 +67,9 @@ begin
       end if;
       valid_k <= kv;
       ce_q <= not kv;
+      ce_c <= (others => not kv);
       if rst = '1' then
+        ce_c <= "0011";
         valid_q <= '0';
         last_q <= '0';
         valid_k <= '0';
