@@ -18,7 +18,8 @@ entity ec_skid is
     rst           : in  std_logic;
     ce            : out std_logic := '0';
     -- four copies of ce for the pipeline's data registers (a quarter of the fan-out each);
-    -- they differ from ce (and from each other) only in their initial and reset values
+    -- they differ from each other only in their initial and reset values (copy 0 has ce's,
+    -- so synthesis makes it ce itself)
     ce_copy       : out std_logic_vector(0 to 3);
     n_data        : in  std_logic_vector(WIDTH - 1 downto 0);
     n_valid       : in  std_logic;
