@@ -50,11 +50,12 @@ package ec_pkg is
   function csd_digits(w : signed; n : positive) return integer_vector;
   -- Number of trailing zero bits of v (v'length when v is zero).
   function trailing_zeros(v : signed) return natural;
-  -- '1' where x < c, for a constant c: with k trailing zero bits in c, x < c exactly when
-  -- floor(x / 2**k) < c / 2**k, so only the bits from k up are compared (a bound of 0 is
-  -- the sign bit; a bound of +-2**m compares the few bits from m up). Written as bit logic,
-  -- so that synthesis maps it to LUTs rather than a carry chain, whose carry out leaves an
-  -- ECP5 slice slowly (the fully unrolled MLP 6-4-3: 217 MHz instead of 159).
+  -- '1' where x < c, for a constant c of any width: less on both, one bit wider. With k
+  -- trailing zero bits in c, x < c exactly when floor(x / 2**k) < c / 2**k, and synthesis
+  -- folds the low bits away (a bound of 0 is the sign bit; a bound of +-2**m compares the
+  -- few bits from m up). As bit logic, synthesis maps it to LUTs rather than a carry chain,
+  -- whose carry out leaves an ECP5 slice slowly (the fully unrolled MLP 6-4-3: 217 MHz
+  -- instead of 159).
   function below(x : signed; c : signed) return std_logic;
   -- '1' where a < b for two signals of the same width, as bit logic in a balanced tree
   -- (log2 of the width levels of LUTs, no carry chain: see below).
@@ -288,35 +289,11 @@ package body ec_pkg is
   end function;
 
   function below(x : signed; c : signed) return std_logic is
+    -- one bit wider than both, so neither resize changes a value; with c a constant, its
+    -- trailing zero bits fold away in synthesis (a = floor(x / 2**k) decides alone)
     constant W : positive := imax(x'length, c'length) + 1;
-    constant K : natural := imin(trailing_zeros(resize(c, W)), W - 1);
-    variable xn : signed(W - 1 downto 0);
-    variable cn : signed(W - 1 downto 0);
-    variable lt, eq, xb, cb : std_logic;
   begin
-    xn := resize(x, W);
-    cn := resize(c, W);
-    -- bit logic, not a subtraction: with c a constant it maps to a few levels of LUTs
-    -- (an FPGA's carry chain needs a slow exit for its carry out). From the top bit down,
-    -- the sign bits inverted (signed order as unsigned order): x < c where, at the first
-    -- bit they differ, x has 0 and c has 1
-    lt := '0';
-    eq := '1';
-    for i in W - 1 downto K loop
-      xb := xn(i);
-      cb := cn(i);
-      if i = W - 1 then
-        xb := not xb;
-        cb := not cb;
-      end if;
-      if cb = '1' then
-        lt := lt or (eq and not xb);
-        eq := eq and xb;
-      else
-        eq := eq and not xb;
-      end if;
-    end loop;
-    return lt;
+    return less(resize(x, W), resize(c, W));
   end function;
 
   function less(a : signed; b : signed) return std_logic is
