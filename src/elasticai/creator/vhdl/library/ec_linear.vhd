@@ -12,9 +12,10 @@
 --   -> rounded register (shift and round of a completed block)
 --   -> overflow register (overflow, and all comparisons with the bounds side by side)
 --   -> output register (clamp: select the value or a bound)
--- The operand and product registers sit right before and after the multipliers (a vendor
--- tool may take them into its multiplier blocks), and a memory's output register is never
--- a multiplier's input.
+-- The operand and product registers sit right before and after the multipliers and have no
+-- reset, so that a tool takes them into its multiplier blocks (Vivado's DSP48, Yosys'
+-- synth_xilinx, the ECP5 Fmax flow's synth.ecp5_registers), and a memory's output register
+-- is never a multiplier's input.
 -- One (ob, ib) step per cycle: a sample takes NI*NO cycles; the first pass over the input
 -- follows the arriving beats (early start). An output beat leaves 8 + TREE_STAGES cycles
 -- after the issue of its block's last step.
@@ -239,23 +240,6 @@ architecture rtl of ec_linear is
   type ob_array_t is array (natural range <>) of natural range 0 to NO - 1;
   type xlanes_t is array (0 to P_OUT - 1) of xword_t;
 
-  -- The copies of the input operand (one by each lane's multipliers, not one register
-  -- driving them all across the chip) reset to different values: their value after a
-  -- reset is never used, and synthesis keeps copies with different reset values apart.
-  -- (Yosys merges flip-flops bit by bit, so only bits whose reset values differ stay
-  -- apart. Keeping four copies apart in every bit, by initial and reset value, did not
-  -- change the clock on ECP5: jet 8/4 at II<=256 127-133 MHz against 119-126, digits at
-  -- II<=128 113-132 against 126-132, jet at II<=32 75 against 76, nextpnr seeds 1-3.)
-  function lane_resets return xlanes_t is
-    constant B : positive := imin(30, P_IN * X_WIDTH);
-    variable r : xlanes_t := (others => (others => '0'));
-  begin
-    for lo in 0 to P_OUT - 1 loop
-      r(lo)(B - 1 downto 0) := std_logic_vector(to_unsigned(lo mod 2 ** B, B));
-    end loop;
-    return r;
-  end function;
-
   -- requantize_clamp(v, 0, ...) for an already shifted and rounded v, in two register
   -- stages: overflow to Y_WIDTH and compare with the bounds (every comparison reads v
   -- itself, side by side), then select. With l = sat(lo), h = sat(hi) inside the Y_WIDTH
@@ -330,7 +314,8 @@ architecture rtl of ec_linear is
   -- other by the multiplier)
   signal x2     : xword_t := (others => '0');
   signal w2     : wword_t := (others => '0');
-  signal x3     : xlanes_t := (others => (others => '0'));  -- a copy for every output lane
+  -- a copy for every output lane: each lane's multipliers take theirs in
+  signal x3     : xlanes_t := (others => (others => '0'));
   signal w3     : wword_t := (others => '0');
   -- stage 4: products; stages 4 + k: the terms left after tree stage k
   signal p4     : prod_t := (others => (others => '0'));
@@ -722,7 +707,6 @@ begin
         end if;
       end if;
       if rst = '1' then
-        x3 <= lane_resets;
         vs <= (others => '0');
         done3 <= '0';
         done4 <= '0';
