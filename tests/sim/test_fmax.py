@@ -25,5 +25,11 @@ def test_fmax_of_a_small_design_is_plausible(tmp_path: Path) -> None:
     assert report.critical_path_ns == pytest.approx(1000 / report.mhz, rel=0.05)
     assert set(report.critical_instances) <= {"linear_0", "relu_1", "linear_2", ""}
     assert "Max frequency for clock" in report.log
-    for name in ("small.v", "small.json", "report.json", "nextpnr.log", "yosys.log"):
+    # the registers around each multiplier went into it (synth.ecp5_registers)
+    multipliers = report.utilization["MULT18X18D"][0]
+    assert multipliers > 0
+    assert report.absorbed.mult_outputs == multipliers
+    assert report.absorbed.mult_inputs == 2 * multipliers
+    files = ("small.v", "small.json", "small_packed.json", "report.json", "nextpnr.log")
+    for name in (*files, "yosys.log"):
         assert (tmp_path / name).exists(), name
