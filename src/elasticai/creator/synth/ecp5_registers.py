@@ -54,7 +54,6 @@ class _Netlist:
     """Drivers and readers of each bit of one flat module (Yosys JSON)."""
 
     def __init__(self, module: dict[str, Any]) -> None:
-        self.module = module
         self.cells: dict[str, dict[str, Any]] = module["cells"]
         self.port_bits = {
             bit for port in module["ports"].values() for bit in port["bits"] if isinstance(bit, int)
@@ -138,6 +137,16 @@ def _common_class(net: _Netlist, ffs: Iterable[str]) -> tuple[Any, Any] | None:
     return found
 
 
+def _into_block(net: _Netlist, name: str, outputs: dict[str, str], counts: dict[str, int]) -> None:
+    """Let cell ``name`` drive what the flip-flops of ``outputs`` (its output port -> the
+    flip-flop it alone feeds) drove, and remove those flip-flops."""
+    for pin, ff in outputs.items():
+        q = net.pin(ff, "Q")
+        net.remove(ff)
+        net.drive(name, pin, q)
+        counts["flip_flops_removed"] += 1
+
+
 def _sole_reader_flip_flops(
     net: _Netlist, cell: str, ports: Iterable[str]
 ) -> dict[str, str] | None:
@@ -217,11 +226,7 @@ def _mult(net: _Netlist, name: str, counts: dict[str, int], sources_taken: set[s
             enable_pin = enables.pin_for(found[1])
             if enable_pin is not None:
                 clock = found[0]
-                for pin, ff in outputs.items():
-                    q = net.pin(ff, "Q")
-                    net.remove(ff)
-                    net.drive(name, pin, q)
-                    counts["flip_flops_removed"] += 1
+                _into_block(net, name, outputs, counts)
                 params["REG_OUTPUT_CLK"] = "CLK0"
                 params["REG_OUTPUT_CE"] = enable_pin
                 params["REG_OUTPUT_RST"] = "RST0"
@@ -248,11 +253,7 @@ def _ram(net: _Netlist, name: str, counts: dict[str, int]) -> None:
         found = _common_class(net, outputs.values()) if outputs else None
         if not outputs or found is None or found[0] != net.pin(name, f"CLK{port}"):
             continue
-        for pin, ff in outputs.items():
-            q = net.pin(ff, "Q")
-            net.remove(ff)
-            net.drive(name, pin, q)
-            counts["flip_flops_removed"] += 1
+        _into_block(net, name, outputs, counts)
         for mode in modes:
             params[mode] = "OUTREG"
         net.connect(name, f"OCE{port}", found[1])

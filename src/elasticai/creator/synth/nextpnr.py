@@ -287,11 +287,10 @@ def fmax(
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         (work / "report.json").unlink(missing_ok=True)
-        _ecp5_netlist(files, top, work, yosys, timeout)
+        netlist = json.loads(_ecp5_netlist(files, top, work, yosys, timeout).read_text())
         if out_of_context is None:
             pins = PACKAGE_PINS.get(package, min(PACKAGE_PINS.values()))
-            out_of_context = _port_bits(work / f"{top}.json", top) > pins
-        netlist = json.loads((work / f"{top}.json").read_text())
+            out_of_context = _port_bits(netlist, top) > pins
         absorbed = absorb_registers(netlist, top)
         (work / f"{top}_packed.json").write_text(json.dumps(netlist))
         command = program + nextpnr_command(
@@ -355,6 +354,6 @@ def _ecp5_netlist(
 PACKAGE_PINS = {"CABGA381": 205, "CABGA554": 245, "CABGA756": 365, "CSFBGA285": 118}
 
 
-def _port_bits(netlist: Path, top: str) -> int:
-    ports = json.loads(netlist.read_text())["modules"][top]["ports"]
+def _port_bits(netlist: Mapping[str, Any], top: str) -> int:
+    ports = netlist["modules"][top]["ports"]
     return sum(len(port["bits"]) for port in ports.values())
