@@ -745,3 +745,28 @@ def test_design_output_in_model_layout_equals_the_model(make, input_shape, frac_
     got = _design_output(model, x, input_shape, frac_bits)
     assert got.shape == expected.shape
     assert torch.equal(got.to(expected.dtype), expected)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BatchNorm2d(1, 8, 4),
+        lambda: BatchNorm1d(1, 8, 4),
+        lambda: Conv2d(1, 1, 1, total_bits=8, frac_bits=4),
+        lambda: Conv1d(1, 1, 1, total_bits=8, frac_bits=4),
+        lambda: AvgPool2d(2, total_bits=8, frac_bits=4),
+        lambda: MaxPool2d(2),
+    ],
+    ids=["bn2d", "bn1d", "conv2d", "conv1d", "avg_pool2d", "max_pool2d"],
+)
+def test_single_channel_maps_come_out_in_pytorchs_default_layout(make):
+    """Regression (found by ``./dev equivalence``): a one-channel batch norm returned
+    channels-last strides, a convolution after it kept them, and ``torch.cat`` of two such
+    maps then refused ``.view(n, -1)``."""
+    layer = make().eval()
+    x = torch.randn(5, 1, 4, 4) if "2d" in type(layer).__name__ else torch.randn(5, 1, 6)
+    with torch.no_grad():  # without autograd the integer result itself comes back
+        y = layer(x)
+    assert y.stride() == torch.empty(y.shape).stride()
+    joined = torch.cat([y, y], dim=1)
+    assert joined.view(len(x), -1).shape == (5, 2 * y[0].numel())

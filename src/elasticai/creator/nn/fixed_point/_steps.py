@@ -69,7 +69,11 @@ def channels_first(y: np.ndarray, shape: tuple[int, ...]) -> torch.Tensor:
     if len(shape) == 1:
         return torch.from_numpy(y.reshape(batch, *shape))
     spatial, channels = shape[1:], shape[0]
-    return torch.from_numpy(y.reshape(batch, *spatial, channels)).movedim(-1, 1).contiguous()
+    moved = torch.from_numpy(y.reshape(batch, *spatial, channels)).movedim(-1, 1)
+    # not .contiguous(): with one channel that keeps the channels-last strides (a size-1
+    # dimension does not count), and convolutions and torch.cat after it then return
+    # channels-last tensors that a user's .view(n, -1) cannot take
+    return moved.clone(memory_format=torch.contiguous_format)
 
 
 def inside(q: torch.Tensor, t: FixedType, dtype: torch.dtype) -> torch.Tensor:
