@@ -43,12 +43,14 @@ architecture rtl of ec_framer is
                                                  -- beat + 1 in range for synthesis
   signal error : std_logic := '0';
   signal last  : std_logic;
+  -- '1' in state PASS: one flip-flop gates the data (not a decode of the state)
+  signal passing : std_logic := '1';
 begin
   last <= '1' when beat = BEATS - 1 else '0';
   m_axis_tlast <= last;
   tlast_error <= error;
 
-  m_axis_tdata <= s_axis_tdata when state = PASS else (others => '0');
+  m_axis_tdata <= s_axis_tdata when passing = '1' else (others => '0');
   -- rst /= '0': also before anything drives rst, the handshake outputs are '0'
   m_axis_tvalid <= '0' when rst /= '0' else
                    s_axis_tvalid when state = PASS else
@@ -64,6 +66,7 @@ begin
     if rising_edge(clk) then
       if rst = '1' then
         state <= PASS;
+        passing <= '1';
         beat <= 0;
         error <= '0';
       else
@@ -75,12 +78,14 @@ begin
               beat <= 0;
               if s_axis_tlast = '0' then  -- runs long: drop up to its tlast
                 state <= DROP;
+                passing <= '0';
                 error <= '1';
               end if;
             else
               beat <= beat + 1;
               if s_axis_tlast = '1' then  -- ends early: pad with zeros
                 state <= PAD;
+                passing <= '0';
                 error <= '1';
               end if;
             end if;
@@ -90,6 +95,7 @@ begin
             if last = '1' then
               beat <= 0;
               state <= PASS;
+              passing <= '1';
             else
               beat <= beat + 1;
             end if;
@@ -97,6 +103,7 @@ begin
         else  -- DROP
           if s_axis_tvalid = '1' and s_axis_tlast = '1' then
             state <= PASS;
+            passing <= '1';
           end if;
         end if;
       end if;
