@@ -3,6 +3,7 @@
     python bench/run.py            # everything (about 20 minutes: Yosys on the unrolled jets)
     python bench/run.py --quick    # fewer settings, no 16-bit fully unrolled jet
     python bench/run.py --setting serial --fmax   # one setting, with Fmax on an ECP5-85k
+    python bench/run.py --only maxpool --fmax --seeds 3   # Fmax: median of 3 nextpnr seeds
     python bench/run.py --only resnet8            # the residual CNN (about an hour: GHDL)
 
 Columns: latency and initiation interval measured in GHDL (cycles), MAC utilisation =
@@ -12,7 +13,9 @@ PyTorch model and the GHDL simulation (with random stalls), FIFO bits = storage 
 skip-path FIFOs, compile = translation to VHDL, sim = GHDL simulation of the checked
 samples, depth = logic levels of the longest register-to-register path (Yosys). With
 ``--fmax``: Fmax after Yosys ``synth_ecp5`` and nextpnr on an ECP5-85k (rows up to
-``FMAX_LUTS`` estimated LUTs) and the latency in nanoseconds at that clock. A "~" marks
+``FMAX_LUTS`` estimated LUTs) and the latency in nanoseconds at that clock; with
+``--seeds N`` the median of nextpnr seeds 1 to N, the lowest and highest in brackets
+(a design's Fmax moves by about 10 % from seed to seed). A "~" marks
 resources from the analytic estimate where GHDL 2.0's --synth crashed on the design.
 """
 
@@ -332,8 +335,9 @@ def describe(options: dict) -> str:
 
 
 def row(
-    name: str, bits: str, model: torch.nn.Module, options: dict, samples: int, fmax: bool
+    name: str, bits: str, model: torch.nn.Module, options: dict, samples: int, fmax: int
 ) -> list[str]:
+    """One table row; ``fmax``: nextpnr seeds to place (0: no Fmax columns)."""
     started = time.perf_counter()
     shape = input_shape(model)
     big = name.startswith(("resnet", "autoencoder"))
@@ -352,9 +356,9 @@ def row(
     with torch.no_grad():
         exact = int((hardware == model(x)).sum())
     # place and route designs up to FMAX_LUTS (nextpnr takes tens of minutes beyond)
-    routed = fmax and estimate(design.graph)[0]["lut"] <= FMAX_LUTS
+    routed = fmax > 0 and estimate(design.graph)[0]["lut"] <= FMAX_LUTS
     try:
-        report = design.report(fmax=routed, timing_samples=3 if big else 6)
+        report = design.report(fmax=routed, fmax_seeds=max(1, fmax), timing_samples=3 if big else 6)
         mark = ""
     except SynthesisError as error:  # GHDL 2.0's --synth crashes on a few designs
         print(f"{name} {describe(options)}: {str(error).splitlines()[0]}", file=sys.stderr)
@@ -392,13 +396,22 @@ def row(
         f"{sim_s:.1f}",
         f"{report['synthesis_seconds']:.1f}",
         str(report.get("logic_depth", "-")) if not mark else "-",
-        *([f"{report['fmax_mhz']:.0f}" if routed else "-"] if fmax else []),
+        *([mhz_cell(report) if routed else "-"] if fmax else []),
         *(
             [f"{report['latency_cycles'] * 1000 / report['fmax_mhz']:,.0f}" if routed else "-"]
             if fmax
             else []
         ),
     ]
+
+
+def mhz_cell(report: dict) -> str:
+    """ "147", or over several seeds the median with the range: "147 (139-156)"."""
+    by_seed = list(report.get("fmax_mhz_by_seed", {}).values())
+    cell = f"{report['fmax_mhz']:.0f}"
+    if len(by_seed) > 1:
+        cell += f" ({min(by_seed):.0f}-{max(by_seed):.0f})"
+    return cell
 
 
 HEADER = [
@@ -446,6 +459,9 @@ def main() -> int:
     parser.add_argument(
         "--fmax", action="store_true", help="add Fmax (MHz) after place and route on an ECP5-85k"
     )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="with --fmax: the median of nextpnr seeds 1 to N"
+    )
     args = parser.parse_args()
     settings = SETTINGS_QUICK if args.quick else SETTINGS_FULL
     rows = [HEADER + (["Fmax MHz", "latency ns"] if args.fmax else [])]
@@ -457,7 +473,8 @@ def main() -> int:
         for options in settings[name]:
             if args.setting and describe(options) != args.setting:
                 continue
-            rows.append(row(name, bits, model, options, args.samples, args.fmax))
+            seeds = max(1, args.seeds) if args.fmax else 0
+            rows.append(row(name, bits, model, options, args.samples, seeds))
             print("  ".join(rows[-1]), file=sys.stderr, flush=True)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

@@ -11,6 +11,7 @@ from elasticai.creator.synth.nextpnr import (
     FmaxReport,
     NextpnrNotFoundError,
     fmax,
+    median_seed,
     nextpnr_command,
     parse_log,
     parse_report,
@@ -167,3 +168,30 @@ def test_port_bits_decide_out_of_context():
 
     ports = {"clk": {"bits": [2]}, "x": {"bits": list(range(3, 3 + 6272))}}
     assert _port_bits({"modules": {"t": {"ports": ports}}}, "t") == 6273 > PACKAGE_PINS["CABGA381"]
+
+
+@pytest.mark.parametrize(
+    ("mhz_by_seed", "chosen"),
+    [
+        ({1: 150.0}, 1),
+        ({1: 150.0, 2: 140.0}, 2),  # of two the lower: half the seeds reach or beat it
+        ({1: 150.0, 2: 140.0, 3: 160.0}, 1),
+        ({1: 150.0, 2: 150.0, 3: 120.0, 4: 170.0}, 1),  # ties: the smaller seed first
+    ],
+)
+def test_several_seeds_report_the_median_one(mhz_by_seed, chosen):
+    assert median_seed(mhz_by_seed) == chosen
+
+
+def test_seeds_must_be_given_and_distinct(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ELASTICAI_NEXTPNR_ECP5", raising=False)
+    for seed in ([], [1, 1]):
+        with pytest.raises(ValueError, match="seed must be a seed or distinct seeds"):
+            fmax({"a.vhd": "-- never read"}, "a", seed=seed)
+    with pytest.raises(ValueError, match="no seed"):
+        median_seed({})
+
+
+def test_summary_of_several_seeds_gives_the_range():
+    report = FmaxReport(mhz=150.0, seconds=9.0, log="", mhz_by_seed={1: 150.0, 2: 140.0, 3: 160.0})
+    assert report.summary().startswith("150.0 MHz (median of 3 seeds, 140.0-160.0; 9.0 s)")

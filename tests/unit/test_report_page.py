@@ -175,3 +175,7 @@ def test_the_page_names_where_resources_come_from_and_shows_fmax_when_there(tmp_
     page = report.to_html(tmp_path / "b.html").read_text()
     assert "Yosys synth_xilinx (7-series), 12.5 s of synthesis" in page
     assert "123.4 MHz" in page and "this design (Yosys)" in page
+    assert "median of" not in page
+    report.update(fmax_mhz_by_seed={1: 123.4, 2: 118.0, 3: 131.25})
+    page = report.to_html(tmp_path / "c.html").read_text()
+    assert "median of 3 seeds, 118.0-131.2 MHz; 9.0 s" in page
