@@ -137,7 +137,9 @@ def test_moving_registers_into_multipliers_keeps_every_output_of_every_cycle(
     netlist = json.loads(ecp5_netlist(design.synthesizable_files(), "net", tmp_path).read_text())
     rtl = tmp_path / "rtl.v"  # the design as GHDL translated it; its ROMs read net's .mem files
     rtl.write_text(
-        re.sub(r"^module net$", "module rtl_net", (tmp_path / "net.v").read_text(), 1, re.M)
+        re.sub(
+            r"^module net$", "module rtl_net", (tmp_path / "net.v").read_text(), count=1, flags=re.M
+        )
     )
     before = _write_verilog(netlist, "net", "fabric_net", tmp_path)
     absorbed = absorb_registers(netlist, "net")
