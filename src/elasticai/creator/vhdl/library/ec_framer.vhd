@@ -62,11 +62,12 @@ begin
                    '0';
 
   process (clk)
+    variable nxt : state_t;  -- the next state; passing follows it (one place, no drift)
   begin
     if rising_edge(clk) then
+      nxt := state;
       if rst = '1' then
-        state <= PASS;
-        passing <= '1';
+        nxt := PASS;
         beat <= 0;
         error <= '0';
       else
@@ -77,15 +78,13 @@ begin
             if last = '1' then
               beat <= 0;
               if s_axis_tlast = '0' then  -- runs long: drop up to its tlast
-                state <= DROP;
-                passing <= '0';
+                nxt := DROP;
                 error <= '1';
               end if;
             else
               beat <= beat + 1;
               if s_axis_tlast = '1' then  -- ends early: pad with zeros
-                state <= PAD;
-                passing <= '0';
+                nxt := PAD;
                 error <= '1';
               end if;
             end if;
@@ -94,18 +93,22 @@ begin
           if m_axis_tready = '1' then
             if last = '1' then
               beat <= 0;
-              state <= PASS;
-              passing <= '1';
+              nxt := PASS;
             else
               beat <= beat + 1;
             end if;
           end if;
         else  -- DROP
           if s_axis_tvalid = '1' and s_axis_tlast = '1' then
-            state <= PASS;
-            passing <= '1';
+            nxt := PASS;
           end if;
         end if;
+      end if;
+      state <= nxt;
+      if nxt = PASS then
+        passing <= '1';
+      else
+        passing <= '0';
       end if;
     end if;
   end process;
