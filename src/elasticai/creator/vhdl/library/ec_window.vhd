@@ -31,13 +31,20 @@
 --     at elaboration) give each lane's kernel row/column and address offset. Whether kernel
 --     row kh / column kw of the window lies in the padding is a flag per kh / kw, kept
 --     with the window position (compared with constants a step ahead).
---   * Address stage (registered): per lane the word, the element in the word, and whether
---     the lane is padding (PAD_VALUE) or beyond KC (0); in ring mode also the writer's
---     limit from the window's LOW.
+--   * Prefetch stage, then address stage (registered, the beat after the address stage's
+--     in the prefetch stage): per lane the word, the element in the word, and whether the
+--     lane is padding (PAD_VALUE) or beyond KC (0); in ring mode also the writer's limit
+--     from the window's LOW. The prefetch stage is always full (it is loaded with the
+--     first beat at reset), so it costs no cycle.
 --   * Issue (early start): the beat in the address stage issues when every word its
 --     non-padding lanes read has been written (lane word < words of its sample written),
 --     and at least the sample's first input beat has arrived; the sample's last output
---     beat waits for the whole sample (in the double buffer it releases the bank).
+--     beat waits for the whole sample (in the double buffer it releases the bank). That
+--     flag (avail) is a register: each cycle it is computed for the next one, for both
+--     beats the address stage may hold then (its own, the prefetch stage's) and both
+--     word counts (a word written or not), and the late load and write enables select.
+--     So the comparisons are of registers, and the issue decision that enables the
+--     stages is one gate behind a flip-flop.
 --   * RAM read register -> output register (element select, PAD_VALUE, 0).
 --   A global clock enable (ce) freezes address stage, read and output registers while the
 --   output register is full and not accepted; the input side keeps accepting into the
@@ -76,11 +83,13 @@
 -- back.
 -- Resources: RL = min(OUT_LANES, KC) RAM copies of 2*NW words (ring: P words) x
 -- IN_LANES*X_WIDTH bits (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry
--- offset table (a constant when a window is one beat), one word comparison and an
--- IN_LANES:1 element multiplexer (ring: and a ring address adder); the sequencer's
--- counters and K_H + K_W padding flags of up to two constant comparisons each (ring: the
--- writer's address, WREL and an offset copy of it, LOW, and up to ten comparisons for a
--- registered s_axis_tready). No multipliers or dividers.
+-- offset table (a constant when a window is one beat), two stages of its address
+-- registers, four word comparisons (two beats, two word counts; ring: six, the
+-- prefetch stage's beat also against the next sample's count) and an IN_LANES:1 element
+-- multiplexer (ring: and a ring address adder); the sequencer's counters and K_H + K_W
+-- padding flags of up to two constant comparisons each (ring: the writer's address, WREL
+-- and two offset copies of it, LOW per stage, and six comparisons for a registered
+-- s_axis_tready). No multipliers or dividers.
 library ieee;
 use ieee.std_logic_1164.all;
 use ieee.numeric_std.all;
@@ -336,6 +345,169 @@ architecture rtl of ec_window is
   type sels_t is array (0 to OUT_LANES - 1) of sel_t;
   subtype flags_t is std_logic_vector(0 to OUT_LANES - 1);
 
+  -- beat sequencer state: beat-in-window, window position, padding rows / columns of the
+  -- window (rpad(kh): srow + kh*DIL_H outside the input's rows, cpad(kw): scol + kw*DIL_W
+  -- outside its columns; they change with srow and scol, whose next values are known (0
+  -- or a step on), so they are comparisons of srow, scol with constants, and the address
+  -- computation only selects them by (sb, lane)), the running base address of the window
+  -- and of its row's first window, and row_q = row_w + RS_W (ring, ROW_MIN: R(oh) of the
+  -- header, a term of LOW)
+  type seq_t is record
+    sb     : natural range 0 to NB - 1;
+    srow   : row_t;
+    scol   : col_t;
+    sbank  : natural range 0 to 1;
+    rpad   : boolean_vector(0 to K_H - 1);
+    cpad   : boolean_vector(0 to K_W - 1);
+    base_w : bw_t;
+    base_s : sel_t;
+    row_w  : bw_t;
+    row_q  : natural range 0 to BW_MAX + RS_W;
+    row_s  : sel_t;
+  end record;
+
+  -- a beat's addresses, per lane: the word, the element in the word, padding (PAD_VALUE),
+  -- beyond KC (0), reads the memory; the bank, the sample's last and first beat, and in
+  -- ring mode LOW of its window (the writer's limit is LOW + MEM_WORDS), biased like base_w
+  type beat_t is record
+    word  : words_t;
+    sel   : sels_t;
+    pad   : flags_t;
+    zero  : flags_t;
+    need  : flags_t;
+    bank  : natural range 0 to 1;
+    last  : std_logic;
+    first : boolean;
+    low   : natural range 0 to BW_MAX + RS_W;
+  end record;
+
+  constant SEQ0 : seq_t := (
+    sb => 0, srow => 0, scol => 0, sbank => 0,
+    rpad => pads(0, K_H, DIL_H, PAD_T, IN_H), cpad => pads(0, K_W, DIL_W, PAD_L, IN_W),
+    base_w => BASE0 / IN_LANES, base_s => BASE0 mod IN_LANES,
+    row_w => BASE0 / IN_LANES, row_q => BASE0 / IN_LANES + RS_W, row_s => BASE0 mod IN_LANES);
+
+  constant EMPTY : beat_t := (
+    word => (others => 0), sel => (others => 0), pad => (others => '0'),
+    zero => (others => '0'), need => (others => '0'), bank => 0, last => '0', first => false,
+    low => LOW0);
+
+  -- the beat the sequencer points at
+  function beat_of(q : seq_t) return beat_t is
+    variable b  : beat_t := EMPTY;
+    variable s  : natural range 0 to 2 * IN_LANES - 2;
+    variable w  : natural range 0 to W_MAX;
+    variable e  : entry_t;
+    variable lv : natural range 0 to BW_MAX + RS_W;
+  begin
+    b.bank := q.sbank;
+    b.last := flag(q.sb = NB - 1 and q.srow = ROW_MAX and q.scol = COL_MAX);
+    b.first := q.sb = 0 and q.srow = 0 and q.scol = 0;
+    for l in 0 to OUT_LANES - 1 loop
+      e := TAB(q.sb)(l);
+      s := q.base_s + e.os;
+      w := q.base_w + e.ow;
+      if s >= IN_LANES then
+        s := s - IN_LANES;
+        w := w + 1;
+      end if;
+      if not e.used then
+        b.zero(l) := '1';
+      elsif q.rpad(e.kh) or q.cpad(e.kw) then
+        b.pad(l) := '1';
+      else
+        b.need(l) := '1';
+        b.word(l) := w - BIAS_W;
+        b.sel(l) := s;
+      end if;
+    end loop;
+    -- LOW of the window (the header), biased like base_w
+    lv := q.base_w;
+    if ROW_MIN and q.srow /= ROW_MAX and q.row_q < lv then
+      lv := q.row_q;
+    end if;
+    if CLAMP and lv > LOW_TOP then
+      lv := LOW_TOP;
+    end if;
+    b.low := lv;
+    return b;
+  end function;
+
+  -- the sequencer's next beat, window, row, sample
+  function step(q : seq_t) return seq_t is
+    variable r : seq_t := q;
+  begin
+    if q.sb /= NB - 1 then
+      r.sb := q.sb + 1;
+    else
+      r.sb := 0;
+      if q.scol /= COL_MAX then
+        r.scol := q.scol + STRIDE_W;
+        for k in 0 to K_W - 1 loop
+          r.cpad(k) := outside(q.scol, STRIDE_W + k * DIL_W, PAD_L, IN_W);
+        end loop;
+        if COL_CARRY and q.base_s + COL_STEP mod IN_LANES >= IN_LANES then
+          r.base_s := q.base_s + COL_STEP mod IN_LANES - IN_LANES;
+          r.base_w := q.base_w + COL_STEP / IN_LANES + 1;
+        else
+          r.base_s := q.base_s + COL_STEP mod IN_LANES;
+          r.base_w := q.base_w + COL_STEP / IN_LANES;
+        end if;
+      else
+        r.scol := 0;
+        r.cpad := pads(0, K_W, DIL_W, PAD_L, IN_W);
+        if q.srow /= ROW_MAX then
+          r.srow := q.srow + STRIDE_H;
+          for k in 0 to K_H - 1 loop
+            r.rpad(k) := outside(q.srow, STRIDE_H + k * DIL_H, PAD_T, IN_H);
+          end loop;
+          if ROW_CARRY and q.row_s + ROW_STEP mod IN_LANES >= IN_LANES then
+            r.row_s := q.row_s + ROW_STEP mod IN_LANES - IN_LANES;
+            r.row_w := q.row_w + ROW_STEP / IN_LANES + 1;
+            r.row_q := q.row_q + ROW_STEP / IN_LANES + 1;
+          else
+            r.row_s := q.row_s + ROW_STEP mod IN_LANES;
+            r.row_w := q.row_w + ROW_STEP / IN_LANES;
+            r.row_q := q.row_q + ROW_STEP / IN_LANES;
+          end if;
+          r.base_s := r.row_s;
+          r.base_w := r.row_w;
+        else
+          r := SEQ0;
+          r.sbank := 1 - q.sbank;
+        end if;
+      end if;
+    end if;
+    return r;
+  end function;
+
+  -- whether beat b may issue with w + d of its sample's words written (d = 0 or 1, a
+  -- constant: w + d is no adder), w the writer's count (ring: WREL); ring: every word
+  -- written, or b is not the sample's last beat, at least word 0 is written and every word
+  -- its lanes read; double buffer: from the last two conditions (the caller checks bank
+  -- and filled)
+  function words_ok(b : beat_t; w : integer; d : natural) return std_logic is
+    variable late : flags_t;
+    variable r    : std_logic := '0';
+  begin
+    for l in 0 to OUT_LANES - 1 loop
+      if d = 0 then
+        late(l) := b.need(l) and flag(le(w, b.word(l)));
+      else
+        late(l) := b.need(l) and flag(lt(w, b.word(l)));
+      end if;
+    end loop;
+    if RING and le(NW - d, w) then
+      r := '1';
+    elsif b.last = '0' and lt(-d, w) then
+      r := not (or late);
+    end if;
+    return r;
+  end function;
+
+  constant P0   : beat_t := beat_of(SEQ0);
+  constant SEQ1 : seq_t := step(SEQ0);
+
   -- writer
   signal wb      : natural range 0 to 1 := 0;
   signal widx    : word_t := 0;
@@ -352,39 +524,22 @@ architecture rtl of ec_window is
   signal wq        : integer range WQ_MIN to WQ_MAX := WQ_MIN;
   signal s_ready_q : std_logic := flag(0 < LOW0 + M - BIAS_W);
 
-  -- beat sequencer (the beat after the one in the address stage)
-  signal sb     : natural range 0 to NB - 1 := 0;
-  signal srow   : row_t := 0;
-  signal scol   : col_t := 0;
-  signal sbank  : natural range 0 to 1 := 0;
-  -- padding rows / columns of the sequencer's window: rpad(kh) = srow + kh*DIL_H is
-  -- outside the input's rows, cpad(kw) = scol + kw*DIL_W outside its columns. They change
-  -- with srow and scol, whose next values are known (0 or a step on), so they are
-  -- comparisons of the registered srow, scol with constants; the address stage only
-  -- selects them by (sb, lane), no offset adder and comparison behind the sb register
-  signal rpad   : boolean_vector(0 to K_H - 1) := pads(0, K_H, DIL_H, PAD_T, IN_H);
-  signal cpad   : boolean_vector(0 to K_W - 1) := pads(0, K_W, DIL_W, PAD_L, IN_W);
-  signal base_w : bw_t := BASE0 / IN_LANES;
-  signal base_s : sel_t := BASE0 mod IN_LANES;
-  signal row_w  : bw_t := BASE0 / IN_LANES;     -- base of the row's first window
-  -- row_w + RS_W (ring, ROW_MIN: R(oh) of the header, a term of LOW)
-  signal row_q  : natural range 0 to BW_MAX + RS_W := BASE0 / IN_LANES + RS_W;
-  signal row_s  : sel_t := BASE0 mod IN_LANES;
+  -- beat sequencer (the beat after the one in the prefetch stage)
+  signal q : seq_t := SEQ1;
 
-  -- address stage
+  -- prefetch stage: the beat after the one in the address stage (always valid), so that
+  -- whether the address stage's next beat may issue is a comparison of registers
+  signal p : beat_t := P0;
+
+  -- address stage; avail: its beat may issue (a register, computed a cycle ahead in
+  -- ctrl_proc for each value of the late load_a and wr_en, which only select)
   signal a_v    : std_logic := '0';
-  signal a_bank : natural range 0 to 1 := 0;
-  signal a_last : std_logic := '0';
-  signal a_word : words_t := (others => 0);
-  signal a_sel  : sels_t := (others => 0);
-  signal a_pad  : flags_t := (others => '0');
-  signal a_zero : flags_t := (others => '0');
-  signal a_need : flags_t := (others => '0');
-  -- ring: LOW of the window (the writer's limit is LOW + MEM_WORDS), biased like base_w,
-  -- the ring address of the sample's word 0
-  signal a_low  : natural range 0 to BW_MAX + RS_W := LOW0;
+  signal a      : beat_t := EMPTY;
+  signal avail  : std_logic := '0';
+  -- ring: WREL - NW (WREL of the next sample, for a load across a sample boundary), the
+  -- ring address of the sample's word 0
+  signal wm     : integer range -NW to LIM_MAX - NW := -NW;
   signal a_samp : unsigned(PB - 1 downto 0) := (others => '0');
-  signal avail  : std_logic;
   signal ce     : std_logic;
   signal issue  : std_logic;
   signal load_a : std_logic;
@@ -421,37 +576,6 @@ begin
   m_axis_tvalid <= m_valid;
   m_axis_tlast <= m_last;
 
-  -- every needed word written (to the beat's bank; last beat of a sample: the whole sample)
-  -- (the lanes' comparisons in a vector and one reduction: a balanced tree, not a chain)
-  avail_proc : process (all)
-    variable late : flags_t;
-    variable ok : std_logic;
-  begin
-    for l in 0 to OUT_LANES - 1 loop
-      if RING then
-        late(l) := a_need(l) and flag(le(wrel, a_word(l)));
-      else
-        late(l) := a_need(l) and flag(le(widx, a_word(l)));
-      end if;
-    end loop;
-    ok := not (or late);
-    if RING then
-      if le(NW, wrel) then
-        avail <= '1';
-      elsif a_last = '0' and wrel > 0 then
-        avail <= ok;
-      else
-        avail <= '0';
-      end if;
-    elsif filled(a_bank) = '1' then
-      avail <= '1';
-    elsif a_last = '0' and wb = a_bank and widx > 0 then
-      avail <= ok;
-    else
-      avail <= '0';
-    end if;
-  end process;
-
   -- sample memory: one copy per reading lane, one write and one synchronous read port each
   bank_gen : if not RING generate
     mem_gen : for l in 0 to RL - 1 generate
@@ -464,7 +588,7 @@ begin
             mem(2 * widx + wb) <= s_axis_tdata;
           end if;
           if issue = '1' then
-            rd1(l) <= mem(2 * a_word(l) + a_bank);
+            rd1(l) <= mem(2 * a.word(l) + a.bank);
           end if;
         end if;
       end process;
@@ -485,46 +609,91 @@ begin
             mem(to_integer(waddr)) <= s_axis_tdata;
           end if;
           if issue = '1' then
-            -- ring address of word a_word of the beat's sample
-            rd1(l) <= mem(to_integer(a_samp + resize(to_unsigned(a_word(l), NWB), PB)));
+            -- ring address of word a.word of the beat's sample
+            rd1(l) <= mem(to_integer(a_samp + resize(to_unsigned(a.word(l), NWB), PB)));
           end if;
         end if;
       end process;
     end generate;
   end generate;
 
-  -- writer bookkeeping, beat sequencer and address stage
+  -- writer bookkeeping, beat sequencer, prefetch and address stage
   ctrl_proc : process (clk)
-    variable s  : natural range 0 to 2 * IN_LANES - 2;
-    variable w  : natural range 0 to W_MAX;
-    variable e  : entry_t;
     variable wn : natural range 0 to LIM_MAX;
-    variable lv : natural range 0 to BW_MAX + RS_W;
     variable ns : boolean;
     variable wv : integer range WQ_MIN - NW to WQ_MAX + 1;
+    variable mv : integer range -2 * NW to LIM_MAX - NW + 1;
     variable rk, rn, rs : boolean_vector(0 to 1);
+    variable b  : beat_t;
+    variable fl : std_logic_vector(0 to 1);
+    variable wbn : natural range 0 to 1;
+    variable nav : std_logic_vector(0 to 3);  -- avail of the next cycle, by (load_a, wr_en)
   begin
     if rising_edge(clk) then
+      -- ns: on a load the address stage moves on to the next sample (it holds the sample's
+      -- last beat, the prefetch stage the next sample's first, whose LOW is LOW0)
+      ns := a_v = '1' and p.first;
+
+      -- avail of the next cycle for each load_a (the address stage keeps its beat or takes
+      -- the prefetch stage's) and wr_en (a word more written): registers and constants
+      -- only, the late load_a and wr_en select
+      for ld in 0 to 1 loop
+        if ld = 1 then
+          b := p;
+        else
+          b := a;
+        end if;
+        for d in 0 to 1 loop
+          if RING then
+            if ld = 1 and ns then
+              nav(2 * ld + d) := words_ok(b, wm, d);  -- WREL drops by NW
+            else
+              nav(2 * ld + d) := words_ok(b, wrel, d);
+            end if;
+          else
+            -- the bank's word count, bank and filled flags of the next cycle; a load with
+            -- a_v = '1' is an issue, which releases the bank after the sample's last beat
+            fl := filled;
+            wbn := wb;
+            if ld = 1 and a_v = '1' and a.last = '1' then
+              fl(a.bank) := '0';
+            end if;
+            if d = 1 and widx = NW - 1 then
+              fl(wb) := '1';
+              wbn := 1 - wb;
+            end if;
+            if fl(b.bank) = '1' then
+              nav(2 * ld + d) := '1';
+            elsif wbn = b.bank and (d = 0 or widx /= NW - 1) then
+              nav(2 * ld + d) := words_ok(b, widx, d);
+            else
+              nav(2 * ld + d) := '0';
+            end if;
+          end if;
+        end loop;
+      end loop;
+      if load_a = '1' then
+        if wr_en = '1' then
+          avail <= nav(3);
+        else
+          avail <= nav(2);
+        end if;
+      elsif wr_en = '1' then
+        avail <= nav(1);
+      else
+        avail <= nav(0);
+      end if;
+
       if RING then
-        -- ns: the sequencer's beat is the next sample's first (the address stage holds the
-        -- sample's last beat); the sequencer is then at window (0, 0), whose LOW is LOW0
-        ns := a_v = '1' and sb = 0 and srow = 0 and scol = 0;
         -- s_ready of the next cycle: wn + BIAS_W - M < LOW of the next cycle (WREL <
         -- LOW + MEM_WORDS, both biased), wn = WREL + d, d = 1 on wr_en. With WQ that is
-        -- WQ <= LOW for d = 0 and WQ < LOW for d = 1, and LOW is a minimum of terms, so
-        -- every case is a comparison per term and d of two registers or a register and a
-        -- constant; the late load_a and wr_en (from m_axis_tready, s_axis_tvalid) only
-        -- select. load_a = '0': LOW kept (rk); else LOW of the sequencer's window (rn: the
-        -- minimum computed below) or, for the next sample's first beat, LOW0 with wn
-        -- dropping by NW (rs)
-        rk := (le(wq, a_low), lt(wq, a_low));
-        rn := (le(wq, base_w), lt(wq, base_w));
-        if ROW_MIN and srow /= ROW_MAX then
-          rn := (rn(0) and le(wq, row_q), rn(1) and lt(wq, row_q));
-        end if;
-        if CLAMP then
-          rn := (rn(0) and le(wq, LOW_TOP), rn(1) and lt(wq, LOW_TOP));
-        end if;
+        -- WQ <= LOW for d = 0 and WQ < LOW for d = 1: a comparison of two registers or
+        -- a register and a constant per d; the late load_a and wr_en (from
+        -- m_axis_tready, s_axis_tvalid) only select. load_a = '0': LOW kept (rk); else
+        -- LOW of the prefetch stage's window (rn) or, for the next sample's first beat,
+        -- LOW0 with wn dropping by NW (rs)
+        rk := (le(wq, a.low), lt(wq, a.low));
+        rn := (le(wq, p.low), lt(wq, p.low));
         rs := (le(wq, LOW0 + NW), lt(wq, LOW0 + NW));
         if load_a = '1' then
           if ns then
@@ -540,24 +709,24 @@ begin
         end if;
 
         wn := wrel;
+        wv := wq;  -- as wn (not wn plus a constant: no adder after wn's)
+        mv := wm;  -- likewise
         if wr_en = '1' then
           wn := wn + 1;
+          wv := wv + 1;
+          mv := mv + 1;
           waddr <= waddr + 1;
         end if;
         if load_a = '1' and ns then
           -- the address stage moves on to the next sample (its last beat saw wrel >= NW)
           wn := wn - NW;
+          wv := wv - NW;
+          mv := mv - NW;
           a_samp <= a_samp + to_unsigned(NW mod 2 ** PB, PB);
         end if;
         wrel <= wn;
-        wv := wq;  -- as wn (not wn plus a constant: no adder after wn's)
-        if wr_en = '1' then
-          wv := wv + 1;
-        end if;
-        if load_a = '1' and ns then
-          wv := wv - NW;
-        end if;
         wq <= wv;
+        wm <= mv;
       else
         if wr_en = '1' then
           if widx = NW - 1 then
@@ -568,131 +737,35 @@ begin
             widx <= widx + 1;
           end if;
         end if;
-        if issue = '1' and a_last = '1' then
-          filled(a_bank) <= '0';  -- wr_en never completes this bank in the same cycle
+        if issue = '1' and a.last = '1' then
+          filled(a.bank) <= '0';  -- wr_en never completes this bank in the same cycle
         end if;
       end if;
 
       if load_a = '1' then
-        -- address stage <= the beat the sequencer points at
         a_v <= '1';
-        a_bank <= sbank;
-        if sb = NB - 1 and srow = ROW_MAX and scol = COL_MAX then
-          a_last <= '1';
-        else
-          a_last <= '0';
-        end if;
-        for l in 0 to OUT_LANES - 1 loop
-          e := TAB(sb)(l);
-          s := base_s + e.os;
-          w := base_w + e.ow;
-          if s >= IN_LANES then
-            s := s - IN_LANES;
-            w := w + 1;
-          end if;
-          a_word(l) <= 0;
-          a_sel(l) <= 0;
-          a_pad(l) <= '0';
-          a_zero(l) <= '0';
-          a_need(l) <= '0';
-          if not e.used then
-            a_zero(l) <= '1';
-          elsif rpad(e.kh) or cpad(e.kw) then
-            a_pad(l) <= '1';
-          else
-            a_need(l) <= '1';
-            a_word(l) <= w - BIAS_W;
-            a_sel(l) <= s;
-          end if;
-        end loop;
-        if RING then
-          -- LOW of the window (the header), biased like base_w
-          lv := base_w;
-          if ROW_MIN and srow /= ROW_MAX and row_q < lv then
-            lv := row_q;
-          end if;
-          if CLAMP and lv > LOW_TOP then
-            lv := LOW_TOP;
-          end if;
-          a_low <= lv;
-        end if;
-
-        -- sequencer: next beat, window, row, sample
-        if sb /= NB - 1 then
-          sb <= sb + 1;
-        else
-          sb <= 0;
-          if scol /= COL_MAX then
-            scol <= scol + STRIDE_W;
-            for k in 0 to K_W - 1 loop
-              cpad(k) <= outside(scol, STRIDE_W + k * DIL_W, PAD_L, IN_W);
-            end loop;
-            if COL_CARRY and base_s + COL_STEP mod IN_LANES >= IN_LANES then
-              base_s <= base_s + COL_STEP mod IN_LANES - IN_LANES;
-              base_w <= base_w + COL_STEP / IN_LANES + 1;
-            else
-              base_s <= base_s + COL_STEP mod IN_LANES;
-              base_w <= base_w + COL_STEP / IN_LANES;
-            end if;
-          else
-            scol <= 0;
-            cpad <= pads(0, K_W, DIL_W, PAD_L, IN_W);
-            if srow /= ROW_MAX then
-              srow <= srow + STRIDE_H;
-              for k in 0 to K_H - 1 loop
-                rpad(k) <= outside(srow, STRIDE_H + k * DIL_H, PAD_T, IN_H);
-              end loop;
-              if ROW_CARRY and row_s + ROW_STEP mod IN_LANES >= IN_LANES then
-                row_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
-                row_w <= row_w + ROW_STEP / IN_LANES + 1;
-                row_q <= row_q + ROW_STEP / IN_LANES + 1;
-                base_s <= row_s + ROW_STEP mod IN_LANES - IN_LANES;
-                base_w <= row_w + ROW_STEP / IN_LANES + 1;
-              else
-                row_s <= row_s + ROW_STEP mod IN_LANES;
-                row_w <= row_w + ROW_STEP / IN_LANES;
-                row_q <= row_q + ROW_STEP / IN_LANES;
-                base_s <= row_s + ROW_STEP mod IN_LANES;
-                base_w <= row_w + ROW_STEP / IN_LANES;
-              end if;
-            else
-              srow <= 0;
-              rpad <= pads(0, K_H, DIL_H, PAD_T, IN_H);
-              sbank <= 1 - sbank;
-              row_s <= BASE0 mod IN_LANES;
-              row_w <= BASE0 / IN_LANES;
-              row_q <= BASE0 / IN_LANES + RS_W;
-              base_s <= BASE0 mod IN_LANES;
-              base_w <= BASE0 / IN_LANES;
-            end if;
-          end if;
-        end if;
+        a <= p;
+        p <= beat_of(q);
+        q <= step(q);
       end if;
 
       if rst = '1' then
         wb <= 0;
         widx <= 0;
         filled <= "00";
-        sb <= 0;
-        srow <= 0;
-        scol <= 0;
-        rpad <= pads(0, K_H, DIL_H, PAD_T, IN_H);
-        cpad <= pads(0, K_W, DIL_W, PAD_L, IN_W);
-        sbank <= 0;
-        base_s <= BASE0 mod IN_LANES;
-        base_w <= BASE0 / IN_LANES;
-        row_s <= BASE0 mod IN_LANES;
-        row_w <= BASE0 / IN_LANES;
-        row_q <= BASE0 / IN_LANES + RS_W;
+        q <= SEQ1;
+        p <= P0;
         waddr <= (others => '0');
         wrel <= 0;
         wq <= WQ_MIN;
+        wm <= -NW;
         s_ready_q <= flag(0 < LOW0 + M - BIAS_W);
-        a_low <= LOW0;
+        a.low <= LOW0;
+        a.last <= '0';
+        a.bank <= 0;
         a_samp <= (others => '0');
         a_v <= '0';
-        a_last <= '0';
-        a_bank <= 0;
+        avail <= '0';
       end if;
     end if;
   end process;
@@ -704,10 +777,10 @@ begin
     if rising_edge(clk) then
       if ce = '1' then
         v1 <= a_v and avail;
-        last1 <= a_last;
-        sel1 <= a_sel;
-        pad1 <= a_pad;
-        zero1 <= a_zero;
+        last1 <= a.last;
+        sel1 <= a.sel;
+        pad1 <= a.pad;
+        zero1 <= a.zero;
         if v1 = '1' then
           m_last <= last1;
           for l in 0 to OUT_LANES - 1 loop
