@@ -48,15 +48,33 @@ architecture rtl of ec_slice is
   end function;
   constant CHECKED : boolean := check;
 
+  -- whether element i is kept, and whether it is the last one kept
+  function keeps(i : integer) return std_logic is
+  begin
+    if i >= START and i < STOP then
+      return '1';
+    end if;
+    return '0';
+  end function;
+  function ends(i : integer) return std_logic is
+  begin
+    if i = STOP - 1 then
+      return '1';
+    end if;
+    return '0';
+  end function;
+
   signal index : natural range 0 to N := 0;  -- N - 1 at most; N keeps index + 1 in range
                                              -- for synthesis
-  signal kept  : std_logic;
+  -- keeps(index) and ends(index) as registers, computed with the index: the handshake
+  -- (s_axis_tready follows m_axis_tready of a kept element) then starts at a flip-flop,
+  -- not at the counter's comparisons with START and STOP
+  signal kept  : std_logic := keeps(0);
+  signal last  : std_logic := ends(0);
   signal ready : std_logic;
 begin
-  kept <= '1' when index >= START and index < STOP else '0';
-
   m_axis_tdata <= s_axis_tdata;
-  m_axis_tlast <= '1' when index = STOP - 1 else '0';
+  m_axis_tlast <= last;
   -- rst /= '0': also before anything drives rst, the handshake outputs are '0'
   m_axis_tvalid <= '0' when rst /= '0' else s_axis_tvalid and kept;
   ready <= '0' when rst /= '0' else
@@ -69,11 +87,24 @@ begin
     if rising_edge(clk) then
       if rst = '1' then
         index <= 0;
+        kept <= keeps(0);
+        last <= ends(0);
       elsif s_axis_tvalid = '1' and ready = '1' then
         if index = N - 1 then
           index <= 0;
+          kept <= keeps(0);
+          last <= ends(0);
         else
           index <= index + 1;
+          -- keeps(index + 1), ends(index + 1) as comparisons of index with constants
+          kept <= '0';
+          if index >= START - 1 and index < STOP - 1 then
+            kept <= '1';
+          end if;
+          last <= '0';
+          if index = STOP - 2 then
+            last <= '1';
+          end if;
         end if;
       end if;
     end if;
