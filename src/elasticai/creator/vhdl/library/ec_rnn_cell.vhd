@@ -23,7 +23,10 @@
 -- operands and its product are registers (pa_q/pb_q, prod_q: a product is there PL = 2
 -- ticks after its operands are chosen), a sum of two products is registered (sum_q) before
 -- it is rounded, and a rounded value (rq) before its overflow, so no register-to-register
--- path holds more than one multiply, one add or one round.
+-- path holds more than one multiply, one add or one round. The products (prod_q, q_t) and
+-- the evaluation unit's operands (d_x, d_m) are registers without enable or reset, in a
+-- process of their own, so that a synthesizer can take them into its multiplier block;
+-- likewise the gate beat's first register (in_x) into the gate buffer's block RAM.
 -- The state (c for LSTM, h for GRU) of the current unit is read into a register (s_q)
 -- while its gates are taken; it reads as zero in the first step of every sequence and
 -- after reset.
@@ -379,6 +382,22 @@ begin
   m_axis_tlast <= out_last;
   last_step <= out_last_step;
 
+  -- the multipliers' registers (the header) and the first register after the gate buffer
+  -- (in_x, which a synthesizer may take into the buffer's block RAM as its read register):
+  -- no enable, no reset
+  mul_proc : process (clk)
+  begin
+    if rising_edge(clk) then
+      in_x <= resize(signed(s_axis_tdata), EW);
+      if CELL /= 2 then  -- an RNN has no products
+        prod_q <= pa_q * pb_q;
+      end if;
+      d_x <= e_x;
+      d_m <= e_m;
+      q_t <= d_x * d_m;
+    end if;
+  end process;
+
   process (clk)
     variable s : signed(S_WIDTH - 1 downto 0);
     variable issue : boolean;
@@ -442,7 +461,6 @@ begin
         pb_v := (others => '0');
         taken_last := false;
         in_v <= '0';
-        in_x <= resize(signed(s_axis_tdata), EW);
         in_f <= 0;
         in_dest <= gate;
         if phase = TAKE and s_axis_tvalid = '1' then
@@ -497,7 +515,6 @@ begin
         if CELL /= 2 then  -- an RNN has no products
           pa_q <= pa_v;
           pb_q <= pb_v;
-          prod_q <= pa_q * pb_q;
         end if;
         prod := prod_q;
 
@@ -523,12 +540,9 @@ begin
         e_c <= CONSTS_T(t_idx);
         d_valid <= e_valid;
         d_dest <= e_dest;
-        d_x <= e_x;
-        d_m <= e_m;
         d_c <= e_c;
         q_valid <= d_valid;
         q_dest <= d_dest;
-        q_t <= d_x * d_m;
         q_c <= d_c;
         b_valid <= q_valid;
         b_dest <= q_dest;
