@@ -23,6 +23,7 @@ from elasticai.creator.ops import adder_graph
 from elasticai.creator.ops.linear import folded_pipeline
 from elasticai.creator.sim import ghdl
 from elasticai.creator.sim.stream_files import after_last_reset
+from elasticai.creator.synth import yosys
 from elasticai.creator.vhdl.streams import integer_vector_literal
 
 pytestmark = pytest.mark.sim
@@ -1097,3 +1098,50 @@ end architecture;
     )
     output = ghdl.simulate([ghdl.library_dir() / "ec_pkg.vhd", bench], "cmp_tb", tmp_path)
     assert f"pairs {sum(4**w for w in range(1, 7))}" in output
+
+
+@pytest.mark.parametrize("steps", [29, 32])
+def test_sparse_schedule_roms_are_read_without_an_address_subtraction(
+    workdir: pathlib.Path, tmp_path: pathlib.Path, steps: int
+) -> None:
+    """A layer with enough zero weights (a quarter of its blocks or more) skips their steps
+    and reads its schedule (block, first and last step of an output) from ROMs. GHDL reads
+    an array (0 to N - 1) at N - 1 - index, a carry chain before the ROM unless N is a
+    power of two, so the ROMs are padded to one (29 steps: 32 words; 32 steps whose last
+    two are of one output, so FIRST_OF needs a sentinel word: 64). The layer stays exact,
+    and the ROMs are read at an inversion of the step counter, not a subtraction."""
+    rng = np.random.default_rng(steps)
+    lin = make_linear(rng, 12, 4, 1, 1)
+    w = lin.w.copy()
+    w[w == 0] = 1
+    # zero weights skip their steps; the last output block's last input weight stays
+    # non-zero, the others chosen at random
+    zero = rng.choice(47, size=48 - steps, replace=False)
+    w.reshape(-1)[zero] = 0
+    lin.w = w
+    assert np.count_nonzero(w) == steps
+    check_linear(workdir, lin, random_inputs(rng, lin, 4), stall=20, seed=steps)
+    wrap = f"""
+library ieee;
+use ieee.std_logic_1164.all;
+entity lin_top is
+  port (clk, rst : in std_logic;
+    a_tdata : in std_logic_vector(7 downto 0); a_tvalid, a_tlast : in std_logic;
+    a_tready : out std_logic;
+    b_tdata : out std_logic_vector({lin.y_width - 1} downto 0);
+    b_tvalid, b_tlast : out std_logic;
+    b_tready : in std_logic);
+end entity;
+architecture rtl of lin_top is
+begin
+  {lin.dut()}
+end architecture;
+"""
+    files = {path.name: path.read_text() for path in ghdl.library_files()}
+    verilog = yosys.to_verilog({**files, "lin_top.vhd": wrap}, "lin_top", tmp_path)
+    # GHDL's N - 1 - index: with N a power of two, N - 1 is all ones (an inversion)
+    counter = {"dense_gen_step_p2"}
+    counter |= set(re.findall(r"assign (\w+) = \{\d+'b0, dense_gen_step_p2\};", verilog))
+    reads = [bits for bits, net in re.findall(r"\d+'b([01]+) - (\w+);", verilog) if net in counter]
+    assert len(reads) == 4  # block in, block out, first and last step
+    assert all(set(bits) == {"1"} for bits in reads), reads

@@ -478,6 +478,10 @@ begin
     -- zero into a constant of zeros (e.g. FIRST_OF of 64 steps whose last output block has
     -- 33). A ROM whose last word is zero gets a word NS that is never read, with its lowest
     -- bit set (IB_OF and FIRST_OF; OB_OF ends in NO - 1 and LAST_OF in '1').
+    -- GHDL also reads an array (0 to N - 1) at N - 1 - index, a subtraction (a carry chain
+    -- before the ROM) unless N is a power of two (then it is an inversion, which folds
+    -- into the ROM's logic). So the ROMs have SR words, a power of two; the words from NS
+    -- on are never read and are not zero.
     function ib_sentinel return natural is
     begin
       return boolean'pos(STEP_BLOCK(NS - 1) mod NI = 0);
@@ -486,11 +490,12 @@ begin
     begin
       return boolean'pos(NS > 1 and STEP_BLOCK(NS - 2) / NI = STEP_BLOCK(NS - 1) / NI);
     end function;
-    type ib_rom_t is array (0 to NS - 1 + ib_sentinel) of natural range 0 to NI - 1;
-    type ob_rom_t is array (0 to NS - 1) of natural range 0 to NO - 1;
+    constant SR : positive := 2 ** clog2(NS + imax(ib_sentinel, first_sentinel));
+    type ib_rom_t is array (0 to SR - 1) of natural range 0 to NI - 1;
+    type ob_rom_t is array (0 to SR - 1) of natural range 0 to NO - 1;
     type flag_rom_t is array (natural range <>) of std_logic;
-    subtype first_rom_t is flag_rom_t(0 to NS - 1 + first_sentinel);
-    subtype last_rom_t is flag_rom_t(0 to NS - 1);
+    subtype first_rom_t is flag_rom_t(0 to SR - 1);
+    subtype last_rom_t is flag_rom_t(0 to SR - 1);
 
     function ib_rom return ib_rom_t is
       variable r : ib_rom_t;
@@ -509,6 +514,9 @@ begin
     begin
       for s in 0 to NS - 1 loop
         r(s) := STEP_BLOCK(s) / NI;
+      end loop;
+      for s in NS to r'high loop
+        r(s) := NO - 1;
       end loop;
       return r;
     end function;
@@ -544,6 +552,9 @@ begin
         elsif OB_OF(s + 1) /= OB_OF(s) then
           r(s) := '1';
         end if;
+      end loop;
+      for s in NS to r'high loop
+        r(s) := '1';
       end loop;
       return r;
     end function;
