@@ -209,8 +209,9 @@ class WindowOp(OpDef):
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per output lane a copy of the sample memory (the double buffer of two samples, or
         the ring of ``memory_words`` words, with the writer's counters), an address adder,
-        two stages of address registers (prefetch and address), the word comparisons of
-        the registered issue flag and an element multiplexer."""
+        two stages of address registers (prefetch and address), and an element
+        multiplexer; per stage the highest word its lanes read, and the four to six
+        comparisons of the registered issue flag."""
         (in_lanes,) = lanes_in
         x_bits = node.input_type.dtype.total_bits
         copies = min(self.lanes, self.window)
@@ -219,10 +220,13 @@ class WindowOp(OpDef):
         ram_luts, bram = rom(words * in_lanes * x_bits, in_lanes * x_bits)
         address = max(1, words.bit_length())
         return {
-            "lut": 60 + copies * (ram_luts + 5 * address + x_bits * max(1, in_lanes // 2)),
+            "lut": 60
+            + 6 * address
+            + copies * (ram_luts + 3 * address + x_bits * max(1, in_lanes // 2)),
             "ff": 40
             + (5 * address if ring else 0)
-            + copies * (x_bits + 2 * (address + 4))
+            + 2 * address
+            + copies * (x_bits + 2 * (address + 3))
             + self.lanes * x_bits,
             "dsp": 0,
             "bram": copies * bram,

@@ -44,7 +44,9 @@
 --     beats the address stage may hold then (its own, the prefetch stage's) and both
 --     word counts (a word written or not), and the late load and write enables select.
 --     So the comparisons are of registers, and the issue decision that enables the
---     stages is one gate behind a flip-flop.
+--     stages is one gate behind a flip-flop. A beat's lanes that read the memory read
+--     words in increasing order, so each stage keeps the highest (hi) and the comparisons
+--     are of that one word, not of every lane's.
 --   * RAM read register -> output register (element select, PAD_VALUE, 0).
 --   A global clock enable (ce) freezes address stage, read and output registers while the
 --   output register is full and not accepted; the input side keeps accepting into the
@@ -84,9 +86,10 @@
 -- Resources: RL = min(OUT_LANES, KC) RAM copies of 2*NW words (ring: P words) x
 -- IN_LANES*X_WIDTH bits (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry
 -- offset table (a constant when a window is one beat), two stages of its address
--- registers, four word comparisons (two beats, two word counts; ring: six, the
--- prefetch stage's beat also against the next sample's count) and an IN_LANES:1 element
--- multiplexer (ring: and a ring address adder); the sequencer's counters and K_H + K_W
+-- registers and an IN_LANES:1 element multiplexer (ring: and a ring address adder); per
+-- stage the highest word its lanes read (a tree of 2:1 multiplexers over the lanes), and
+-- four word comparisons in all (two beats, two word counts; ring: six, the prefetch
+-- stage's beat also against the next sample's count); the sequencer's counters and K_H + K_W
 -- padding flags of up to two constant comparisons each (ring: the writer's address, WREL
 -- and two offset copies of it, LOW per stage, and six comparisons for a registered
 -- s_axis_tready). No multipliers or dividers.
@@ -367,14 +370,20 @@ architecture rtl of ec_window is
   end record;
 
   -- a beat's addresses, per lane: the word, the element in the word, padding (PAD_VALUE),
-  -- beyond KC (0), reads the memory; the bank, the sample's last and first beat, and in
-  -- ring mode LOW of its window (the writer's limit is LOW + MEM_WORDS), biased like base_w
+  -- beyond KC (0); the highest word a lane reads (hi) and whether any lane reads one (any);
+  -- the bank, the sample's last and first beat, and in ring mode LOW of its window (the
+  -- writer's limit is LOW + MEM_WORDS), biased like base_w.
+  -- hi is the word of the last lane that reads: the lanes that read are elements of the
+  -- input in increasing order (rows ih = top + kh*DIL_H, and within a row columns
+  -- iw = left + kw*DIL_W, both in the input), so their words never decrease. So whether a
+  -- beat's words are written is one comparison, not one a lane.
   type beat_t is record
     word  : words_t;
     sel   : sels_t;
     pad   : flags_t;
     zero  : flags_t;
-    need  : flags_t;
+    hi    : word_t;
+    any   : std_logic;
     bank  : natural range 0 to 1;
     last  : std_logic;
     first : boolean;
@@ -389,7 +398,7 @@ architecture rtl of ec_window is
 
   constant EMPTY : beat_t := (
     word => (others => 0), sel => (others => 0), pad => (others => '0'),
-    zero => (others => '0'), need => (others => '0'), bank => 0, last => '0', first => false,
+    zero => (others => '0'), hi => 0, any => '0', bank => 0, last => '0', first => false,
     low => LOW0);
 
   -- the beat the sequencer points at
@@ -399,6 +408,10 @@ architecture rtl of ec_window is
     variable w  : natural range 0 to W_MAX;
     variable e  : entry_t;
     variable lv : natural range 0 to BW_MAX + RS_W;
+    -- hi and any of the lanes, merged in a balanced tree (the upper lanes win)
+    variable his  : words_t;
+    variable anys : flags_t;
+    variable st   : positive;
   begin
     b.bank := q.sbank;
     b.last := flag(q.sb = NB - 1 and q.srow = ROW_MAX and q.scol = COL_MAX);
@@ -416,11 +429,26 @@ architecture rtl of ec_window is
       elsif q.rpad(e.kh) or q.cpad(e.kw) then
         b.pad(l) := '1';
       else
-        b.need(l) := '1';
         b.word(l) := w - BIAS_W;
         b.sel(l) := s;
       end if;
     end loop;
+    his := b.word;
+    anys := not (b.zero or b.pad);
+    st := 1;
+    for level in 0 to clog2(OUT_LANES) - 1 loop
+      for l in 0 to OUT_LANES - 1 loop
+        if l mod (2 * st) = 0 and l + st < OUT_LANES then
+          if anys(l + st) = '1' then
+            his(l) := his(l + st);
+          end if;
+          anys(l) := anys(l) or anys(l + st);
+        end if;
+      end loop;
+      st := 2 * st;
+    end loop;
+    b.hi := his(0);
+    b.any := anys(0);
     -- LOW of the window (the header), biased like base_w
     lv := q.base_w;
     if ROW_MIN and q.srow /= ROW_MAX and q.row_q < lv then
@@ -487,20 +515,18 @@ architecture rtl of ec_window is
   -- its lanes read; double buffer: from the last two conditions (the caller checks bank
   -- and filled)
   function words_ok(b : beat_t; w : integer; d : natural) return std_logic is
-    variable late : flags_t;
+    variable late : std_logic;
     variable r    : std_logic := '0';
   begin
-    for l in 0 to OUT_LANES - 1 loop
-      if d = 0 then
-        late(l) := b.need(l) and flag(le(w, b.word(l)));
-      else
-        late(l) := b.need(l) and flag(lt(w, b.word(l)));
-      end if;
-    end loop;
+    if d = 0 then
+      late := b.any and flag(le(w, b.hi));
+    else
+      late := b.any and flag(lt(w, b.hi));
+    end if;
     if RING and le(NW - d, w) then
       r := '1';
     elsif b.last = '0' and lt(-d, w) then
-      r := not (or late);
+      r := not late;
     end if;
     return r;
   end function;
