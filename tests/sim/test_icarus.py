@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,24 @@ def test_icarus_equals_ghdl_and_the_model(name: str) -> None:
     np.testing.assert_array_equal(verilog.outputs, vhdl.outputs)
     np.testing.assert_array_equal(verilog.input_cycles, vhdl.input_cycles)
     np.testing.assert_array_equal(verilog.output_cycles, vhdl.output_cycles)
+
+
+@pytest.mark.parametrize("name", ["mlp", "lstm"])
+def test_roms_are_read_at_their_address_not_at_a_subtraction(name: str) -> None:
+    """GHDL 2.0 stores a VHDL ROM ``array (0 to D)`` reversed and reads it at ``D - i``, a
+    carry chain before the ROM unless ``D`` is all ones; the Verilog reads every ROM at
+    its address (the MLP's weight ROMs of 35 and 21 words and bias ROMs of 7 and 3; the
+    LSTM's gate matrix of 96 words and its biases of 16), and the test above simulates
+    these designs exactly in Icarus."""
+    _, d = design(name)
+    verilog = d.to_verilog()
+    subtractions = dict(re.findall(r"assign (\w+) = \d+'b([01]+) - \w+;", verilog))
+    roms = re.findall(r"reg \[\d+:0\] (\w+)\[(\d+):0\] ; // memory", verilog)
+    uneven = [rom for rom, top in roms if set(f"{int(top):b}") != {"1"}]
+    assert uneven, "no ROM whose depth is not a power of two: nothing tested"
+    for rom in uneven:
+        for address in re.findall(rf"\b{rom}\[(\w+)\](?! = )", verilog):
+            assert address not in subtractions, (rom, address, subtractions[address])
 
 
 @pytest.mark.parametrize("seed", [2, 9])

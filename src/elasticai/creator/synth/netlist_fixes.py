@@ -22,6 +22,10 @@
   ``initial m[i] = v;`` per word means the same and reads in linear time (4.7 s).
 - ``memory_files``: the synthesis flows go further and move each ROM's words into a file
   that ``$readmemb`` reads (16k words: 0.1 s): a 232k-weight model reads in seconds.
+- ``ascending_roms``: GHDL 2.0 stores a VHDL constant ``array (0 to D)`` as a Verilog
+  memory ``m[D:0]`` with its words in reverse and reads word ``i`` at ``m[D - i]``: a
+  subtraction with a carry chain between the address register and the ROM unless ``D``
+  is all ones. Storing the words in VHDL's order and reading ``m[i]`` means the same.
 
 >>> text = '''  assign a_o = {{8{a[7]}}, a}; // sext
 ...   assign b_o = {{8{b[7]}}, b}; // sext
@@ -36,6 +40,7 @@ import re
 
 __all__ = [
     "arithmetic_shifts",
+    "ascending_roms",
     "block_roms",
     "continuous_signals",
     "memory_files",
@@ -248,3 +253,78 @@ def _module_memory_files(module: str, name: str, min_words: int) -> tuple[str, d
             following = address + 1
         contents[file] = "\n".join(lines) + "\n"
     return _INIT_WORD.sub(replace, module) if files else module, contents
+
+
+_REVERSED_ADDRESS = re.compile(r"^\s*assign (\w+) = \d+'b([01]+) - (\w+);$", re.M)
+_ANY_MEMORY = re.compile(r"^\s*(?:\(\*.*\*\) )?reg \[\d+:0\] (\S+)\[(\d+):0\] ; // memory$", re.M)
+_ROM_WORD = re.compile(r"^([ \t]*(?:initial )?)([\w$]+)\[(\d+)\] = (\d+'b[01xzXZ]+;)$", re.M)
+
+
+def ascending_roms(text: str) -> str:
+    """Read every ROM (a memory that is only initialised) that GHDL reads at ``D - i`` only
+    (``D`` its highest address) at ``i``, its words stored at ``D - address``.
+
+    >>> print(ascending_roms('''module rom
+    ...   reg [1:0] m[2:0] ; // memory
+    ...   initial begin
+    ...     m[2] = 2'b01;
+    ...     m[1] = 2'b10;
+    ...     m[0] = 2'b11;
+    ...   end
+    ...   assign a = 2'b10 - i;
+    ...   assign d = m[a];
+    ... endmodule'''))
+    module rom
+      reg [1:0] m[2:0] ; // memory
+      initial begin
+        m[0] = 2'b01;
+        m[1] = 2'b10;
+        m[2] = 2'b11;
+      end
+      assign a = 2'b10 - i;
+      assign d = m[i];
+    endmodule
+    """
+    return _MODULE.sub(lambda m: _ascending_roms(m.group(0)), text)
+
+
+def _only_address(module: str, net: str, memory: str) -> bool:
+    """Whether ``net`` is read nowhere in ``module`` but as an address of ``memory``."""
+    uses = [
+        line
+        for line in re.findall(rf"^.*\b{net}\b.*$", module, re.M)
+        if not re.match(rf"\s*(wire( \[\d+:\d+\])? {net};|assign {net} = )", line)
+    ]
+    word = re.compile(rf"\b{net}\b")
+    return all(len(word.findall(line)) == line.count(f"{memory}[{net}]") for line in uses)
+
+
+def _ascending_roms(module: str) -> str:
+    """:func:`ascending_roms` of one module."""
+    reversed_of = {
+        m.group(1): (int(m.group(2), 2), m.group(3)) for m in _REVERSED_ADDRESS.finditer(module)
+    }
+    if not reversed_of:
+        return module
+    tops: dict[str, int] = {}  # the ROMs to turn around -> their highest address
+    for m in _ANY_MEMORY.finditer(module):
+        name, top = m.group(1), int(m.group(2))
+        if re.search(rf"^\s*{re.escape(name)}\[[^\]]+\] <= ", module, re.M):
+            continue  # written: a RAM
+        addresses = set(re.findall(rf"\b{re.escape(name)}\[(\w+)\](?! = )", module))
+        if addresses and all(
+            a in reversed_of and reversed_of[a][0] == top and _only_address(module, a, name)
+            for a in addresses
+        ):
+            tops[name] = top
+            for a in addresses:
+                read = re.compile(rf"\b{re.escape(name)}\[{a}\]")
+                module = read.sub(f"{name}[{reversed_of[a][1]}]", module)
+
+    def turn(w: re.Match[str]) -> str:
+        name = w.group(2)
+        if name not in tops:
+            return w.group(0)
+        return f"{w.group(1)}{name}[{tops[name] - int(w.group(3))}] = {w.group(4)}"
+
+    return _ROM_WORD.sub(turn, module) if tops else module

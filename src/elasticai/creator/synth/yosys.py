@@ -37,6 +37,7 @@ from typing import Any
 from elasticai.creator.sim import ghdl
 from elasticai.creator.synth.netlist_fixes import (
     arithmetic_shifts,
+    ascending_roms,
     block_roms,
     continuous_signals,
     memory_files,
@@ -235,7 +236,7 @@ def to_verilog(
     verilog, notes = _run("GHDL", command, work, timeout)
     (work / "ghdl.log").write_text(notes)
     fixed = continuous_signals(arithmetic_shifts(signed_multiplies(rewrite(verilog))))
-    return memory_words(block_roms(fixed))
+    return memory_words(block_roms(ascending_roms(fixed)))
 
 
 def with_memory_files(verilog: str, workdir: Path) -> str:
