@@ -140,7 +140,7 @@ architecture rtl of ec_recurrent is
   -- where weights are zero that is before the whole vector is)
   type hbuf_t is array (0 to 2 * HIDDEN - 1) of std_logic_vector(X_WIDTH - 1 downto 0);
   signal hbuf  : hbuf_t := (others => (others => '0'));
-  signal fresh : std_logic_vector(0 to 2 * HIDDEN - 1) := (others => '0');  -- h[j] there
+  signal fresh : std_logic_vector(2 * HIDDEN - 1 downto 0) := (others => '0');  -- h[j] there
   signal c_unit : natural range 0 to HIDDEN - 1 := 0;
   signal c_step : natural range 0 to STEPS - 1 := 0;
   signal w_slot : natural range 0 to 2 * HIDDEN - 1;  -- where the cell's h goes
