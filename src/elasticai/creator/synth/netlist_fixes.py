@@ -22,6 +22,11 @@
   ``initial m[i] = v;`` per word means the same and reads in linear time (4.7 s).
 - ``memory_files``: the synthesis flows go further and move each ROM's words into a file
   that ``$readmemb`` reads (16k words: 0.1 s): a 232k-weight model reads in seconds.
+- ``collision_free_reads``: marks the memories of the library whose reads never use a
+  word written at the same clock edge ``(* no_rw_check *)``, so that Yosys maps their
+  registered read onto a block RAM's read port without the bypass logic that would give
+  such a read the new (or old) word (``ec_recurrent``'s gate ring: its reader takes a word
+  only from the cycle after its write).
 - ``ascending_roms``: GHDL 2.0 stores a VHDL constant ``array (0 to D)`` as a Verilog
   memory ``m[D:0]`` with its words in reverse and reads word ``i`` at ``m[D - i]``: a
   subtraction with a carry chain between the address register and the ROM unless ``D``
@@ -42,6 +47,7 @@ __all__ = [
     "arithmetic_shifts",
     "ascending_roms",
     "block_roms",
+    "collision_free_reads",
     "continuous_signals",
     "memory_files",
     "memory_words",
@@ -328,3 +334,37 @@ def _ascending_roms(module: str) -> str:
         return f"{w.group(1)}{name}[{tops[name] - int(w.group(3))}] = {w.group(4)}"
 
     return _ROM_WORD.sub(turn, module) if tops else module
+
+
+#: (module name prefix, memory): the library's memories whose reads never use a word
+#: written at the same clock edge. ``ec_recurrent``'s gate ring ``gbuf``: the cell reads
+#: ``gbuf(r_ptr)`` only while the ring holds words (``r_count /= 0``), which were written
+#: at earlier edges; the write at the same edge goes to ``w_ptr``, which equals ``r_ptr``
+#: only while the ring is empty (nothing read) or full (nothing written).
+COLLISION_FREE = (("ec_recurrent", "gbuf"),)
+
+
+def collision_free_reads(text: str) -> str:
+    """Put ``(* no_rw_check *)`` on the memories of :data:`COLLISION_FREE`.
+
+    >>> print(collision_free_reads('''module ec_recurrent_1_2
+    ...   reg [7:0] gbuf[239:0] ; // memory
+    ... endmodule'''))
+    module ec_recurrent_1_2
+      (* no_rw_check *) reg [7:0] gbuf[239:0] ; // memory
+    endmodule
+    """
+
+    def module(m: re.Match[str]) -> str:
+        body = m.group(0)
+        for prefix, memory in COLLISION_FREE:
+            if body.startswith(f"module {prefix}"):
+                body = re.sub(
+                    rf"^(\s*)(reg \[\d+:0\] {memory}\[\d+:0\] ; // memory)$",
+                    r"\1(* no_rw_check *) \2",
+                    body,
+                    flags=re.M,
+                )
+        return body
+
+    return _MODULE.sub(module, text)

@@ -39,6 +39,7 @@ from elasticai.creator.synth.netlist_fixes import (
     arithmetic_shifts,
     ascending_roms,
     block_roms,
+    collision_free_reads,
     continuous_signals,
     memory_files,
     memory_words,
@@ -236,7 +237,7 @@ def to_verilog(
     verilog, notes = _run("GHDL", command, work, timeout)
     (work / "ghdl.log").write_text(notes)
     fixed = continuous_signals(arithmetic_shifts(signed_multiplies(rewrite(verilog))))
-    return memory_words(block_roms(ascending_roms(fixed)))
+    return memory_words(block_roms(collision_free_reads(ascending_roms(fixed))))
 
 
 def with_memory_files(verilog: str, workdir: Path) -> str:
