@@ -341,8 +341,10 @@ begin
         c_unit <= 0;
         c_step <= 0;
       else
-        -- the merge takes h_{t-1}[j]: no longer fresh
-        if taking_h and m_step /= 0 and z_valid = '1' and z_ready = '1' then
+        -- the merge takes h_{t-1}[j]: no longer fresh (z_valid is fresh(r_slot) here, so
+        -- the clear needs no z_valid: the flag it would clear without it is already 0;
+        -- that keeps the read of fresh(r_slot) off the path to the flags)
+        if taking_h and m_step /= 0 and z_ready = '1' then
           fresh(r_slot) <= '0';
         end if;
         if h_valid = '1' and h_ready = '1' then
