@@ -152,6 +152,27 @@ architecture rtl of ec_recurrent is
     return HIDDEN * ((step + 1) mod 2);
   end function;
   signal r_slot : natural range 0 to 2 * HIDDEN - 1 := bank_of_last(0);
+  -- r_slot + 1 within the bank (where the merge goes after an h element but the last), and
+  -- fresh(r_slot), both kept as registers: the merge's valid is a flip-flop, not a read of
+  -- the flags
+  function slot_after(slot : natural) return natural is  -- no mod: a divider on a signal
+  begin
+    if slot = 2 * HIDDEN - 1 then
+      return 0;
+    end if;
+    return slot + 1;
+  end function;
+  -- where the merge goes after the last h element of step s: the bank of h_s
+  function bank_after(step : natural) return natural is
+  begin
+    if step = STEPS - 1 then
+      return bank_of_last(0);
+    end if;
+    return bank_of_last(step + 1);
+  end function;
+  signal r_next : natural range 0 to 2 * HIDDEN - 1 := slot_after(bank_of_last(0));
+  signal r_bank : natural range 0 to 2 * HIDDEN - 1 := bank_after(0);
+  signal r_fresh : std_logic := '0';
   signal taking_h : boolean := false;
 begin
   ---------------------------------------------------------------------------- merge
@@ -161,7 +182,7 @@ begin
   z_valid <= '0' when rst /= '0'
              else s_axis_tvalid when not taking_h
              else '1' when m_step = 0
-             else fresh(r_slot);
+             else r_fresh;
   z_data <= s_axis_tdata when not taking_h
             else (others => '0') when m_step = 0
             else hbuf(r_slot);
@@ -174,25 +195,50 @@ begin
         m_elem <= 0;
         m_step <= 0;
         r_slot <= bank_of_last(0);
+        r_next <= slot_after(bank_of_last(0));
+        r_bank <= bank_after(0);
         taking_h <= false;
       elsif z_valid = '1' and z_ready = '1' then
         if m_elem = INPUTS + HIDDEN - 1 then
           m_elem <= 0;
           taking_h <= false;
+          r_slot <= r_bank;
+          r_next <= slot_after(r_bank);
           if m_step = STEPS - 1 then
             m_step <= 0;
-            r_slot <= bank_of_last(0);
+            r_bank <= bank_after(0);
           else
             m_step <= m_step + 1;
-            r_slot <= bank_of_last(m_step + 1);
+            r_bank <= bank_after(m_step + 1);
           end if;
         else
           m_elem <= m_elem + 1;
           taking_h <= m_elem + 1 >= INPUTS;
           if m_elem >= INPUTS then
-            r_slot <= r_slot + 1;
+            r_slot <= r_next;
+            r_next <= slot_after(r_next);
           end if;
         end if;
+      end if;
+    end if;
+  end process;
+
+  -- r_fresh follows fresh(r_slot) through both processes' updates: the flag at the slot
+  -- the merge goes to, or set by the cell's h written there in this cycle (a taken flag
+  -- is cleared only at the slot the merge leaves)
+  process (clk)
+    variable set_w : boolean;
+  begin
+    if rising_edge(clk) then
+      set_w := h_valid = '1' and h_ready = '1' and h_last_step = '0';
+      if rst /= '0' then
+        r_fresh <= '0';
+      elsif z_valid = '1' and z_ready = '1' and m_elem = INPUTS + HIDDEN - 1 then
+        r_fresh <= fresh(r_bank) or flag(set_w and w_slot = r_bank);
+      elsif z_valid = '1' and z_ready = '1' and m_elem >= INPUTS then
+        r_fresh <= fresh(r_next) or flag(set_w and w_slot = r_next);
+      else  -- the same slot (where the merge waits for h, r_fresh is 0)
+        r_fresh <= r_fresh or flag(set_w and w_slot = r_slot);
       end if;
     end if;
   end process;
