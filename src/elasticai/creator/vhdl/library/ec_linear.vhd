@@ -289,6 +289,7 @@ architecture rtl of ec_linear is
   end function;
 
   -- input buffer, writer side
+  constant IDX_W : positive := clog2(NI) + 1;  -- an input block's index, signed
   signal xmem   : xmem_t;
   signal wb     : natural range 0 to 1 := 0;
   signal widx   : natural range 0 to NI - 1 := 0;
@@ -359,7 +360,12 @@ begin
   -- early start: a step may read a word as soon as it is written; the vector's last step
   -- releases the bank, so it waits for the whole vector (with skipped blocks its word may
   -- not be the last one)
-  avail <= '1' when filled(rb) = '1' or (wb = rb and widx > ib and waddr /= NS - 1) else '0';
+  -- (widx > ib as ec_pkg.less: bit logic, no carry chain, whose carry out leaves an ECP5
+  -- slice slowly, on the issue path)
+  avail <= '1' when filled(rb) = '1'
+           or (wb = rb and less(to_signed(ib, IDX_W), to_signed(widx, IDX_W)) = '1'
+               and waddr /= NS - 1)
+           else '0';
   issue <= ce and avail;
 
   m_axis_tdata <= m_data;
