@@ -282,7 +282,8 @@ begin
   -- step a sequence, or the weights of h zero, whose steps ec_linear skips), ec_linear may
   -- run ahead of the cell: it waits while the ring is full (p_ready, from the registered
   -- count only: it never waits where the ring has room).
-  p_ready <= '1' when rst = '0' and r_count < RING else '0';
+  -- (r_count never exceeds RING: /= is an equality in bit logic where < is a carry chain)
+  p_ready <= '1' when rst = '0' and r_count /= RING else '0';
   g_valid <= '1' when rst = '0' and r_count /= 0 else '0';
   g_word <= gbuf(r_ptr);
   g_data <= g_word(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
