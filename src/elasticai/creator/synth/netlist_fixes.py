@@ -99,6 +99,12 @@ def _registered_read(text: str, name: str) -> bool:
     return bool(reads)
 
 
+def _written(text: str, memory: str) -> bool:
+    """Whether ``memory`` is written anywhere in ``text`` (a RAM; GHDL's ROMs are only
+    initialised)."""
+    return re.search(rf"^\s*{re.escape(memory)}\[[^\]]+\] <= ", text, re.M) is not None
+
+
 def block_roms(text: str, min_bits: int = 8 * 1024, min_depth: int = 256) -> str:
     """Put ``(* rom_style = "block" *)`` on memories of ``min_bits`` or more and at least
     ``min_depth`` words that are never written (GHDL's ROMs: only initialised) and whose
@@ -108,8 +114,12 @@ def block_roms(text: str, min_bits: int = 8 * 1024, min_depth: int = 256) -> str
     def fix(m: re.Match[str]) -> str:
         name, depth = m.group(3), int(m.group(4)) + 1
         bits = (int(m.group(2)) + 1) * depth
-        written = re.search(rf"^\s*{re.escape(name)}\[[^\]]+\] <= ", text, re.M)
-        if bits < min_bits or depth < min_depth or written or not _registered_read(text, name):
+        if (
+            bits < min_bits
+            or depth < min_depth
+            or _written(text, name)
+            or not _registered_read(text, name)
+        ):
             return m.group(0)
         return f'{m.group(1)}(* rom_style = "block" *) {m.group(0).lstrip()}'
 
@@ -170,7 +180,7 @@ _INIT_BLOCK = re.compile(
     r"[ \t]*end\n",
     re.M,
 )
-_WORD = re.compile(r"^[ \t]*([\w$]+)\[(\d+)\] = (\d+'b[01xzXZ]+);$", re.M)
+_WORD = re.compile(r"^([ \t]*)([\w$]+)\[(\d+)\] = (\d+'b[01xzXZ]+);$", re.M)
 
 
 def memory_words(text: str) -> str:
@@ -190,7 +200,7 @@ def memory_words(text: str) -> str:
         indent = m.group("indent")
         return "".join(
             f"{indent}initial {name}[{address}] = {value};\n"
-            for name, address, value in _WORD.findall(m.group("words"))
+            for _, name, address, value in _WORD.findall(m.group("words"))
         )
 
     return _INIT_BLOCK.sub(fix, text)
@@ -262,8 +272,6 @@ def _module_memory_files(module: str, name: str, min_words: int) -> tuple[str, d
 
 
 _REVERSED_ADDRESS = re.compile(r"^\s*assign (\w+) = \d+'b([01]+) - (\w+);$", re.M)
-_ANY_MEMORY = re.compile(r"^\s*(?:\(\*.*\*\) )?reg \[\d+:0\] (\S+)\[(\d+):0\] ; // memory$", re.M)
-_ROM_WORD = re.compile(r"^([ \t]*(?:initial )?)([\w$]+)\[(\d+)\] = (\d+'b[01xzXZ]+;)$", re.M)
 
 
 def ascending_roms(text: str) -> str:
@@ -313,10 +321,10 @@ def _ascending_roms(module: str) -> str:
     if not reversed_of:
         return module
     tops: dict[str, int] = {}  # the ROMs to turn around -> their highest address
-    for m in _ANY_MEMORY.finditer(module):
-        name, top = m.group(1), int(m.group(2))
-        if re.search(rf"^\s*{re.escape(name)}\[[^\]]+\] <= ", module, re.M):
-            continue  # written: a RAM
+    for m in _MEMORY.finditer(module):
+        name, top = m.group(3), int(m.group(4))
+        if _written(module, name):
+            continue  # a RAM
         addresses = set(re.findall(rf"\b{re.escape(name)}\[(\w+)\](?! = )", module))
         if addresses and all(
             a in reversed_of and reversed_of[a][0] == top and _only_address(module, a, name)
@@ -328,12 +336,12 @@ def _ascending_roms(module: str) -> str:
                 module = read.sub(f"{name}[{reversed_of[a][1]}]", module)
 
     def turn(w: re.Match[str]) -> str:
-        name = w.group(2)
+        indent, name, address, value = w.groups()
         if name not in tops:
             return w.group(0)
-        return f"{w.group(1)}{name}[{tops[name] - int(w.group(3))}] = {w.group(4)}"
+        return f"{indent}{name}[{tops[name] - int(address)}] = {value};"
 
-    return _ROM_WORD.sub(turn, module) if tops else module
+    return _WORD.sub(turn, module) if tops else module
 
 
 #: (module name prefix, memory): the library's memories whose reads never use a word
@@ -357,14 +365,13 @@ def collision_free_reads(text: str) -> str:
 
     def module(m: re.Match[str]) -> str:
         body = m.group(0)
-        for prefix, memory in COLLISION_FREE:
-            if body.startswith(f"module {prefix}"):
-                body = re.sub(
-                    rf"^(\s*)(reg \[\d+:0\] {memory}\[\d+:0\] ; // memory)$",
-                    r"\1(* no_rw_check *) \2",
-                    body,
-                    flags=re.M,
-                )
-        return body
+        free = {memory for prefix, memory in COLLISION_FREE if body.startswith(f"module {prefix}")}
+
+        def mark(d: re.Match[str]) -> str:
+            if d.group(3) not in free:
+                return d.group(0)
+            return f"{d.group(1)}(* no_rw_check *) {d.group(0).lstrip()}"
+
+        return _MEMORY.sub(mark, body) if free else body
 
     return _MODULE.sub(module, text)
