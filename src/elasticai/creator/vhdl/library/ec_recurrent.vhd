@@ -152,9 +152,10 @@ architecture rtl of ec_recurrent is
     return HIDDEN * ((step + 1) mod 2);
   end function;
   signal r_slot : natural range 0 to 2 * HIDDEN - 1 := bank_of_last(0);
-  -- r_slot + 1 within the bank (where the merge goes after an h element but the last), and
-  -- fresh(r_slot), both kept as registers: the merge's valid is a flip-flop, not a read of
-  -- the flags
+  -- Registers beside r_slot, so that the merge's valid is a flip-flop, not a read of the
+  -- flags: r_next, the slot after r_slot (where the merge goes after an h element but the
+  -- last); r_bank, the first slot of the next step's bank (after the last); r_fresh,
+  -- fresh(r_slot).
   function slot_after(slot : natural) return natural is  -- no mod: a divider on a signal
   begin
     if slot = 2 * HIDDEN - 1 then
