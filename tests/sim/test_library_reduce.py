@@ -153,6 +153,36 @@ def test_reduce_sum_partials_wrap(workdir: pathlib.Path, stalls: tuple[int, int]
     check_reduce(workdir, r, 3, 3, stalls[0], stalls[1], seed=77, fit=True)
 
 
+@pytest.mark.parametrize("kind", [MAX, SUM])
+def test_reduce_reset_mid_window(workdir: pathlib.Path, kind: int) -> None:
+    """A reset while windows are half combined: the partial results go with it (they start
+    the next window from the identity, not from what was left), every window of the stream
+    sent again after the reset comes out exactly."""
+    r = Red(kind, 3, 4, 2, 8, 10)
+    rng = np.random.default_rng(5)
+    xs = random_windows(rng, r, 4, fit=False)
+    # window 1, cut by the reset, is all highest values, window 0 (sent first after it)
+    # none above 0: a partial result left behind shows in window 0's max and sum
+    xs[1] = 127
+    xs[0] = -np.abs(xs[0])
+    beats = [
+        ([int(v) for v in window.reshape(-1)[b * r.lanes : (b + 1) * r.lanes]], 0)
+        for window in xs
+        for b in range(r.taps * r.blocks)
+    ]
+    beats[-1] = (beats[-1][0], 1)
+    expected = [
+        (r.ref(window)[cb * r.lanes : (cb + 1) * r.lanes], 0)
+        for window in xs
+        for cb in range(r.blocks)
+    ]
+    expected[-1] = (expected[-1][0], 1)
+    # 6 beats a window, one a cycle: 9 cycles after the source starts, window 1 is
+    # between its taps (the source starts its file over after the second reset)
+    res = run_stream(workdir, r.dut(), 8, 2, 10, 2, beats, 1, reset_ns=32 + 10 * 9)
+    assert [(b[0], b[1]) for b in res.beats] == expected
+
+
 def test_reduce_lanes_must_divide_channels(workdir: pathlib.Path) -> None:
     r = Red(MAX, 2, 6, 4, 8, 8)
     with pytest.raises(ghdl.GhdlError, match=r"LANES must divide CHANNELS \(6\), not 4"):
