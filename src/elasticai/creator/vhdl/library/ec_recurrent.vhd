@@ -118,6 +118,10 @@ architecture rtl of ec_recurrent is
   signal w_ptr   : natural range 0 to RING - 1 := 0;
   signal r_ptr   : natural range 0 to RING - 1 := 0;
   signal r_count : natural range 0 to RING := 0;
+  -- r_count = RING and r_count = 0, as flip-flops set beside the count from its value
+  -- before the step (not compared after it): the ring's ready and valid
+  signal r_full  : std_logic := '0';
+  signal r_empty : std_logic := '1';
   type gbuf_t is array (0 to RING - 1) of std_logic_vector(L_P_OUT * G_WIDTH - 1 downto 0);
   signal gbuf : gbuf_t := (others => (others => '0'));
   signal g_word : std_logic_vector(L_P_OUT * G_WIDTH - 1 downto 0);
@@ -281,11 +285,10 @@ begin
   -- sequence (h = 0) the first step's beats and the early beats of the second can come
   -- while the cell finishes the last step of the sequence before. Where they do not (one
   -- step a sequence, or the weights of h zero, whose steps ec_linear skips), ec_linear may
-  -- run ahead of the cell: it waits while the ring is full (p_ready, from the registered
-  -- count only: it never waits where the ring has room).
-  -- (r_count never exceeds RING: /= is an equality in bit logic where < is a carry chain)
-  p_ready <= '1' when rst = '0' and r_count /= RING else '0';
-  g_valid <= '1' when rst = '0' and r_count /= 0 else '0';
+  -- run ahead of the cell: it waits while the ring is full (p_ready, from a flip-flop
+  -- only: it never waits where the ring has room).
+  p_ready <= '1' when rst = '0' and r_full = '0' else '0';
+  g_valid <= '1' when rst = '0' and r_empty = '0' else '0';
   g_word <= gbuf(r_ptr);
   g_data <= g_word(s_lane * G_WIDTH + G_WIDTH - 1 downto s_lane * G_WIDTH);
 
@@ -303,7 +306,7 @@ begin
 
   process (clk)
     variable beat_done : boolean;
-    variable count : natural range 0 to RING;
+    variable written : boolean;
   begin
     if rising_edge(clk) then
       if rst /= '0' then
@@ -312,15 +315,16 @@ begin
         w_ptr <= 0;
         r_ptr <= 0;
         r_count <= 0;
+        r_full <= '0';
+        r_empty <= '1';
       else
-        count := r_count;
-        if p_valid = '1' and p_ready = '1' then
+        written := p_valid = '1' and p_ready = '1';
+        if written then
           if w_ptr = RING - 1 then
             w_ptr <= 0;
           else
             w_ptr <= w_ptr + 1;
           end if;
-          count := count + 1;
         end if;
         beat_done := false;
         if g_valid = '1' and g_ready = '1' then
@@ -344,9 +348,18 @@ begin
           else
             r_ptr <= r_ptr + 1;
           end if;
-          count := count - 1;
         end if;
-        r_count <= count;
+        -- count + 1 and count - 1 both from the register, selected by the handshakes (no
+        -- adder after the ready), the flags from the count before the step
+        if written and not beat_done then
+          r_count <= r_count + 1;
+          r_full <= flag(r_count = RING - 1);
+          r_empty <= '0';
+        elsif beat_done and not written then
+          r_count <= r_count - 1;
+          r_full <= '0';
+          r_empty <= flag(r_count = 1);
+        end if;
       end if;
     end if;
   end process;
