@@ -1140,8 +1140,11 @@ end architecture;
     files = {path.name: path.read_text() for path in ghdl.library_files()}
     verilog = yosys.to_verilog({**files, "lin_top.vhd": wrap}, "lin_top", tmp_path)
     # GHDL's N - 1 - index: with N a power of two, N - 1 is all ones (an inversion)
-    counter = {"dense_gen_step_p2"}
-    counter |= set(re.findall(r"assign (\w+) = \{\d+'b0, dense_gen_step_p2\};", verilog))
+    # (the block ROMs read at rd_step: step_p2, or step 1 during reset)
+    counter = {"dense_gen_step_p2", "dense_gen_rd_step"}
+    counter |= set(
+        re.findall(r"assign (\w+) = \{\d+'b0, dense_gen_(?:step_p2|rd_step)\};", verilog)
+    )
     reads = [bits for bits, net in re.findall(r"\d+'b([01]+) - (\w+);", verilog) if net in counter]
     assert len(reads) == 4  # block in, block out, first and last step
     assert all(set(bits) == {"1"} for bits in reads), reads

@@ -570,13 +570,19 @@ begin
     constant STEP1 : natural := 1 mod NS;
     constant STEP2 : natural := 2 mod NS;
     signal step_p2  : natural range 0 to NS - 1 := STEP2;
-    signal ib_nx    : natural range 0 to NI - 1 := IB_OF(STEP1);
-    signal ob_nx    : natural range 0 to NO - 1 := OB_OF(STEP1);
+    -- the address the block ROMs read next: step 1 during reset, then the step after next
+    signal rd_step  : natural range 0 to NS - 1;
+    -- plain read registers of the ib and ob ROMs (no reset, 0 at start: a block RAM's own
+    -- output register can be them), loaded with step 1 during reset
+    signal ib_nx    : natural range 0 to NI - 1 := 0;
+    signal ob_nx    : natural range 0 to NO - 1 := 0;
     signal first_nx : std_logic := FIRST_OF(STEP1);
     signal last_nx  : std_logic := LAST_OF(STEP1);
     signal first_q  : std_logic := FIRST_OF(0);
     signal last_q   : std_logic := LAST_OF(0);
   begin
+    rd_step <= STEP1 when rst = '1' else step_p2;
+
     schedule_proc : process (clk)
     begin
       if rising_edge(clk) then
@@ -589,14 +595,14 @@ begin
             step_p2 <= step_p2 + 1;
           end if;
         end if;
+        if rst = '1' or issue = '1' then
+          ib_nx <= IB_OF(rd_step);
+          ob_nx <= OB_OF(rd_step);
+        end if;
         if rst = '1' then
-          ib_nx <= IB_OF(STEP1);
-          ob_nx <= OB_OF(STEP1);
           first_nx <= FIRST_OF(STEP1);
           last_nx <= LAST_OF(STEP1);
         elsif issue = '1' then
-          ib_nx <= IB_OF(step_p2);
-          ob_nx <= OB_OF(step_p2);
           first_nx <= FIRST_OF(step_p2);
           last_nx <= LAST_OF(step_p2);
         end if;
