@@ -26,7 +26,7 @@
 -- path holds more than one multiply, one add or one round. The products (prod_q, q_t) and
 -- the evaluation unit's operands (d_x, d_m) are registers without enable or reset, in a
 -- process of their own, so that a synthesizer can take them into its multiplier block;
--- likewise the gate beat's first register (in_x) into the gate buffer's block RAM.
+-- likewise the gate beat's first two registers (in_x, iq_x) into the gate buffer's block RAM.
 -- The state (c for LSTM, h for GRU) of the current unit is read into a register (s_q)
 -- while its gates are taken; it reads as zero in the first step of every sequence and
 -- after reset.
@@ -315,6 +315,10 @@ architecture rtl of ec_rnn_cell is
   signal act : acts_t := (others => (others => '0'));     -- i, f, g, o / r, z
   signal evr : signed(A_WIDTH - 1 downto 0) := (others => '0');  -- tanh(c') / n
   signal raw_nx, raw_nh : signed(G_WIDTH - 1 downto 0) := (others => '0');  -- GRU
+  -- the GRU's nx (nh) was taken two cycles before: raw_nx (raw_nh) loads from iq_x, so
+  -- the gate buffer's read data has one reader, in_x (its block RAM's read register), and
+  -- in_x one, iq_x; they are first read at tick G_RNH (G_SUM1), long after
+  signal took_nx, took_nh, took_nx_q, took_nh_q : boolean := false;
   signal mixed : signed(EW - 1 downto 0) := (others => '0');  -- c' / n_pre
   signal partial : signed(SW - 1 downto 0) := (others => '0');  -- the first product, shifted
   signal pa_q : signed(PA - 1 downto 0) := (others => '0');  -- the multiplier's operands
@@ -329,11 +333,13 @@ architecture rtl of ec_rnn_cell is
 
   -- the evaluation pipeline: job destination 0-3 act(k), 4 evr, 5 the output (RNN)
   signal in_v    : std_logic := '0';  -- a taken gate beat's job, issued in the next cycle
-  signal in_x    : signed(EW - 1 downto 0) := (others => '0');
+  -- in_x, iq_x: the gate as it leaves the buffer, G_WIDTH bits (one flip-flop a bit of
+  -- the buffer's read data: iq_x can be its block RAM's output register), widened at use
+  signal in_x    : signed(G_WIDTH - 1 downto 0) := (others => '0');
   signal in_f    : natural range 0 to 2 := 0;
   signal in_dest : natural range 0 to 5 := 0;
   signal iq_v    : std_logic := '0';
-  signal iq_x    : signed(EW - 1 downto 0) := (others => '0');
+  signal iq_x    : signed(G_WIDTH - 1 downto 0) := (others => '0');
   signal iq_f    : natural range 0 to 2 := 0;
   signal iq_dest : natural range 0 to 5 := 0;
   signal a_valid : std_logic := '0';
@@ -382,13 +388,14 @@ begin
   m_axis_tlast <= out_last;
   last_step <= out_last_step;
 
-  -- the multipliers' registers (the header) and the first register after the gate buffer
-  -- (in_x, which a synthesizer may take into the buffer's block RAM as its read register):
-  -- no enable, no reset
+  -- the multipliers' registers (the header) and the two registers after the gate buffer
+  -- (in_x and iq_x, which a synthesizer may take into the buffer's block RAM as its read
+  -- and output registers): no enable, no reset
   mul_proc : process (clk)
   begin
     if rising_edge(clk) then
-      in_x <= resize(signed(s_axis_tdata), EW);
+      in_x <= signed(s_axis_tdata);
+      iq_x <= in_x;
       if CELL /= 2 then  -- an RNN has no products
         prod_q <= pa_q * pb_q;
       end if;
@@ -419,6 +426,10 @@ begin
         gate <= 0;
         tick <= 0;
         unit <= 0;
+        took_nx <= false;
+        took_nh <= false;
+        took_nx_q <= false;
+        took_nh_q <= false;
         step <= 0;
         in_v <= '0';
         iq_v <= '0';
@@ -448,13 +459,12 @@ begin
         -- a gate beat's job is issued two cycles after the beat is taken, from registers
         -- (in_*, then iq_*): the beat's path from the gate buffer ends in the first (which a
         -- synthesizer may take into the buffer's block RAM as its read register), the
-        -- second is in the fabric, before the segment's table
+        -- second (its output register there) is before the segment's table
         issue := iq_v = '1';
-        ev_x := iq_x;
+        ev_x := resize(iq_x, EW);
         ev_f := iq_f;
         ev_dest := iq_dest;
         iq_v <= in_v;
-        iq_x <= in_x;
         iq_f <= in_f;
         iq_dest <= in_dest;
         pa_v := (others => '0');
@@ -568,12 +578,22 @@ begin
           end if;
         end if;
 
+        if took_nx_q then
+          raw_nx <= iq_x;
+        end if;
+        if took_nh_q then
+          raw_nh <= iq_x;
+        end if;
+        took_nx_q <= took_nx;
+        took_nh_q <= took_nh;
+        took_nx <= false;
+        took_nh <= false;
         if phase = TAKE then
           if s_axis_tvalid = '1' then
             if CELL = 1 and gate = 2 then
-              raw_nx <= resize(signed(s_axis_tdata), G_WIDTH);
+              took_nx <= true;
             elsif CELL = 1 and gate = 3 then
-              raw_nh <= resize(signed(s_axis_tdata), G_WIDTH);
+              took_nh <= true;
             end if;
             if taken_last then
               gate <= 0;
