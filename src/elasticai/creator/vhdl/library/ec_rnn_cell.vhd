@@ -26,7 +26,8 @@
 -- path holds more than one multiply, one add or one round. The products (prod_q, q_t) and
 -- the evaluation unit's operands (d_x, d_m) are registers without enable or reset, in a
 -- process of their own, so that a synthesizer can take them into its multiplier block;
--- likewise the gate beat's first two registers (in_x, iq_x) into the gate buffer's block RAM.
+-- likewise the gate beat's first two registers (in_x, iq_x) into the gate buffer's block RAM
+-- and d_c into the constant table's.
 -- The state (c for LSTM, h for GRU) of the current unit is read into a register (s_q)
 -- while its gates are taken; it reads as zero in the first step of every sequence and
 -- after reset.
@@ -401,6 +402,7 @@ begin
       end if;
       d_x <= e_x;
       d_m <= e_m;
+      d_c <= e_c;  -- the constant table's block RAM output register, like d_m
       q_t <= d_x * d_m;
     end if;
   end process;
@@ -550,7 +552,6 @@ begin
         e_c <= CONSTS_T(t_idx);
         d_valid <= e_valid;
         d_dest <= e_dest;
-        d_c <= e_c;
         q_valid <= d_valid;
         q_dest <= d_dest;
         q_c <= d_c;
