@@ -71,6 +71,31 @@ def random_windows(rng: np.random.Generator, r: Red, n: int, fit: bool) -> np.nd
     return xs
 
 
+Beats = list[tuple[list[int], int]]
+
+
+def stream_of(r: Red, xs: np.ndarray, windows: int) -> tuple[Beats, Beats, list[int]]:
+    """The input beats of windows ``xs`` (``windows`` a sample, tlast on each sample's
+    last beat), the output beats expected, and for each output beat the index of the
+    input beat that completes it."""
+    per_window = r.taps * r.blocks
+    beats: Beats = []
+    expected: Beats = []
+    completing: list[int] = []
+    for w, window in enumerate(xs):
+        last_window = w % windows == windows - 1
+        flat = window.reshape(-1)  # (tap, channel), channel fastest
+        for b in range(per_window):
+            last = int(last_window and b == per_window - 1)
+            beats.append(([int(v) for v in flat[b * r.lanes : (b + 1) * r.lanes]], last))
+        ys = r.ref(window)
+        for cb in range(r.blocks):
+            beat = w * per_window + (r.taps - 1) * r.blocks + cb
+            completing.append(beat)
+            expected.append((ys[cb * r.lanes : (cb + 1) * r.lanes], beats[beat][1]))
+    return beats, expected, completing
+
+
 def check_reduce(
     workdir: pathlib.Path,
     r: Red,
@@ -83,21 +108,7 @@ def check_reduce(
 ) -> None:
     rng = np.random.default_rng(seed)
     xs = random_windows(rng, r, windows * samples, fit)
-    per_window = r.taps * r.blocks
-    beats: list[tuple[list[int], int]] = []
-    expected: list[tuple[list[int], int]] = []
-    completing: list[int] = []  # index of the input beat that completes each output beat
-    for w, window in enumerate(xs):
-        last_window = w % windows == windows - 1
-        flat = window.reshape(-1)  # (tap, channel), channel fastest
-        for b in range(per_window):
-            last = int(last_window and b == per_window - 1)
-            beats.append(([int(v) for v in flat[b * r.lanes : (b + 1) * r.lanes]], last))
-        ys = r.ref(window)
-        for cb in range(r.blocks):
-            beat = w * per_window + (r.taps - 1) * r.blocks + cb
-            completing.append(beat)
-            expected.append((ys[cb * r.lanes : (cb + 1) * r.lanes], beats[beat][1]))
+    beats, expected, completing = stream_of(r, xs, windows)
     res = run_stream(
         workdir, r.dut(), r.x_width, r.lanes, r.y_width, r.lanes, beats, samples,
         stall_in, stall_out, seed,
@@ -155,28 +166,17 @@ def test_reduce_sum_partials_wrap(workdir: pathlib.Path, stalls: tuple[int, int]
 
 @pytest.mark.parametrize("kind", [MAX, SUM])
 def test_reduce_reset_mid_window(workdir: pathlib.Path, kind: int) -> None:
-    """A reset while windows are half combined: the partial results go with it (they start
-    the next window from the identity, not from what was left), every window of the stream
-    sent again after the reset comes out exactly."""
+    """A reset while windows are half combined: the partial results go with it (the next
+    window's first beat starts it afresh, not from what was left), every window of the
+    stream sent again after the reset comes out exactly."""
     r = Red(kind, 3, 4, 2, 8, 10)
     rng = np.random.default_rng(5)
     xs = random_windows(rng, r, 4, fit=False)
     # window 1, cut by the reset, is all highest values, window 0 (sent first after it)
     # none above 0: a partial result left behind shows in window 0's max and sum
-    xs[1] = 127
+    xs[1] = (1 << (r.x_width - 1)) - 1
     xs[0] = -np.abs(xs[0])
-    beats = [
-        ([int(v) for v in window.reshape(-1)[b * r.lanes : (b + 1) * r.lanes]], 0)
-        for window in xs
-        for b in range(r.taps * r.blocks)
-    ]
-    beats[-1] = (beats[-1][0], 1)
-    expected = [
-        (r.ref(window)[cb * r.lanes : (cb + 1) * r.lanes], 0)
-        for window in xs
-        for cb in range(r.blocks)
-    ]
-    expected[-1] = (expected[-1][0], 1)
+    beats, expected, _ = stream_of(r, xs, len(xs))  # one sample of 4 windows
     # 6 beats a window, one a cycle: 9 cycles after the source starts, window 1 is
     # between its taps (the source starts its file over after the second reset)
     res = run_stream(workdir, r.dut(), 8, 2, 10, 2, beats, 1, reset_ns=32 + 10 * 9)
