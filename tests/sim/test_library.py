@@ -473,8 +473,10 @@ SHAPES = [
     (5, 9, 1, 4),
     (6, 4, 2, 4),
     (7, 5, 7, 5),  # fully parallel
-    (20, 3, 10, 2),  # two adder tree stages (10 -> 3 -> 1 terms)
-    (33, 2, 33, 1),  # three (33 -> 9 -> 3 -> 1)
+    (10, 3, 5, 1),  # one adder tree stage: a pair and a triple (5 -> 2 terms)
+    (12, 2, 6, 2),  # two (6 -> 3 -> 1)
+    (20, 3, 10, 2),  # two (10 -> 5 -> 2)
+    (33, 2, 33, 1),  # three (33 -> 16 -> 4 -> 1)
 ]
 
 

@@ -62,9 +62,21 @@ FOLDED_PIPELINE = 8
 
 def folded_pipeline(p_in: int) -> int:
     """Cycles from issuing the last step of an output block of ``ec_linear`` with ``p_in``
-    inputs a beat to its output handshake: ``FOLDED_PIPELINE`` plus one adder tree stage
-    (two levels) for every factor of four beyond two inputs."""
-    return FOLDED_PIPELINE + (max(1, p_in) - 1).bit_length() // 2
+    inputs a beat to its output handshake: ``FOLDED_PIPELINE`` plus its adder tree's
+    register stages (:func:`tree_terms`)."""
+    return FOLDED_PIPELINE + len(tree_terms(p_in))
+
+
+def tree_terms(p_in: int) -> list[int]:
+    """Terms per output after each register stage of ``ec_linear``'s adder tree with
+    ``p_in`` inputs a beat, until at most two are left for its accumulator: the first stage
+    adds pairs of products (one adder level behind the multipliers; with an odd count the
+    last group is three), the others four terms into one."""
+    terms, after = max(1, p_in), list[int]()
+    while terms > 2:
+        terms = -(-terms // 4) if after else terms // 2
+        after.append(terms)
+    return after
 
 
 #: Weights up to which the planner counts the zero blocks a layer skips for every lane
@@ -515,12 +527,9 @@ def _folded_cost(node: Node, p: LinearOp) -> dict[str, int]:
     counter_bits = (ni * no).bit_length() + 2 * (2 * ni).bit_length()
     tree = (p.p_in - 1) * p.p_out * (x_bits + w_bits)
     lut_mults = 0 if per_mult else mults * x_bits * w_bits // 2
-    # registers of the adder tree stages: a quarter of the terms after each
+    # registers of the adder tree stages
     tree_width = min(acc, x_bits + w_bits + (p.p_in - 1).bit_length())
-    terms, tree_ff = p.p_in, 0
-    for _ in range(folded_pipeline(p.p_in) - FOLDED_PIPELINE):
-        terms = -(-terms // 4)
-        tree_ff += p.p_out * terms * tree_width
+    tree_ff = sum(p.p_out * terms * tree_width for terms in tree_terms(p.p_in))
     # operand and product registers: in the DSP slices, else in the fabric
     operands = 0 if per_mult else 2 * (p.p_in * x_bits + mults * w_bits) + mults * (x_bits + w_bits)
     return {

@@ -7,7 +7,8 @@
 -- sit in a ROM of NO*NI words. Pipeline (global clock enable ce, frozen while the output
 -- register is full and not accepted), every register-to-register path short:
 --   issue (ob, ib) -> x/w memory read -> two operand registers -> product register
---   -> TREE_STAGES adder tree registers (two levels each; none for P_IN <= 2)
+--   -> TREE_STAGES adder tree registers (none for P_IN <= 2; the first takes one adder
+--      level, as its inputs come from the multipliers, the others two levels each)
 --   -> accumulator (the last one or two tree terms plus the accumulator or bias)
 --   -> rounded register (shift and round of a completed block)
 --   -> overflow register (overflow, and all comparisons with the bounds side by side)
@@ -220,18 +221,33 @@ architecture rtl of ec_linear is
   constant RW : positive := shift_round_width(ACC_WIDTH, OUT_SHIFT);
   type rnd_t is array (natural range <>) of signed(RW - 1 downto 0);
 
-  -- adder tree: TREE_STAGES registered stages of two levels each (four terms into one), so
-  -- that at most two terms per output remain for the accumulator's three-input sum
-  constant TREE_STAGES : natural := clog2(P_IN) / 2;
-  -- terms per output after tree stage k
+  -- adder tree: TREE_STAGES registered stages, so that at most two terms per output remain
+  -- for the accumulator's three-input sum. The first stage adds pairs of products (one
+  -- adder level: the multipliers' outputs route slowly to the fabric; with an odd count the
+  -- last group is three, so that no product passes to a tree register on its own, which
+  -- Yosys 0.23's synth_xilinx packs into the DSP48 wrongly), the later ones four terms into
+  -- one (two levels)
   function terms_after(k : natural) return positive is
     variable n : positive := P_IN;
   begin
     for j in 1 to k loop
-      n := ceil_div(n, 4);
+      if j = 1 then
+        n := imax(1, n / 2);
+      else
+        n := ceil_div(n, 4);
+      end if;
     end loop;
     return n;
   end function;
+  function count_tree_stages return natural is
+    variable k : natural := 0;
+  begin
+    while terms_after(k) > 2 loop
+      k := k + 1;
+    end loop;
+    return k;
+  end function;
+  constant TREE_STAGES : natural := count_tree_stages;
   constant ACC_IN : positive := 4 + TREE_STAGES;
   -- any sum of products fits in TW bits
   constant TW : positive := imin(ACC_WIDTH, PW + clog2(P_IN));
@@ -627,6 +643,7 @@ begin
     variable s : signed(ACC_WIDTH - 1 downto 0);
     variable t : terms_t;
     variable n : positive;
+    variable g : positive;
     variable x : signed(CW - 1 downto 0);
   begin
     if rising_edge(clk) then
@@ -661,16 +678,26 @@ begin
           n := terms_after(k - 1);
           for lo in 0 to P_OUT - 1 loop
             for j in 0 to terms_after(k) - 1 loop
-              -- (a + b) + (c + d) of the terms 4j .. 4j + 3 that exist
-              for lvl in 0 to 1 loop
-                for q in 0 to 3 loop
-                  if q mod (2 ** (lvl + 1)) = 0 and 4 * j + q + 2 ** lvl < n then
-                    t(lo * P_IN + 4 * j + q) :=
-                      t(lo * P_IN + 4 * j + q) + t(lo * P_IN + 4 * j + q + 2 ** lvl);
-                  end if;
+              if k = 1 then
+                -- a + b of the products 2j, 2j + 1, and the last odd one too
+                t(lo * P_IN + 2 * j) := t(lo * P_IN + 2 * j) + t(lo * P_IN + 2 * j + 1);
+                if j = terms_after(1) - 1 and n mod 2 = 1 then
+                  t(lo * P_IN + 2 * j) := t(lo * P_IN + 2 * j) + t(lo * P_IN + 2 * j + 2);
+                end if;
+                g := 2;
+              else
+                -- (a + b) + (c + d) of the terms 4j .. 4j + 3 that exist
+                for lvl in 0 to 1 loop
+                  for q in 0 to 3 loop
+                    if q mod (2 ** (lvl + 1)) = 0 and 4 * j + q + 2 ** lvl < n then
+                      t(lo * P_IN + 4 * j + q) :=
+                        t(lo * P_IN + 4 * j + q) + t(lo * P_IN + 4 * j + q + 2 ** lvl);
+                    end if;
+                  end loop;
                 end loop;
-              end loop;
-              tree(k)(lo * P_IN + j) <= t(lo * P_IN + 4 * j);
+                g := 4;
+              end if;
+              tree(k)(lo * P_IN + j) <= t(lo * P_IN + g * j);
             end loop;
           end loop;
         end loop;
