@@ -679,10 +679,12 @@ begin
           for lo in 0 to P_OUT - 1 loop
             for j in 0 to terms_after(k) - 1 loop
               if k = 1 then
-                -- a + b of the products 2j, 2j + 1, and the last odd one too
+                -- a + b of the products 2j, 2j + 1, and the last odd one too (conditions
+                -- of generics and loop constants, indices within the output's products)
                 t(lo * P_IN + 2 * j) := t(lo * P_IN + 2 * j) + t(lo * P_IN + 2 * j + 1);
-                if j = terms_after(1) - 1 and n mod 2 = 1 then
-                  t(lo * P_IN + 2 * j) := t(lo * P_IN + 2 * j) + t(lo * P_IN + 2 * j + 2);
+                if P_IN mod 2 = 1 and j = P_IN / 2 - 1 then
+                  t(lo * P_IN + 2 * j) :=
+                    t(lo * P_IN + 2 * j) + t(lo * P_IN + imin(2 * j + 2, P_IN - 1));
                 end if;
                 g := 2;
               else
