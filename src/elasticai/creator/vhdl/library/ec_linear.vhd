@@ -643,7 +643,6 @@ begin
     variable s : signed(ACC_WIDTH - 1 downto 0);
     variable t : terms_t;
     variable n : positive;
-    variable g : positive;
     variable x : signed(CW - 1 downto 0);
   begin
     if rising_edge(clk) then
@@ -680,13 +679,12 @@ begin
             for j in 0 to terms_after(k) - 1 loop
               if k = 1 then
                 -- a + b of the products 2j, 2j + 1, and the last odd one too (conditions
-                -- of generics and loop constants, indices within the output's products)
+                -- of generics and loop constants; its index P_IN - 1 is always in range)
                 t(lo * P_IN + 2 * j) := t(lo * P_IN + 2 * j) + t(lo * P_IN + 2 * j + 1);
                 if P_IN mod 2 = 1 and j = P_IN / 2 - 1 then
-                  t(lo * P_IN + 2 * j) :=
-                    t(lo * P_IN + 2 * j) + t(lo * P_IN + imin(2 * j + 2, P_IN - 1));
+                  t(lo * P_IN + 2 * j) := t(lo * P_IN + 2 * j) + t(lo * P_IN + P_IN - 1);
                 end if;
-                g := 2;
+                tree(k)(lo * P_IN + j) <= t(lo * P_IN + 2 * j);
               else
                 -- (a + b) + (c + d) of the terms 4j .. 4j + 3 that exist
                 for lvl in 0 to 1 loop
@@ -697,9 +695,8 @@ begin
                     end if;
                   end loop;
                 end loop;
-                g := 4;
+                tree(k)(lo * P_IN + j) <= t(lo * P_IN + 4 * j);
               end if;
-              tree(k)(lo * P_IN + j) <= t(lo * P_IN + g * j);
             end loop;
           end loop;
         end loop;
