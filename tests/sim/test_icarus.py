@@ -78,6 +78,16 @@ def cnn2d_one_column() -> Sequential:
     return Sequential(Conv2d(4, 3, kernel_size=2, stride=2, dilation=2, **FMT)).eval()
 
 
+def conv_padded_dilated() -> Sequential:
+    """Conv1d with padding and dilation 2, fully parallel: the window's first beat reads
+    word 2 with its last lanes and pads its first ones. GHDL 2.0's synthesis evaluated the
+    reset value of ``ec_window``'s prefetch stage (a function whose variables were
+    initialised from its parameter in their declarations) with the highest word read as 0:
+    the first beat issued before its words were written, unknown values in the Verilog."""
+    torch.manual_seed(19)
+    return Sequential(Conv1d(3, 4, kernel_size=3, padding=2, dilation=2, **FMT)).eval()
+
+
 def pruned_linear() -> Sequential:
     """Linear(48, 2) with 31 and 33 non-zero weights: a sparse schedule of 64 steps whose
     FIRST_OF ROM has no set bit in its last 32 words, which GHDL 2.0's synthesis wrote as
@@ -148,6 +158,10 @@ DESIGNS: dict[str, tuple[Any, dict[str, Any]]] = {
     "mlp_full": (mlp, {"parallelism": "full"}),
     "cnn": (cnn, {"input_shape": (2, 12)}),
     "cnn2d_one_column": (cnn2d_one_column, {"input_shape": (4, 6, 3), "parallelism": "full"}),
+    "conv_padded_dilated": (
+        conv_padded_dilated,
+        {"input_shape": (3, 6), "parallelism": "full"},
+    ),
     "pruned_linear": (pruned_linear, {}),
     "rnn_relu": (lambda: RecurrentRelu().eval(), {"input_shape": (1, 1)}),
     "residual": (lambda: Residual().eval(), {}),

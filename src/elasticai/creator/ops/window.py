@@ -209,7 +209,7 @@ class WindowOp(OpDef):
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
         """Per output lane a copy of the sample memory (the double buffer of two samples, or
         the ring of ``memory_words`` words, with the writer's counters), an address adder,
-        two stages of address registers (prefetch and address), and an element
+        three stages of address registers (lanes, prefetch and address), and an element
         multiplexer; per stage the highest word its lanes read, and the four to six
         comparisons of the registered issue flag."""
         (in_lanes,) = lanes_in
@@ -226,7 +226,7 @@ class WindowOp(OpDef):
             "ff": 40
             + (5 * address if ring else 0)
             + 2 * address
-            + copies * (x_bits + 2 * (address + 3))
+            + copies * (x_bits + 3 * (address + 3))
             + self.lanes * x_bits,
             "dsp": 0,
             "bram": copies * bram,

@@ -35,7 +35,9 @@
 --     in the prefetch stage): per lane the word, the element in the word, and whether the
 --     lane is padding (PAD_VALUE) or beyond KC (0); in ring mode also the writer's limit
 --     from the window's LOW. The prefetch stage is always full (it is loaded with the
---     first beat at reset), so it costs no cycle.
+--     first beat at reset), so it costs no cycle. Before it, a lanes stage holds the next
+--     beat's per-lane words (the adders of base and offset), so the prefetch stage's tree
+--     that picks the highest word (hi, below) starts at registers; it is always full too.
 --   * Issue (early start): the beat in the address stage issues when every word its
 --     non-padding lanes read has been written (lane word < words of its sample written),
 --     and at least the sample's first input beat has arrived; the sample's last output
@@ -85,7 +87,7 @@
 -- back.
 -- Resources: RL = min(OUT_LANES, KC) RAM copies of 2*NW words (ring: P words) x
 -- IN_LANES*X_WIDTH bits (LUTRAM or block RAM); per lane a ceil(KC / OUT_LANES)-entry
--- offset table (a constant when a window is one beat), two stages of its address
+-- offset table (a constant when a window is one beat), three stages of its address
 -- registers and an IN_LANES:1 element multiplexer (ring: and a ring address adder); per
 -- stage the highest word its lanes read (a tree of 2:1 multiplexers over the lanes), and
 -- four word comparisons in all (two beats, two word counts; ring: six, the prefetch
@@ -401,17 +403,13 @@ architecture rtl of ec_window is
     zero => (others => '0'), hi => 0, any => '0', bank => 0, last => '0', first => false,
     low => LOW0);
 
-  -- the beat the sequencer points at
-  function beat_of(q : seq_t) return beat_t is
+  -- the lanes of the beat the sequencer points at (everything but hi and any)
+  function lanes_of(q : seq_t) return beat_t is
     variable b  : beat_t := EMPTY;
     variable s  : natural range 0 to 2 * IN_LANES - 2;
     variable w  : natural range 0 to W_MAX;
     variable e  : entry_t;
     variable lv : natural range 0 to BW_MAX + RS_W;
-    -- hi and any of the lanes, merged in a balanced tree (the upper lanes win)
-    variable his  : words_t;
-    variable anys : flags_t;
-    variable st   : positive;
   begin
     b.bank := q.sbank;
     b.last := flag(q.sb = NB - 1 and q.srow = ROW_MAX and q.scol = COL_MAX);
@@ -433,6 +431,29 @@ architecture rtl of ec_window is
         b.sel(l) := s;
       end if;
     end loop;
+    -- LOW of the window (the header), biased like base_w
+    lv := q.base_w;
+    if ROW_MIN and q.srow /= ROW_MAX and q.row_q < lv then
+      lv := q.row_q;
+    end if;
+    if CLAMP and lv > LOW_TOP then
+      lv := LOW_TOP;
+    end if;
+    b.low := lv;
+    return b;
+  end function;
+
+  -- b with hi and any of its lanes, merged in a balanced tree (the upper lanes win)
+  -- (its variables and step's take their first values in the body: GHDL 2.0's synthesis
+  -- evaluated P0 = with_hi(...) with hi = 0 when they were initialised from the parameter
+  -- in their declarations)
+  function with_hi(b : beat_t) return beat_t is
+    variable r    : beat_t;
+    variable his  : words_t;
+    variable anys : flags_t;
+    variable st   : positive;
+  begin
+    r := b;
     his := b.word;
     anys := not (b.zero or b.pad);
     st := 1;
@@ -447,24 +468,16 @@ architecture rtl of ec_window is
       end loop;
       st := 2 * st;
     end loop;
-    b.hi := his(0);
-    b.any := anys(0);
-    -- LOW of the window (the header), biased like base_w
-    lv := q.base_w;
-    if ROW_MIN and q.srow /= ROW_MAX and q.row_q < lv then
-      lv := q.row_q;
-    end if;
-    if CLAMP and lv > LOW_TOP then
-      lv := LOW_TOP;
-    end if;
-    b.low := lv;
-    return b;
+    r.hi := his(0);
+    r.any := anys(0);
+    return r;
   end function;
 
   -- the sequencer's next beat, window, row, sample
   function step(q : seq_t) return seq_t is
-    variable r : seq_t := q;
+    variable r : seq_t;
   begin
+    r := q;
     if q.sb /= NB - 1 then
       r.sb := q.sb + 1;
     else
@@ -531,8 +544,10 @@ architecture rtl of ec_window is
     return r;
   end function;
 
-  constant P0   : beat_t := beat_of(SEQ0);
+  constant P0   : beat_t := with_hi(lanes_of(SEQ0));
   constant SEQ1 : seq_t := step(SEQ0);
+  constant L1   : beat_t := lanes_of(SEQ1);
+  constant SEQ2 : seq_t := step(SEQ1);
 
   -- writer
   signal wb      : natural range 0 to 1 := 0;
@@ -550,8 +565,10 @@ architecture rtl of ec_window is
   signal wq        : integer range WQ_MIN to WQ_MAX := WQ_MIN;
   signal s_ready_q : std_logic := flag(0 < LOW0 + M - BIAS_W);
 
-  -- beat sequencer (the beat after the one in the prefetch stage)
-  signal q : seq_t := SEQ1;
+  -- beat sequencer (two beats after the one in the prefetch stage), and the lanes' words of
+  -- the beat after the prefetch stage's (their adders a stage before the tree that picks hi)
+  signal q : seq_t := SEQ2;
+  signal r : beat_t := L1;
 
   -- prefetch stage: the beat after the one in the address stage (always valid), so that
   -- whether the address stage's next beat may issue is a comparison of registers
@@ -771,7 +788,8 @@ begin
       if load_a = '1' then
         a_v <= '1';
         a <= p;
-        p <= beat_of(q);
+        p <= with_hi(r);
+        r <= lanes_of(q);
         q <= step(q);
       end if;
 
@@ -779,7 +797,8 @@ begin
         wb <= 0;
         widx <= 0;
         filled <= "00";
-        q <= SEQ1;
+        q <= SEQ2;
+        r <= L1;
         p <= P0;
         waddr <= (others => '0');
         wrel <= 0;
