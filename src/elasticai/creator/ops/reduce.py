@@ -62,30 +62,38 @@ class ReduceOp(OpDef):
     ) -> tuple[int, int] | None:
         return 0, beats(node.input_type.size, lanes_out)
 
+    @property
+    def latency(self) -> int:
+        """Cycles from a last-tap beat in to its output beat: the max has a compare stage."""
+        return 2 if self.kind == "max" else 1
+
     def timing(self, node: Node, arrivals: Sequence[np.ndarray], lanes_in: Sequence[int]) -> Flow:
-        """The beats of a window's last tap leave one cycle after they arrived."""
+        """The beats of a window's last tap leave ``latency`` cycles after they arrived."""
         per_tap = self.channels // self.lanes
         window = per_tap * self.taps
         times = arrivals[0]
-        return Flow(times[np.arange(len(times)) % window >= window - per_tap] + 1)
+        return Flow(times[np.arange(len(times)) % window >= window - per_tap] + self.latency)
 
     def latest(self, node: Node, due: np.ndarray, lanes_in: Sequence[int]) -> list[np.ndarray]:
-        """A window's last-tap beats by their output's due time less one; the taps before
-        them one per cycle before."""
+        """A window's last-tap beats by their output's due time less ``latency``; the taps
+        before them one per cycle before."""
         per_tap = self.channels // self.lanes
         window = per_tap * self.taps
         count = len(due) // per_tap * window
         last_tap = np.arange(count) % window >= window - per_tap
         latest = np.full(count, NEVER, dtype=np.int64)
-        latest[last_tap] = due - 1
+        latest[last_tap] = due - self.latency
         return [latest_in_order(latest)]
 
     def estimate(self, node: Node, lanes_in: Sequence[int]) -> dict[str, int]:
-        """A partial result per channel and one comparator or adder per lane."""
+        """A partial result per channel and one comparator or adder per lane; for the max
+        a compare stage (partial result, data and a flag per lane)."""
         y_bits = node.output_type.dtype.total_bits
+        x_bits = node.input_type.dtype.total_bits
+        stage = self.lanes * (2 * x_bits + 1) + 2 if self.kind == "max" else 0
         return {
             "lut": 20 + self.lanes * 2 * y_bits,
-            "ff": 16 + (self.channels + self.lanes) * y_bits,
+            "ff": 16 + (self.channels + self.lanes) * y_bits + stage,
             "dsp": 0,
             "bram": 0,
             "carry": self.lanes * math.ceil(y_bits / 4),
